@@ -1,0 +1,227 @@
+"""Typed configuration: defaults from ``config.toml``, secrets only from the environment.
+
+A wrong value is reported as ``ConfigError`` naming the key and what was expected; the CLI
+turns that into exit code 2. Secrets are ``SecretStr`` so they never print by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+CONFIG_ENV = "PAPI_BOT_CONFIG"
+DATABASE_URL_ENV = "PAPI_BOT_DATABASE_URL"
+SECRET_ENV = {
+    "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "telegram_webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
+    "zalo_bot_token": "ZALO_BOT_TOKEN",
+    "zalo_webhook_secret": "ZALO_WEBHOOK_SECRET",
+}
+_SECRET_WORDS = ("token", "secret", "password", "api_key")
+_MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+def _check_mmdd(value: str) -> str:
+    if not _MMDD.match(value):
+        raise ValueError(f"expected a date as MM-DD, got {value!r}")
+    return value
+
+
+MonthDay = Annotated[str, AfterValidator(_check_mmdd)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppConfig(_Section):
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_locale: Literal["vi", "en"] = "vi"
+    data_dir: Path = Path("data")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"expected an IANA time zone such as Asia/Ho_Chi_Minh: {exc}") from exc
+        return value
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///data/papi-bot.db"
+
+
+class InvitesConfig(_Section):
+    ttl_days: int = Field(14, ge=1, le=365)
+
+
+class TelegramConfig(_Section):
+    api_base: str = "https://api.telegram.org"
+    bot_username: str = ""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(8080, ge=1, le=65535)
+    global_rate_per_second: float = Field(25, gt=0)
+    per_chat_rate_per_second: float = Field(1, gt=0)
+
+
+class ZaloConfig(_Section):
+    api_base: str = "https://bot-api.zaloplatforms.com"
+    global_rate_per_second: float = Field(10, gt=0)
+    per_chat_rate_per_second: float = Field(1, gt=0)
+
+
+class OutboxConfig(_Section):
+    max_attempts: int = Field(8, ge=1)
+    backoff_base_seconds: float = Field(2.0, gt=0)
+    backoff_max_seconds: float = Field(600.0, gt=0)
+
+
+class RemindersConfig(_Section):
+    days_before_due: list[int] = Field(default_factory=lambda: [7, 3, 1])
+    on_due_day: bool = True
+    overdue_every_days: int = Field(3, ge=1)
+    report_days_before: int = Field(7, ge=0)
+    silence_days: int = Field(21, ge=1)
+    escalate_to_chair_after_days: int = Field(3, ge=0)
+    escalate_to_coordinator_after_days: int = Field(10, ge=0)
+
+    @field_validator("days_before_due")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(day < 1 for day in value):
+            raise ValueError("expected whole numbers of days, each at least 1")
+        return sorted(set(value), reverse=True)
+
+
+class QuietHoursConfig(_Section):
+    start: dt.time = dt.time(21, 0)
+    end: dt.time = dt.time(7, 0)
+    send_at: dt.time = dt.time(8, 0)
+    skip_weekends: bool = True
+    skip_public_holidays: bool = True
+
+
+class DigestConfig(_Section):
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: dt.time = dt.time(7, 30)
+
+
+class ReportCalendarConfig(_Section):
+    deadlines: list[MonthDay] = Field(default_factory=lambda: ["03-20", "06-20", "11-30"])
+
+
+class Secrets(BaseModel):
+    """Read from the environment only; never from a file, never logged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    zalo_bot_token: SecretStr | None = None
+    zalo_webhook_secret: SecretStr | None = None
+
+
+class Settings(_Section):
+    app: AppConfig = AppConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    invites: InvitesConfig = InvitesConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    zalo: ZaloConfig = ZaloConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    quiet_hours: QuietHoursConfig = QuietHoursConfig()
+    digest: DigestConfig = DigestConfig()
+    report_calendar: ReportCalendarConfig = ReportCalendarConfig()
+    secrets: Secrets = Field(default_factory=Secrets, exclude=True)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app.timezone)
+
+
+def _find_secret_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    found: list[str] = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            found.extend(_find_secret_keys(value, f"{path}."))
+        elif any(word in key.lower() for word in _SECRET_WORDS):
+            found.append(path)
+    return found
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        given = item.get("input")
+        detail = item["msg"]
+        if item["type"] == "extra_forbidden":
+            detail = "unknown key"
+        lines.append(f"{source}: {key}: {detail} (got {given!r})")
+    return "\n".join(lines)
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:
+    """The file to read: $PAPI_BOT_CONFIG, else ./config.toml if present, else none."""
+    env = os.environ if env is None else env
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    local = Path("config.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None, *, use_default_path: bool = True
+) -> Settings:
+    """Build the settings from a TOML file (optional) and the environment."""
+    env = os.environ if env is None else env
+    if path is None and use_default_path:
+        path = default_config_path(env)
+    data: dict[str, Any] = {}
+    source = str(path) if path else "defaults"
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: config file not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    secret_keys = _find_secret_keys(data)
+    if secret_keys:
+        names = ", ".join(secret_keys)
+        raise ConfigError(
+            f"{source}: {names}: secrets are read only from the environment "
+            f"({', '.join(SECRET_ENV.values())}); remove them from the file"
+        )
+    if env.get(DATABASE_URL_ENV):
+        data.setdefault("database", {})["url"] = env[DATABASE_URL_ENV]
+    data["secrets"] = {field: env[var] for field, var in SECRET_ENV.items() if env.get(var)}
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from exc

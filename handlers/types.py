@@ -1,0 +1,71 @@
+"""What a channel hands the conversation, and what the conversation hands back.
+
+A channel adapter turns a platform payload into an ``Inbound``; the conversation returns
+``Outbound``s, which the pipeline writes to the outbox. Buttons are data: a channel without
+buttons (Zalo Bot) renders them as a numbered menu and maps "1", "2" back to payloads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Telegram's callback_data limit; every payload must fit on every channel.
+MAX_PAYLOAD_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: str  # "photo" | "document" | "voice" | "sticker" | "other"
+    file_id: str  # the channel's id (Telegram file_id) or URL (Zalo photo_url)
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    channel: str  # storage.models.CHANNELS
+    external_user_id: str
+    chat_id: str
+    update_key: str  # unique per channel: the dedupe key (Telegram update_id, Zalo message_id)
+    received_at: datetime
+    message_id: str | None = None
+    text: str | None = None  # NFC-normalised by the adapter
+    payload: str | None = None  # a pressed button's payload
+    attachments: tuple[Attachment, ...] = ()
+    reply_to_message_id: str | None = None  # the bot message this replies to, if any
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.payload.encode()) <= MAX_PAYLOAD_BYTES:
+            raise ValueError(f"button payload must be 1..{MAX_PAYLOAD_BYTES} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class OutFile:
+    path: str  # a file the bot wrote under data_dir
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A message to send. ``official_id`` None means: back to the chat the inbound came from."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    file: OutFile | None = None
+    official_id: int | None = None
+    kind: str = "reply"
+    assignment_id: int | None = None  # a reply to this message applies to this assignment
+    reply_to_message_id: str | None = None
+    # Telegram can edit the message a button was pressed on (paging); others send anew.
+    edit_message_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""The truth: tables, engine and sessions, queries, migrations. Knows nothing of channels."""

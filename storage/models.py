@@ -1,0 +1,292 @@
+"""The tables: the truth of papi-bot. Nothing here knows about channels or conversation.
+
+Times are aware datetimes (``UTCDateTime``); calendar dates (a task's due date) are plain
+``date`` in Vietnam's calendar. Enumerations are short strings, listed in the ``*_VALUES``
+tuples, so PostgreSQL and SQLite store them the same way and Alembic has nothing to migrate
+when a value is added.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+UNIT_LEVELS = ("province", "district", "commune", "department")
+ROLES = ("official", "chair", "coordinator", "admin")
+CHANNELS = ("telegram", "zalo", "zalo_oa", "console")
+ASSIGNMENT_STATUSES = ("not_started", "in_progress", "done", "blocked")
+ASSIGNMENT_ROLES = ("lead", "coordinating")
+DEADLINE_KINDS = ("date", "recurring", "term", "unknown")
+OUTBOX_STATUSES = ("pending", "sent", "failed", "unreachable")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def _json(default: Any = None) -> Any:
+    def factory() -> Any:
+        return copy.deepcopy(default)  # a fresh list/dict per row, never a shared one
+
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=default is None))
+
+
+class Unit(SQLModel, table=True):
+    """A node of the administrative tree (any depth: province → district → commune, or
+    province → commune since 2025), or a department (Sở) under its province."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=32)
+    name: str = Field(max_length=255)
+    name_folded: str = Field(index=True, max_length=255)  # textnorm.fold(name), for matching
+    level: str = Field(max_length=16)  # UNIT_LEVELS
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # Materialised path "/1/7/42/": a subtree is `path LIKE '/1/7/%'`, one indexed range scan.
+    path: str = Field(default="", index=True, max_length=255)
+
+
+class Official(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    phone: str = Field(unique=True, index=True, max_length=20)  # E.164: +84912345678
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = Field(default="official", max_length=16)  # ROLES
+    locale: str = Field(default="vi", max_length=8)
+    active: bool = True
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class ChannelIdentity(SQLModel, table=True):
+    """One official's account on one channel; chat_id is where the bot writes to them."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    channel: str = Field(max_length=16)  # CHANNELS
+    external_user_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    display_name: str | None = Field(default=None, max_length=255)
+    linked_at: datetime = _when(default_factory=utcnow)
+    # Set when the platform says the user blocked the bot (403): stop sending, show in digest.
+    unreachable_at: datetime | None = _when(default=None, nullable=True)
+
+
+class Invite(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=32)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(default=None, nullable=True)
+    used_by_identity_id: int | None = Field(default=None, foreign_key="channelidentity.id")
+
+
+class TaxonomyItem(SQLModel, table=True):
+    """A PAPI dimension ("3") or sub-dimension ("3.2"), a PAR Index field, ...: data, not code."""
+
+    __table_args__ = (UniqueConstraint("index_name", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    index_name: str = Field(max_length=16)  # PAPI, PAR_INDEX, SIPAS
+    code: str = Field(max_length=8)
+    parent_code: str | None = Field(default=None, max_length=8)
+    name_vi: str = Field(max_length=255)
+    name_en: str = Field(max_length=255)
+    max_score: float | None = None
+
+
+class Plan(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    province_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    year: int
+    title: str
+    number: str | None = Field(default=None, max_length=64)  # "99/KH-UBND"
+    issued_on: date | None = None
+    source_file: str | None = None
+    source_sha256: str | None = Field(default=None, index=True, max_length=64)
+    report_deadlines: list[str] = _json(default=[])  # ["03-20", "06-20", "11-30"]
+    reminder_policy: dict[str, Any] | None = _json()  # overrides of [reminders] for this plan
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Task(SQLModel, table=True):
+    __table_args__ = (Index("ix_task_plan_order", "plan_id", "order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    order: int  # position in the appendix, 1-based
+    stt: str = Field(default="", max_length=16)  # as printed: "1.", "12", "" for a follow-on row
+    section: str | None = None  # the Roman-numeral section row it sits under, if any
+    text: str
+    lead_raw: str = ""
+    coordinating_raw: str = ""
+    deadline_raw: str = ""
+    deadline_kind: str = Field(default="unknown", max_length=16)  # DEADLINE_KINDS
+    due_date: date | None = Field(default=None, index=True)
+    deadline_note: str | None = None
+    dimension: int | None = Field(default=None, index=True)  # PAPI 1..8
+    subdimension: str | None = Field(default=None, max_length=8)  # "1.2"
+    dimension_confidence: float | None = None  # 1.0 when the table says so
+    flags: list[str] = _json(default=[])  # for review: "unknown_deadline", "unresolved_agency"
+
+
+class TaskAgency(SQLModel, table=True):
+    """An agency named in a task's lead or coordinating cell, resolved to a unit where one
+    matches (a group name such as "UBND cấp xã" yields one row per commune)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    role: str = Field(max_length=16)  # ASSIGNMENT_ROLES
+    raw_name: str
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+
+
+class Assignment(SQLModel, table=True):
+    """A task as one unit must carry it out: the thing officials report on."""
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "unit_id"),
+        Index("ix_assignment_unit_status", "unit_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    role: str = Field(default="lead", max_length=16)  # ASSIGNMENT_ROLES
+    status: str = Field(default="not_started", max_length=16)  # ASSIGNMENT_STATUSES
+    percent: int = 0
+    note: str | None = None  # the latest note / blocking reason
+    created_at: datetime = _when(default_factory=utcnow)
+    last_update_at: datetime | None = _when(default=None, nullable=True)
+    done_at: datetime | None = _when(default=None, nullable=True)
+
+
+class AssignmentOfficial(SQLModel, table=True):
+    """Who in the unit carries the assignment (set by the chair). None: the unit's chairs."""
+
+    assignment_id: int = Field(foreign_key="assignment.id", primary_key=True)
+    official_id: int = Field(foreign_key="official.id", primary_key=True, index=True)
+    assigned_at: datetime = _when(default_factory=utcnow)
+    assigned_by_id: int | None = Field(default=None, foreign_key="official.id")
+
+
+class ProgressUpdate(SQLModel, table=True):
+    __table_args__ = (Index("ix_progress_assignment_time", "assignment_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    status: str = Field(max_length=16)  # ASSIGNMENT_STATUSES after this update
+    percent: int | None = None
+    note: str | None = None
+    channel: str | None = Field(default=None, max_length=16)
+    external_message_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Evidence(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    channel: str = Field(max_length=16)
+    file_id: str  # the channel's own file id (Telegram) or URL (Zalo)
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = Field(default=None, max_length=128)
+    file_size: int | None = None
+    caption: str | None = None
+    external_message_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Score(SQLModel, table=True):
+    """A published index score of a unit, e.g. PAPI 2023 dimension 3 = 4.25."""
+
+    __table_args__ = (UniqueConstraint("unit_id", "index_name", "year", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    index_name: str = Field(default="PAPI", max_length=16)
+    year: int
+    code: str = Field(max_length=8)  # "3" or "3.2"; "total" for the overall score
+    score: float
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every message the bot sends is first a row here, written in the transaction that
+    caused it; one worker sends them in order per chat."""
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_chat", "channel", "chat_id", "id"),
+        Index("ix_outbox_external", "channel", "chat_id", "external_message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    kind: str = Field(default="reply", max_length=16)  # reply, reminder, escalation, digest, notice
+    text: str = ""
+    buttons: list[list[dict[str, str]]] | None = _json()  # rows of {"label", "payload"}
+    file_path: str | None = None
+    file_name: str | None = None
+    reply_to_message_id: str | None = Field(default=None, max_length=64)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id")
+    status: str = Field(default="pending", max_length=16)  # OUTBOX_STATUSES
+    attempts: int = 0
+    next_attempt_at: datetime = _when(default_factory=utcnow)
+    last_error: str | None = None
+    external_message_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _when(default_factory=utcnow)
+    sent_at: datetime | None = _when(default=None, nullable=True)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Inbound dedupe: written in the transaction that applies the update."""
+
+    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    update_key: str = Field(max_length=128)
+    processed_at: datetime = _when(default_factory=utcnow)
+
+
+class ConversationState(SQLModel, table=True):
+    """What the next message from a chat means ("the progress note for task 12")."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    data: dict[str, Any] = _json(default={})
+    updated_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime | None = _when(default=None, nullable=True)
+
+
+class ReminderLog(SQLModel, table=True):
+    """Exactly-once: the key (assignment, kind, due moment) is unique and written with the
+    outbox row it produced."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=191)
+    kind: str = Field(max_length=32)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    due_at: datetime = _when()
+    created_at: datetime = _when(default_factory=utcnow)
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
