@@ -243,6 +243,7 @@ class OutboxMessage(SQLModel, table=True):
     file_path: str | None = None
     file_name: str | None = None
     reply_to_message_id: str | None = Field(default=None, max_length=64)
+    edit_message_id: str | None = Field(default=None, max_length=64)  # edit instead of send
     assignment_id: int | None = Field(default=None, foreign_key="assignment.id")
     status: str = Field(default="pending", max_length=16)  # OUTBOX_STATUSES
     attempts: int = 0

@@ -45,6 +45,6 @@ def test_catalog_translates_every_message(locale: str) -> None:
 
 def test_vietnamese_is_the_default() -> None:
     with use_locale(None):
-        assert gettext("Yes") == "Có"
+        assert gettext("Done") == "Hoàn thành"
     with use_locale("en"):
-        assert gettext("Yes") == "Yes"
+        assert gettext("Done") == "Done"

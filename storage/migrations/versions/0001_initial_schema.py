@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:35:08.619195
+Create Date: 2026-11-22 07:37:52.848804
 """
 
 from __future__ import annotations
@@ -324,6 +324,7 @@ def upgrade() -> None:
         sa.Column("file_path", sa.String(), nullable=True),
         sa.Column("file_name", sa.String(), nullable=True),
         sa.Column("reply_to_message_id", sa.String(length=64), nullable=True),
+        sa.Column("edit_message_id", sa.String(length=64), nullable=True),
         sa.Column("assignment_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),

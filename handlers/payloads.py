@@ -1,0 +1,71 @@
+"""Button payloads: short strings every channel can carry (Telegram allows 64 bytes).
+
+Format ``<verb>:<arg>[:<arg>]``. Reminders (bot/scheduler) and the conversation both build
+task buttons here, so a tap means the same thing wherever the message came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.i18n import _
+from handlers.types import Button
+
+# Actions on one assignment: "a:<assignment_id>:<action>".
+VIEW = "view"
+PROGRESS = "progress"
+DONE = "done"
+BLOCKED = "blocked"
+NOTE = "note"
+EVIDENCE = "evidence"
+TASK_ACTIONS = (VIEW, PROGRESS, DONE, BLOCKED, NOTE, EVIDENCE)
+
+# A page of the task list: "l:<page>"; the commune view of a chair: "x:<page>".
+LIST_PAGE = "l"
+COMMUNE_PAGE = "x"
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    verb: str
+    args: tuple[str, ...]
+
+
+def task_action(assignment_id: int, action: str) -> str:
+    if action not in TASK_ACTIONS:
+        raise ValueError(f"unknown task action {action!r}")
+    return f"a:{assignment_id}:{action}"
+
+
+def list_page(page: int) -> str:
+    return f"{LIST_PAGE}:{page}"
+
+
+def parse(payload: str) -> Payload | None:
+    """The payload's parts, or None for something this bot never sent (forged or stale)."""
+    if not payload or len(payload.encode()) > 64:
+        return None
+    verb, *args = payload.split(":")
+    well_formed = {
+        "a": len(args) == 2 and args[0].isdigit() and args[1] in TASK_ACTIONS,
+        LIST_PAGE: len(args) == 1 and args[0].isdigit(),
+        COMMUNE_PAGE: len(args) == 1 and args[0].isdigit(),
+    }
+    if not verb or not well_formed.get(verb, True):
+        return None
+    return Payload(verb, tuple(args))
+
+
+def task_buttons(assignment_id: int) -> tuple[tuple[Button, ...], ...]:
+    """The one-tap actions on a task, in the current locale."""
+    return (
+        (
+            Button(_("In progress"), task_action(assignment_id, PROGRESS)),
+            Button(_("Done"), task_action(assignment_id, DONE)),
+        ),
+        (
+            Button(_("Blocked"), task_action(assignment_id, BLOCKED)),
+            Button(_("Add a note"), task_action(assignment_id, NOTE)),
+        ),
+        (Button(_("Send evidence"), task_action(assignment_id, EVIDENCE)),),
+    )
