@@ -1,53 +1,283 @@
-"""CLI commands: init and status (database); units, officials and invites are added here."""
+"""CLI commands for the admin: init, status, units, officials and invite.
+
+Imports are all or nothing: every bad row is printed with its line number on stderr and the
+command exits with code 2 without writing anything.
+"""
 
 from __future__ import annotations
 
-import typer
-from sqlmodel import func, select
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
 
-from bot.cli.common import echo, engine, settings
+import typer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from bot.cli.common import EXIT_BAD_INPUT, echo, engine, fail, require_database, settings
+from bot.clock import SystemClock
+from bot.dates import local, long_date
+from bot.i18n import _, ngettext, use_locale
+from bot.phones import mask_phone, normalize_phone
+from storage.csvrows import CsvFileError, ImportRefused
 from storage.db import current_revision, head_revision, session_scope, upgrade
-from storage.models import Assignment, Official, Plan, Task, Unit
+from storage.invites import create_invite
+from storage.models import Assignment, ChannelIdentity, Official, Plan, Task, Unit
+from storage.officials import (
+    add_official,
+    get_official_by_phone,
+    import_officials_file,
+    officials_in,
+    parse_locale,
+    parse_role,
+)
 from storage.taxonomy import sync_taxonomy
+from storage.units import ImportCounts, get_unit_by_code, import_units_file, list_units, tree_order
+
+units_app = typer.Typer(help="The administrative units (province, district, commune, department).")
+officials_app = typer.Typer(help="The officials who get tasks on their phones.")
+
+
+@contextmanager
+def _cli_locale() -> Iterator[None]:
+    with use_locale(settings().app.default_locale):
+        yield
+
+
+# ---------------------------------------------------------------- database
 
 
 def init() -> None:
     """Create or upgrade the database and load the taxonomy; safe to run again."""
-    db = engine()
-    before = current_revision(db)
-    upgrade(db)
-    with session_scope(db) as session:
-        added = sync_taxonomy(session)
-    after = current_revision(db)
-    if before == after:
-        echo(f"database up to date (revision {after})")
-    else:
-        echo(f"database upgraded from {before or 'empty'} to {after}")
-    if added:
-        echo(f"taxonomy: {added} items added")
-    status()
+    with _cli_locale():
+        db = engine()
+        before = current_revision(db)
+        upgrade(db)
+        with session_scope(db) as session:
+            added = sync_taxonomy(session)
+        after = current_revision(db)
+        if before == after:
+            echo(_("database up to date (revision %(revision)s)") % {"revision": after})
+        else:
+            echo(
+                _("database upgraded from %(before)s to %(after)s")
+                % {"before": before or _("empty"), "after": after}
+            )
+        if added:
+            echo(_("taxonomy: %(count)s items added") % {"count": added})
+        _print_status(db)
 
 
 def status() -> None:
     """Print where the database is and what it holds."""
-    db = engine()
-    echo(f"database: {settings().database.url}")
+    with _cli_locale():
+        _print_status(engine())
+
+
+def _print_status(db: Engine) -> None:
+    echo(_("database: %(url)s") % {"url": db.url.render_as_string(hide_password=True)})
     revision, head = current_revision(db), head_revision(db)
-    echo(f"schema: {revision or 'not initialised'} (latest {head})")
+    echo(
+        _("schema: %(revision)s (latest %(head)s)")
+        % {"revision": revision or _("not initialised"), "head": head}
+    )
     if revision != head:
         return
     with session_scope(db) as session:
         for label, model in (
-            ("units", Unit),
-            ("officials", Official),
-            ("plans", Plan),
-            ("tasks", Task),
-            ("assignments", Assignment),
+            (_("units"), Unit),
+            (_("officials"), Official),
+            (_("plans"), Plan),
+            (_("tasks"), Task),
+            (_("assignments"), Assignment),
         ):
             count = session.exec(select(func.count()).select_from(model)).one()
             echo(f"{label}: {count}")
 
 
+# ---------------------------------------------------------------- imports
+
+
+def _refuse(error: ImportRefused) -> NoReturn:
+    for row_error in error.errors:
+        typer.echo(str(row_error), err=True)
+    typer.echo(
+        ngettext(
+            "the file was refused: %(count)s problem, nothing was imported",
+            "the file was refused: %(count)s problems, nothing was imported",
+            len(error.errors),
+        )
+        % {"count": len(error.errors)},
+        err=True,
+    )
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _report(counts: ImportCounts) -> None:
+    echo(
+        _("%(added)s added, %(updated)s updated, %(unchanged)s unchanged")
+        % {"added": counts.added, "updated": counts.updated, "unchanged": counts.unchanged}
+    )
+
+
+FileArgument = Annotated[Path, typer.Argument(help="a CSV file (UTF-8), header row first")]
+
+
+@units_app.command("import")
+def units_import(file: FileArgument) -> None:
+    """Import units from CSV: code,name,level,parent_code (parents may come later)."""
+    with _cli_locale():
+        db = require_database()
+        try:
+            with session_scope(db) as session:
+                counts = import_units_file(session, file)
+        except CsvFileError as exc:
+            fail(str(exc))
+        except ImportRefused as exc:
+            _refuse(exc)
+        _report(counts)
+
+
+@units_app.command("list")
+def units_list(
+    tree: Annotated[bool, typer.Option("--tree", help="indent each unit under its parent")] = False,
+) -> None:
+    """List the units (code, level, name, parent code), or the tree with --tree."""
+    with _cli_locale(), session_scope(require_database()) as session:
+        units = list_units(session)
+        if not units:
+            echo(_("no units yet: import them with `papi-bot units import FILE.csv`"))
+            return
+        if tree:
+            for depth, unit in tree_order(units):
+                echo(f"{'  ' * depth}{unit.name} [{unit.code}, {unit.level}]")
+            return
+        code_of = {unit.id: unit.code for unit in units}
+        for unit in units:
+            parent = code_of.get(unit.parent_id, "") if unit.parent_id else ""
+            echo(f"{unit.code}\t{unit.level}\t{unit.name}\t{parent}")
+
+
+@officials_app.command("import")
+def officials_import(file: FileArgument) -> None:
+    """Import officials from CSV: name,phone,unit_code,role,locale (matched by phone)."""
+    with _cli_locale():
+        db = require_database()
+        try:
+            with session_scope(db) as session:
+                counts = import_officials_file(session, file, SystemClock().now())
+        except CsvFileError as exc:
+            fail(str(exc))
+        except ImportRefused as exc:
+            _refuse(exc)
+        _report(counts)
+
+
+@officials_app.command("add")
+def officials_add(
+    name: Annotated[str, typer.Option(help="full name")],
+    phone: Annotated[str, typer.Option(help="mobile number, e.g. 0912345678")],
+    unit: Annotated[str, typer.Option(help="unit code")],
+    role: Annotated[str, typer.Option(help="official, chair, coordinator or admin")] = "official",
+    locale: Annotated[str, typer.Option(help="vi or en (default: app.default_locale)")] = "",
+) -> None:
+    """Add one official."""
+    with _cli_locale():
+        db = require_database()
+        with session_scope(db) as session:
+            found = get_unit_by_code(session, unit)
+            if found is None:
+                fail(_("unknown unit %(code)s") % {"code": repr(unit)})
+            chosen_role = parse_role(role) or role
+            chosen_locale = parse_locale(locale, settings().app.default_locale) or locale
+            try:
+                official = add_official(session, name, phone, found, chosen_role, chosen_locale)
+            except ValueError as exc:
+                fail(str(exc))
+            echo(
+                _("added %(name)s (%(phone)s) to %(unit)s as %(role)s")
+                % {
+                    "name": official.name,
+                    "phone": mask_phone(official.phone),
+                    "unit": found.name,
+                    "role": official.role,
+                }
+            )
+
+
+@officials_app.command("list")
+def officials_list(
+    unit: Annotated[
+        str | None, typer.Option(help="only this unit and the units under it (a code)")
+    ] = None,
+) -> None:
+    """List officials with masked phones, their unit, role, locale and linked channels."""
+    with _cli_locale(), session_scope(require_database()) as session:
+        root = None
+        if unit is not None:
+            root = get_unit_by_code(session, unit)
+            if root is None:
+                fail(_("unknown unit %(code)s") % {"code": repr(unit)})
+        rows = officials_in(session, root)
+        if not rows:
+            echo(_("no officials yet: import them with `papi-bot officials import FILE.csv`"))
+            return
+        channels = _linked_channels(session)
+        for official, official_unit in rows:
+            linked = ",".join(channels.get(official.id or 0, [])) or "-"
+            state = "" if official.active else "\t" + _("inactive")
+            echo(
+                f"{official.name}\t{mask_phone(official.phone)}\t{official_unit.code} "
+                f"{official_unit.name}\t{official.role}\t{official.locale}\t{linked}{state}"
+            )
+
+
+def _linked_channels(session: Session) -> dict[int, list[str]]:
+    linked: dict[int, list[str]] = {}
+    query = select(ChannelIdentity.official_id, ChannelIdentity.channel).order_by(
+        col(ChannelIdentity.channel)
+    )
+    for official_id, channel in session.exec(query).all():
+        linked.setdefault(official_id, []).append(channel)
+    return linked
+
+
+# ---------------------------------------------------------------- invites
+
+
+def invite(phone: Annotated[str, typer.Argument(help="the official's mobile number")]) -> None:
+    """Print a single-use invite code (and the Telegram link) for an official."""
+    config = settings()
+    with _cli_locale():
+        try:
+            e164 = normalize_phone(phone)
+        except ValueError as exc:
+            fail(_("bad phone number: %(reason)s") % {"reason": exc})
+        now = SystemClock().now()
+        with session_scope(require_database()) as session:
+            official = get_official_by_phone(session, e164)
+            if official is None or official.id is None:
+                fail(_("no official has the phone number %(phone)s") % {"phone": mask_phone(e164)})
+            if not official.active:
+                fail(_("%(name)s is inactive: no invite issued") % {"name": official.name})
+            created = create_invite(session, official.id, now, config.invites.ttl_days)
+        expiry = long_date(local(created.expires_at).date(), config.app.default_locale)
+        echo(
+            _("Invite code for %(name)s (%(phone)s): %(code)s")
+            % {"name": official.name, "phone": mask_phone(e164), "code": created.code}
+        )
+        echo(_("Single use, valid until %(date)s.") % {"date": expiry})
+        username = config.telegram.bot_username.strip().lstrip("@")
+        if username:
+            echo(
+                _("Telegram: %(link)s") % {"link": f"https://t.me/{username}?start={created.code}"}
+            )
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(status)
+    app.add_typer(units_app, name="units")
+    app.add_typer(officials_app, name="officials")
+    app.command()(invite)
