@@ -1,0 +1,240 @@
+"""Agency cells: split into agencies, and resolve each agency to units of the province.
+
+Group names fan out: "UBND cấp xã" (and "UBND các xã, phường, thị trấn") = every commune,
+"UBND cấp huyện" = every district, "Các sở, ban, ngành" = every department. Named bodies match
+a unit's name despite case, diacritics and the usual abbreviations ("Sở TN&MT", "VP UBND
+tỉnh", "Ủy ban MTTQ VN tỉnh"). A name that matches nothing is kept (and flagged by the caller).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.textnorm import fold, nfc, strip_diacritics
+from storage.models import Unit
+
+# Phrases whose commas do not separate agencies (folded, as regular expressions).
+_ATOMIC = [
+    r"cac so, ban, nganh(?: (?:co )?lien quan| thuoc tinh)?",
+    r"cac so, nganh(?: (?:co )?lien quan)?",
+    r"(?:ubnd )?cac xa, phuong, thi tran",
+    r"(?:ubnd )?cac huyen, (?:thi xa, )?thanh pho",
+    r"cac phong, ban",
+    r"cac co quan, don vi",
+    r"cac cap, cac nganh",
+    r"to chuc chinh tri, xa hoi",
+]
+_ATOMIC_RE = re.compile("|".join(f"(?:{p})" for p in _ATOMIC))
+# Words that begin an agency name when written with a capital: where a run-together cell
+# ("UBND cấp huyện Các sở, ban, ngành") is cut in two.
+AGENCY_WORDS = (
+    "Sở|Các sở|UBND|Ủy ban|Uỷ ban|Văn phòng|Thanh tra|Đài|Báo|Bảo hiểm|Bệnh viện|Công an|Ban|"
+    "Hội|Tỉnh đoàn|Liên đoàn|Cục|Chi cục|Kho bạc|Ngân hàng|Trung tâm|Phòng|Công ty|Tòa án|Viện"
+)
+_STARTS = re.compile(rf"(?<![\w(])(?:{AGENCY_WORDS})\b")
+# A left part ending in one of these is an unfinished name ("Văn phòng | UBND tỉnh").
+_UNFINISHED = {"va", "phong", "vp", "ban", "so", "cap", "tuyen", "cua", "thuoc", "&", "-", "tam"}
+
+_ABBREVIATIONS = [
+    (r"\btn ?& ?mt\b|\btnmt\b|\btn va mt\b", "tai nguyen va moi truong"),
+    (r"\bgd ?& ?dt\b|\bgddt\b|\bgd va dt\b", "giao duc va dao tao"),
+    (r"\btt ?& ?tt\b|\btttt\b|\btt va tt\b", "thong tin va truyen thong"),
+    (r"\bkh ?& ?dt\b|\bkhdt\b|\bkh va dt\b", "ke hoach va dau tu"),
+    (r"\bnn ?& ?ptnt\b|\bnn va ptnt\b", "nong nghiep va phat trien nong thon"),
+    (r"\bptnt\b", "phat trien nong thon"),
+    (r"\blđtb ?& ?xh\b|\bldtb ?& ?xh\b|\bldtbxh\b", "lao dong thuong binh va xa hoi"),
+    (r"\bvh ?, ?tt ?& ?dl\b|\bvhttdl\b", "van hoa the thao va du lich"),
+    (r"\bmttq\b", "mat tran to quoc"),
+    (r"\bubnd\b", "uy ban nhan dan"),
+    (r"\bhdnd\b", "hoi dong nhan dan"),
+    (r"\bvp\b", "van phong"),
+    (r"\bbhxh\b", "bao hiem xa hoi"),
+    (r"\bpt ?- ?th\b|\bpt ?va ?th\b", "phat thanh va truyen hinh"),
+    (r"\bvn\b", "viet nam"),
+    (r"&", " va "),
+]
+_ABBREVIATIONS_RE = [(re.compile(p), r) for p, r in _ABBREVIATIONS]
+_NOISE = re.compile(r"\b(?:viet nam|tinh)\b")
+
+
+def _protect_atomic(text: str) -> str:
+    """Replace commas inside group phrases by NUL so a split on "," leaves them whole."""
+    key = strip_diacritics(text).lower()
+    if len(key) != len(text):
+        return text
+    chars = list(text)
+    for match in _ATOMIC_RE.finditer(key):
+        for i in range(match.start(), match.end()):
+            if chars[i] == ",":
+                chars[i] = "\0"
+    return "".join(chars)
+
+
+def split_at_starts(text: str) -> list[str]:
+    """Cut ``text`` where a capitalised agency name begins after a finished one."""
+    pieces: list[str] = []
+    start = 0
+    depth_ok = True
+    for match in _STARTS.finditer(text):
+        if match.start() == 0:
+            continue
+        left = text[start : match.start()].strip()
+        depth_ok = text[: match.start()].count("(") == text[: match.start()].count(")")
+        last_word = fold(left).split(" ")[-1] if left else ""
+        if left and depth_ok and last_word not in _UNFINISHED:
+            pieces.append(left)
+            start = match.start()
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
+
+
+def _clean(piece: str) -> str:
+    return piece.replace("\0", ",").strip(" .;,:-\t").strip()
+
+
+def split_agencies(cell: str) -> list[str]:
+    """The agencies named in one lead or coordinating cell, in order."""
+    text = " ".join(nfc(cell).split())
+    if not text:
+        return []
+    result: list[str] = []
+    for part in re.split(r"[;,\n]", _protect_atomic(text)):
+        for piece in split_at_starts(part.strip()):
+            name = _clean(piece)
+            if not name:
+                continue
+            key = fold(name)
+            if result and (key.startswith("cap ") or key.startswith("tuyen ")):
+                # "UBND cấp huyện, cấp xã": the second takes the head of the first.
+                head = re.split(r"\s(?:cấp|tuyến)\s", result[-1], maxsplit=1)[0]
+                if head != result[-1]:
+                    name = f"{head} {name}"
+            result.append(name)
+    return result
+
+
+def normalise_name(name: str) -> str:
+    """The matching key of an agency or unit name: folded, abbreviations expanded."""
+    key = fold(name)
+    for pattern, replacement in _ABBREVIATIONS_RE:
+        key = pattern.sub(replacement, key)
+    key = re.sub(r"[^\w]+", " ", key)
+    return " ".join(key.split())
+
+
+def _loose(key: str) -> str:
+    """The key without "tỉnh" and "Việt Nam", which plans add or drop at will."""
+    return " ".join(_NOISE.sub(" ", key).split())
+
+
+_RELEVANT = r"(?: (?:co )?lien quan| thuoc tinh)?$"
+GROUP_LEVELS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"^(?:uy ban nhan dan )?(?:cap xa|(?:cac )?xa phuong thi tran)" + _RELEVANT),
+        "commune",
+    ),
+    (
+        re.compile(
+            r"^(?:uy ban nhan dan )?(?:cap huyen|cac huyen(?: thi xa)? thanh pho)" + _RELEVANT
+        ),
+        "district",
+    ),
+    (re.compile(r"^cac so(?: ban)? nganh" + _RELEVANT), "department"),
+]
+
+
+def group_level(name: str) -> str | None:
+    """The unit level a group name stands for ("UBND cấp xã" → "commune"), if it is one."""
+    key = normalise_name(name)
+    for pattern, level in GROUP_LEVELS:
+        if pattern.match(key):
+            return level
+    return None
+
+
+@dataclass
+class UnitIndex:
+    """The units of one province, indexed for agency matching."""
+
+    by_level: dict[str, list[Unit]] = field(default_factory=dict)
+    by_key: dict[str, list[Unit]] = field(default_factory=dict)
+    by_loose: dict[str, list[Unit]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, units: Iterable[Unit]) -> UnitIndex:
+        units = list(units)
+        # "Sở Nội vụ tỉnh Bắc Giang" is "Sở Nội vụ" in the province's own plan.
+        places = {
+            re.sub(r"^(tinh|thanh pho) ", "", normalise_name(u.name))
+            for u in units
+            if u.level == "province"
+        }
+        index = cls()
+        for unit in units:
+            index.by_level.setdefault(unit.level, []).append(unit)
+            key = normalise_name(unit.name)
+            index.by_key.setdefault(key, []).append(unit)
+            loose = {_loose(key)} | {
+                _loose(key.removesuffix(f" {place}")) for place in places if place
+            }
+            for variant in loose:
+                index.by_loose.setdefault(variant, []).append(unit)
+        return index
+
+    def resolve(self, name: str) -> list[Unit]:
+        """The units an agency name stands for; empty when nothing matches."""
+        level = group_level(name)
+        if level is not None:
+            return list(self.by_level.get(level, []))
+        key = normalise_name(name)
+        if key in self.by_key:
+            return list(self.by_key[key])
+        return list(self.by_loose.get(_loose(key), []))
+
+
+# Usual spellings of bodies that plans name in capitals or abbreviations, for display.
+KNOWN_AGENCIES = (
+    "UBND cấp xã",
+    "UBND cấp huyện",
+    "Các sở, ban, ngành",
+    "Sở Nội vụ",
+    "Văn phòng UBND tỉnh",
+    "Sở Tài nguyên và Môi trường",
+    "Sở Tư pháp",
+    "Sở Y tế",
+    "Sở Giáo dục và Đào tạo",
+    "Sở Công Thương",
+    "Sở Nông nghiệp và Phát triển nông thôn",
+    "Sở Thông tin và Truyền thông",
+    "Sở Tài chính",
+    "Sở Kế hoạch và Đầu tư",
+    "Sở Xây dựng",
+    "Sở Giao thông vận tải",
+    "Sở Lao động - Thương binh và Xã hội",
+    "Sở Văn hóa, Thể thao và Du lịch",
+    "Sở Khoa học và Công nghệ",
+    "Thanh tra tỉnh",
+    "Công an tỉnh",
+    "Bảo hiểm xã hội tỉnh",
+    "Ủy ban MTTQ Việt Nam tỉnh",
+)
+
+
+def display_name(name: str) -> str:
+    """A name as the plans usually spell it: "SỞ TƯ PHÁP" → "Sở Tư pháp", "CÁC XÃ, PHƯỜNG,
+    THỊ TRẤN" → "UBND cấp xã"; an unknown all-capitals name is put in sentence case."""
+    text = " ".join(nfc(name).split())
+    level = group_level(text)
+    if level is not None:
+        return {"commune": "UBND cấp xã", "district": "UBND cấp huyện"}.get(
+            level, "Các sở, ban, ngành"
+        )
+    key = normalise_name(text)
+    for known in KNOWN_AGENCIES:
+        if normalise_name(known) == key:
+            return known
+    if text.isupper():
+        return text[:1] + text[1:].lower()
+    return text

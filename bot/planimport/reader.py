@@ -1,0 +1,78 @@
+"""``parse_plan``: pick the reader by the file's extension and content, then read the
+plan's own text for its title, year, number and report calendar."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from bot.i18n import _
+from bot.planimport import calendar, docxfile, pdftext, tabular, tsv
+from bot.planimport.model import ParsedPlan, PlanFormatError
+from bot.planimport.table import RawRow, read_rows
+
+TEXT_SUFFIXES = {".txt", ".tsv", ".text"}
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise PlanFormatError(_("%(file)s: no such file") % {"file": path})
+    data = path.read_bytes()
+    if not data.strip():
+        raise PlanFormatError(_("%(file)s: the file is empty") % {"file": path})
+    return data
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PlanFormatError(
+            _("%(file)s: not UTF-8 text (byte %(offset)s)") % {"file": path, "offset": exc.start}
+        ) from exc
+
+
+def _from_rows(path: Path, rows: list[RawRow], lines: list[str], year: int | None) -> ParsedPlan:
+    title = calendar.plan_title(lines) or path.stem
+    plan_year = year or calendar.plan_year(title, lines)
+    tasks = read_rows(rows, year=plan_year, source=str(path))
+    return ParsedPlan(
+        title=title,
+        year=plan_year,
+        tasks=tasks,
+        report_deadlines=calendar.report_deadlines("\n".join(lines)),
+        number=calendar.plan_number(lines),
+    )
+
+
+def _parse_text(path: Path, data: bytes, year: int | None) -> ParsedPlan:
+    lines = _decode(path, data).splitlines()
+    if tsv.has_tab_table(lines):
+        rows = tsv.tab_rows(lines)
+    elif pdftext.is_pdf_table(lines):
+        rows = pdftext.pdf_rows(lines)
+    else:
+        rows = tsv.tab_rows(lines)  # read_rows names the missing header
+    return _from_rows(path, rows, lines, year)
+
+
+def parse_plan(path: Path, *, year: int | None = None) -> ParsedPlan:
+    """Read a plan file. Raises :class:`PlanFormatError` naming the file (and row)."""
+    path = Path(path)
+    data = _read_bytes(path)
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        plan = _parse_text(path, data, year)
+    elif suffix == ".docx":
+        rows, lines = docxfile.docx_rows(path)
+        plan = _from_rows(path, rows, lines, year)
+    elif suffix in {".xlsx", ".csv"}:
+        plan = tabular.read_template(path, year=year)
+    else:
+        raise PlanFormatError(
+            _("%(file)s: unknown format %(suffix)s (use .txt, .docx, .xlsx or .csv)")
+            % {"file": path, "suffix": suffix or "(none)"}
+        )
+    plan.source_file = path.name
+    plan.source_sha256 = hashlib.sha256(data).hexdigest()
+    return plan
