@@ -23,6 +23,10 @@ TASK_ACTIONS = (VIEW, PROGRESS, DONE, BLOCKED, NOTE, EVIDENCE)
 # A page of the task list: "l:<page>"; the commune view of a chair: "x:<page>".
 LIST_PAGE = "l"
 COMMUNE_PAGE = "x"
+# A chair hands assignment A to official O: "g:<A>:<O>"; O = 0 shows the pick list.
+ASSIGN = "g"
+# Apply the quick reply waiting in the conversation state to assignment A: "q:<A>".
+PICK = "q"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,14 @@ def list_page(page: int) -> str:
     return f"{LIST_PAGE}:{page}"
 
 
+def assign(assignment_id: int, official_id: int) -> str:
+    return f"{ASSIGN}:{assignment_id}:{official_id}"
+
+
+def pick(assignment_id: int) -> str:
+    return f"{PICK}:{assignment_id}"
+
+
 def parse(payload: str) -> Payload | None:
     """The payload's parts, or None for something this bot never sent (forged or stale)."""
     if not payload or len(payload.encode()) > 64:
@@ -50,6 +62,8 @@ def parse(payload: str) -> Payload | None:
         "a": len(args) == 2 and args[0].isdigit() and args[1] in TASK_ACTIONS,
         LIST_PAGE: len(args) == 1 and args[0].isdigit(),
         COMMUNE_PAGE: len(args) == 1 and args[0].isdigit(),
+        ASSIGN: len(args) == 2 and all(arg.isdigit() for arg in args),
+        PICK: len(args) == 1 and args[0].isdigit(),
     }
     if not verb or not well_formed.get(verb, True):
         return None

@@ -1,0 +1,83 @@
+"""Evidence: a photo or document stored against a task (the channel's file id, not the file).
+
+The task is, in order: a number in the caption ("12" or "#12 biên bản họp"), the task whose
+"Gửi minh chứng" button was tapped (the state stays for further photos), the reminder the
+photo replies to, the task just opened. Otherwise the bot asks and stores nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.i18n import _, ngettext
+from handlers import state
+from handlers.context import HandlerContext
+from handlers.progress import implied_target
+from handlers.tasks import allowed_item, not_yours
+from handlers.types import Outbound
+from storage.models import ConversationState, Evidence
+
+_CAPTION_NUMBER = re.compile(r"^\s*#?(\d{1,9})\b[\s.:\-]*(.*)$", re.DOTALL)
+
+
+def caption_target(caption: str | None) -> tuple[int | None, str | None]:
+    """The task number a caption starts with, and the rest of the caption."""
+    if not caption:
+        return None, None
+    found = _CAPTION_NUMBER.match(caption)
+    if found is None:
+        return None, caption.strip() or None
+    return int(found.group(1)), found.group(2).strip() or None
+
+
+def receive(ctx: HandlerContext, current: ConversationState | None) -> list[Outbound]:
+    assert ctx.official is not None
+    number, caption = caption_target(ctx.inbound.text)
+    target = number if number is not None else implied_target(ctx, current)
+    if target is None:
+        return [
+            Outbound(
+                _(
+                    'Which task is this for? Tap "Send evidence" on the task first, '
+                    'or send it again with the task number as caption (e.g. "12").'
+                )
+            )
+        ]
+    entry = allowed_item(ctx, target)
+    if entry is None:
+        return [not_yours(target)]
+    for attachment in ctx.inbound.attachments:
+        ctx.session.add(
+            Evidence(
+                assignment_id=entry.id,
+                official_id=ctx.official.id,
+                channel=ctx.inbound.channel,
+                file_id=attachment.file_id,
+                file_unique_id=attachment.file_unique_id,
+                file_name=attachment.file_name,
+                mime_type=attachment.mime_type,
+                file_size=attachment.file_size,
+                caption=caption,
+                external_message_id=ctx.inbound.message_id,
+                created_at=ctx.now,
+            )
+        )
+    entry.assignment.last_update_at = ctx.now  # evidence is news: the task is not silent
+    ctx.session.add(entry.assignment)
+    if current is None or current.kind != state.AWAIT_EVIDENCE:
+        state.set_state(
+            ctx.session,
+            ctx.inbound.channel,
+            ctx.inbound.chat_id,
+            state.AWAIT_EVIDENCE,
+            {"assignment_id": entry.id},
+            ctx.now,
+        )
+    ctx.session.flush()
+    count = len(ctx.inbound.attachments)
+    saved = ngettext(
+        "📎 #%(id)d: %(n)d file saved as evidence.",
+        "📎 #%(id)d: %(n)d files saved as evidence.",
+        count,
+    ) % {"id": entry.id, "n": count}
+    return [Outbound(saved, assignment_id=entry.id)]

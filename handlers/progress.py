@@ -1,0 +1,248 @@
+"""Progress: the task buttons and the typed quick replies, and the one place that writes a
+``ProgressUpdate``.
+
+Which task a reply without a number is about, in order: the bot message it replies to
+(a reminder carries its assignment), the task just opened, the official's only open task.
+Anything else gets "which task?" with one button per open task — never a guess.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from bot.i18n import _
+from handlers import payloads, quickreply, state
+from handlers.context import HandlerContext
+from handlers.queries import Item, my_items
+from handlers.quickreply import Ambiguous, QuickReply
+from handlers.tasks import allowed_item, not_yours, open_task
+from handlers.texts import shorten, status_mark, status_name
+from handlers.types import Button, Outbound
+from storage.models import ConversationState, OutboxMessage, ProgressUpdate
+
+PICK_LIMIT = 8
+NOTE_LIMIT = 1000
+
+
+def record(
+    ctx: HandlerContext, entry: Item, status: str | None, percent: int | None, note: str | None
+) -> Outbound:
+    """Apply a change to the assignment, log it, and confirm it in one line."""
+    assert ctx.official is not None
+    assignment = entry.assignment
+    if status is not None:
+        assignment.status = status
+    if status == "done":
+        assignment.percent = 100
+        assignment.done_at = ctx.now
+    elif percent is not None:
+        assignment.percent = percent
+    if status is not None and status != "done":
+        assignment.done_at = None
+    if note:
+        assignment.note = note[:NOTE_LIMIT]
+    elif status == "done":
+        assignment.note = None  # a blocking reason no longer applies
+    assignment.last_update_at = ctx.now
+    ctx.session.add(assignment)
+    ctx.session.add(
+        ProgressUpdate(
+            assignment_id=entry.id,
+            official_id=ctx.official.id,
+            status=assignment.status,
+            percent=percent if status != "done" else 100,
+            note=note[:NOTE_LIMIT] if note else None,
+            channel=ctx.inbound.channel,
+            external_message_id=ctx.inbound.message_id,
+            created_at=ctx.now,
+        )
+    )
+    ctx.session.flush()
+    return Outbound(confirmation(entry, status, note), assignment_id=entry.id)
+
+
+def confirmation(entry: Item, status: str | None, note: str | None) -> str:
+    assignment = entry.assignment
+    what = status_name(assignment.status)
+    if assignment.status == "in_progress":
+        what = f"{what} {assignment.percent}%"
+    mark = status_mark(assignment.status)
+    if status is None:
+        return _("📝 #%(id)d: note saved (%(status)s).") % {"id": entry.id, "status": what}
+    if note:
+        return _("%(mark)s #%(id)d: %(status)s — %(note)s. Recorded.") % {
+            "mark": mark,
+            "id": entry.id,
+            "status": what,
+            "note": shorten(note, 200),
+        }
+    return _("%(mark)s #%(id)d: %(status)s. Recorded.") % {
+        "mark": mark,
+        "id": entry.id,
+        "status": what,
+    }
+
+
+def _await(ctx: HandlerContext, kind: str, entry: Item) -> None:
+    state.set_state(
+        ctx.session,
+        ctx.inbound.channel,
+        ctx.inbound.chat_id,
+        kind,
+        {"assignment_id": entry.id},
+        ctx.now,
+    )
+
+
+def button_action(ctx: HandlerContext, assignment_id: int, action: str) -> list[Outbound]:
+    """One of the five task buttons (or "view")."""
+    if action == payloads.VIEW:
+        return open_task(ctx, assignment_id)
+    entry = allowed_item(ctx, assignment_id)
+    if entry is None:
+        return [not_yours(assignment_id)]
+    number = {"id": entry.id}
+    if action == payloads.DONE:
+        state.clear_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
+        return [record(ctx, entry, "done", 100, None)]
+    if action == payloads.PROGRESS:
+        _await(ctx, state.AWAIT_PROGRESS, entry)
+        text = _('#%(id)d: how far along is it? Reply e.g. "50%%" or "50%% đã họp dân".')
+    elif action == payloads.BLOCKED:
+        _await(ctx, state.AWAIT_BLOCKED, entry)
+        text = _("#%(id)d: what is blocking it? Reply in a few words.")
+    elif action == payloads.NOTE:
+        _await(ctx, state.AWAIT_NOTE, entry)
+        text = _("#%(id)d: type your note.")
+    else:
+        _await(ctx, state.AWAIT_EVIDENCE, entry)
+        text = _("#%(id)d: send a photo or a document now.")
+    return [Outbound(text % number, assignment_id=entry.id)]
+
+
+def _reply_target(ctx: HandlerContext) -> int | None:
+    """The assignment of the bot message this message replies to (e.g. a reminder)."""
+    if not ctx.inbound.reply_to_message_id:
+        return None
+    found = ctx.session.exec(
+        select(OutboxMessage.assignment_id)
+        .where(OutboxMessage.channel == ctx.inbound.channel)
+        .where(OutboxMessage.chat_id == ctx.inbound.chat_id)
+        .where(OutboxMessage.external_message_id == ctx.inbound.reply_to_message_id)
+        .order_by(col(OutboxMessage.id).desc())
+    ).first()
+    return found
+
+
+def implied_target(ctx: HandlerContext, current: ConversationState | None) -> int | None:
+    """The task a message without a number is about, if that is certain."""
+    replied = _reply_target(ctx)
+    if replied is not None:
+        return replied
+    if current is not None and current.kind in state.TASK_STATES:
+        return int(current.data["assignment_id"])
+    return None
+
+
+def ask_which(ctx: HandlerContext, reply: QuickReply) -> list[Outbound]:
+    """Keep the reply and ask which task it is for."""
+    assert ctx.official is not None
+    entries = my_items(ctx.session, ctx.official, ctx.today)
+    if not entries:
+        return [Outbound(_("You have no open tasks to report on."))]
+    if len(entries) == 1:
+        return [record(ctx, entries[0], reply.status, reply.percent, reply.note)]
+    data = {"status": reply.status, "percent": reply.percent, "note": reply.note}
+    state.set_state(
+        ctx.session, ctx.inbound.channel, ctx.inbound.chat_id, state.PENDING_REPLY, data, ctx.now
+    )
+    buttons = tuple(
+        (Button(f"#{e.id} {shorten(e.task.text, 40)}", payloads.pick(e.id)),)
+        for e in entries[:PICK_LIMIT]
+    )
+    return [
+        Outbound(
+            _("Which task is this for? Tap it, or type its number (e.g. %(id)d).")
+            % {"id": entries[0].id},
+            buttons=buttons,
+        )
+    ]
+
+
+def apply_pending(ctx: HandlerContext, assignment_id: int) -> list[Outbound]:
+    """The official picked the task for the quick reply waiting in the state."""
+    current = state.get_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id, ctx.now)
+    if current is None or current.kind != state.PENDING_REPLY:
+        return open_task(ctx, assignment_id)
+    entry = allowed_item(ctx, assignment_id)
+    if entry is None:
+        return [not_yours(assignment_id)]
+    state.clear_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
+    data = current.data
+    return [record(ctx, entry, data.get("status"), data.get("percent"), data.get("note"))]
+
+
+def ambiguous(result: Ambiguous) -> Outbound:
+    if result.reason == "done_with_percent":
+        text = _('Is the task done, or still in progress? Reply "xong", or a percent like "50%%".')
+    elif result.reason == "negated":
+        text = _('Not done yet? Tell me how far along it is, e.g. "50%%", or "vướng: reason".')
+    elif result.reason == "percent_over_100":
+        text = _("A percent must be between 0 and 100. How far along is it?")
+    elif result.reason == "in_progress_at_100":
+        text = _('100%% means done: reply "xong" if it is finished, or give a lower percent.')
+    else:
+        text = _('Done, or blocked? Reply "xong", or "vướng: reason" — not both.')
+    return Outbound(text % {})  # the mapping turns '%%' into '%'
+
+
+def apply_quick(
+    ctx: HandlerContext, reply: QuickReply, current: ConversationState | None
+) -> list[Outbound]:
+    """A parsed quick reply (not ambiguous)."""
+    target = reply.task_number
+    if target is None:
+        target = implied_target(ctx, current)
+    if target is None and reply.status is None and reply.note is None:
+        return []  # nothing to do (cannot happen: a bare number always has a target)
+    if reply.status is None and reply.note is None:  # just "12"
+        assert target is not None
+        if current is not None and current.kind == state.PENDING_REPLY:
+            return apply_pending(ctx, target)
+        return open_task(ctx, target)
+    if target is None:
+        return ask_which(ctx, reply)
+    entry = allowed_item(ctx, target)
+    if entry is None:
+        return [not_yours(target)]
+    if reply.status == "blocked" and not reply.note:
+        _await(ctx, state.AWAIT_BLOCKED, entry)
+        return [Outbound(_("#%(id)d: what is blocking it? Reply in a few words.") % {"id": target})]
+    if current is None or current.kind != state.AWAIT_EVIDENCE:
+        # The task stays in focus: a follow-up "ghi chú: ..." or "xong" is about it too.
+        _await(ctx, state.FOCUS, entry)
+    return [record(ctx, entry, reply.status, reply.percent, reply.note)]
+
+
+def answer_awaited(
+    ctx: HandlerContext, current: ConversationState, text: str
+) -> list[Outbound] | None:
+    """The text the state was waiting for; None if the state does not take text."""
+    if current.kind not in (state.AWAIT_PROGRESS, state.AWAIT_BLOCKED, state.AWAIT_NOTE):
+        return None
+    assignment_id = int(current.data["assignment_id"])
+    entry = allowed_item(ctx, assignment_id)
+    state.clear_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
+    if entry is None:
+        return [not_yours(assignment_id)]
+    if current.kind == state.AWAIT_BLOCKED:
+        return [record(ctx, entry, "blocked", None, text)]
+    if current.kind == state.AWAIT_NOTE:
+        return [record(ctx, entry, None, None, text)]
+    parsed = quickreply.parse_quick_reply(text)
+    if isinstance(parsed, Ambiguous):
+        _await(ctx, state.AWAIT_PROGRESS, entry)
+        return [ambiguous(parsed)]
+    if parsed is not None and parsed.task_number is None and parsed.status is not None:
+        return [record(ctx, entry, parsed.status, parsed.percent, parsed.note)]
+    return [record(ctx, entry, "in_progress", None, text)]  # words only: in progress + note

@@ -1,0 +1,140 @@
+"""Read-only lookups the conversation shares: an official's open tasks, a unit's tasks, a
+task's recent updates. Ordering rules live here so the list and the paging agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, exists, or_
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from handlers.permissions import unit_has_chair
+from storage.models import (
+    Assignment,
+    AssignmentOfficial,
+    Official,
+    Plan,
+    ProgressUpdate,
+    Task,
+    Unit,
+)
+
+REMOVED_FLAG = "removed_from_plan"  # set by the plan import on tasks a new file dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    assignment: Assignment
+    task: Task
+
+    @property
+    def id(self) -> int:
+        assert self.assignment.id is not None
+        return self.assignment.id
+
+    def overdue(self, today: date) -> bool:
+        return (
+            self.assignment.status != "done"
+            and self.task.deadline_kind == "date"
+            and self.task.due_date is not None
+            and self.task.due_date < today
+        )
+
+
+def sort_items(items: list[Item], today: date) -> list[Item]:
+    """Overdue first, then by PAPI dimension (unclassified last), then by due date."""
+
+    def key(item: Item) -> tuple[int, int, date, int, int]:
+        due = item.task.due_date or date.max
+        dimension = item.task.dimension or 99
+        if item.overdue(today):
+            return (0, 0, due, item.task.order, item.id)
+        return (1, dimension, due, item.task.order, item.id)
+
+    return sorted(items, key=key)
+
+
+def _live(items: list[tuple[Assignment, Task]]) -> list[Item]:
+    return [Item(a, t) for a, t in items if REMOVED_FLAG not in (t.flags or [])]
+
+
+def my_items(session: Session, official: Official, today: date) -> list[Item]:
+    """The official's open assignments (not done), in list order."""
+    assigned = select(AssignmentOfficial.assignment_id).where(
+        AssignmentOfficial.official_id == official.id
+    )
+    conditions: list[ColumnElement[bool]] = [col(Assignment.id).in_(assigned)]
+    if official.role == "chair" or not unit_has_chair(session, official.unit_id):
+        nobody = ~exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
+        conditions.append((col(Assignment.unit_id) == official.unit_id) & nobody)
+    rows = session.exec(
+        select(Assignment, Task)
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(or_(*conditions))
+        .where(Assignment.status != "done")
+    ).all()
+    return sort_items(_live(list(rows)), today)
+
+
+def unit_items(session: Session, root: Unit) -> list[tuple[Item, Unit]]:
+    """Every assignment in ``root``'s subtree with its unit."""
+    rows = session.exec(
+        select(Assignment, Task, Unit)
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(col(Unit.path).startswith(root.path))
+    ).all()
+    return [(Item(a, t), u) for a, t, u in rows if REMOVED_FLAG not in (t.flags or [])]
+
+
+def item(session: Session, assignment_id: int) -> Item | None:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        return None
+    task = session.get(Task, assignment.task_id)
+    return Item(assignment, task) if task is not None else None
+
+
+def recent_updates(
+    session: Session, assignment_id: int, limit: int = 3
+) -> list[tuple[ProgressUpdate, str | None]]:
+    rows = session.exec(
+        select(ProgressUpdate, Official.name)
+        .join(Official, col(Official.id) == col(ProgressUpdate.official_id), isouter=True)
+        .where(ProgressUpdate.assignment_id == assignment_id)
+        .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+        .limit(limit)
+    ).all()
+    return [(update, name) for update, name in rows]
+
+
+def assignee_names(session: Session, assignment_id: int) -> list[str]:
+    rows = session.exec(
+        select(Official.name)
+        .join(AssignmentOfficial, col(AssignmentOfficial.official_id) == col(Official.id))
+        .where(AssignmentOfficial.assignment_id == assignment_id)
+        .order_by(col(Official.name))
+    ).all()
+    return list(rows)
+
+
+def report_deadlines(session: Session, task: Task, settings: Settings) -> list[str]:
+    """The plan's report calendar, else the configured one."""
+    plan = session.get(Plan, task.plan_id)
+    if plan is not None and plan.report_deadlines:
+        return list(plan.report_deadlines)
+    return list(settings.report_calendar.deadlines)
+
+
+def unit_officials(session: Session, unit_id: int) -> list[Official]:
+    """Active officials of a unit, in a stable order (the chair's numbered pick list)."""
+    return list(
+        session.exec(
+            select(Official)
+            .where(Official.unit_id == unit_id)
+            .where(col(Official.active).is_(True))
+            .order_by(col(Official.id))
+        ).all()
+    )

@@ -1,0 +1,100 @@
+"""Linking a chat to an official with a single-use invite code, and the one message a
+stranger gets."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.i18n import _, use_locale
+from handlers.context import HandlerContext
+from handlers.settings import help_text
+from handlers.texts import my_tasks_button
+from handlers.types import Outbound
+from storage.invites import (
+    InviteAlreadyUsed,
+    InviteProblem,
+    check_invite,
+    looks_like_invite_code,
+    mark_used,
+)
+from storage.models import ChannelIdentity, Official
+
+
+def problem_text(problem: InviteProblem) -> str:
+    texts = {
+        InviteProblem.UNKNOWN: _(
+            "This code is not valid. Check it, or ask the Department of Home Affairs "
+            "(Sở Nội vụ) for a new one."
+        ),
+        InviteProblem.USED: _(
+            "This code has already been used. Ask the Department of Home Affairs "
+            "(Sở Nội vụ) for a new one."
+        ),
+        InviteProblem.EXPIRED: _(
+            "This code has expired. Ask the Department of Home Affairs (Sở Nội vụ) for a new one."
+        ),
+        InviteProblem.INACTIVE_OFFICIAL: _(
+            "This code belongs to an account that is no longer active. "
+            "Ask the Department of Home Affairs (Sở Nội vụ)."
+        ),
+    }
+    return texts[problem]
+
+
+def stranger() -> list[Outbound]:
+    """The only thing an unregistered person is told."""
+    return [
+        Outbound(
+            _(
+                "Hello! This bot is for officials taking part in the PAPI improvement plan. "
+                "To use it, send the invite code you received from the Department of Home "
+                "Affairs (Sở Nội vụ), or open the invite link."
+            )
+        )
+    ]
+
+
+def register(ctx: HandlerContext, code: str) -> list[Outbound]:
+    """Link this chat to the invite's official; any problem links nothing."""
+    if not looks_like_invite_code(code):
+        return [Outbound(problem_text(InviteProblem.UNKNOWN))]
+    found = check_invite(ctx.session, code, ctx.now)
+    if isinstance(found, InviteProblem):
+        return [Outbound(problem_text(found))]
+    official = ctx.session.get(Official, found.official_id)
+    assert official is not None  # check_invite verified it
+    inbound = ctx.inbound
+    savepoint = ctx.session.begin_nested()  # a lost race with another phone undoes all this
+    # An identity of a deactivated official may exist for this account: it moves over.
+    identity = ctx.session.exec(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.channel == inbound.channel)
+        .where(ChannelIdentity.external_user_id == inbound.external_user_id)
+    ).first() or ChannelIdentity(
+        official_id=found.official_id,
+        channel=inbound.channel,
+        external_user_id=inbound.external_user_id,
+        chat_id=inbound.chat_id,
+    )
+    identity.official_id = found.official_id
+    identity.chat_id = inbound.chat_id
+    identity.display_name = inbound.display_name
+    identity.linked_at = ctx.now
+    identity.unreachable_at = None
+    ctx.session.add(identity)
+    ctx.session.flush()
+    assert identity.id is not None
+    try:
+        mark_used(ctx.session, found, identity.id, ctx.now)
+    except InviteAlreadyUsed:
+        savepoint.rollback()
+        return [Outbound(problem_text(InviteProblem.USED))]
+    savepoint.commit()
+    ctx.identity, ctx.official = identity, official
+    with use_locale(official.locale):
+        welcome = _("Welcome, %(name)s! This chat is now linked to your account.") % {
+            "name": official.name
+        }
+        return [
+            Outbound("\n\n".join([welcome, help_text(official)]), buttons=((my_tasks_button(),),))
+        ]

@@ -1,0 +1,55 @@
+"""/lang and /help: the language stored per official, and what this person can do."""
+
+from __future__ import annotations
+
+from bot.i18n import SUPPORTED_LOCALES, _, use_locale
+from bot.textnorm import fold
+from handlers.context import HandlerContext
+from handlers.texts import my_tasks_button
+from handlers.types import Outbound
+from storage.models import Official
+
+_LANGUAGE_WORDS = {
+    "vi": "vi",
+    "tieng viet": "vi",
+    "vietnamese": "vi",
+    "en": "en",
+    "english": "en",
+    "tieng anh": "en",
+}
+
+
+def help_text(official: Official) -> str:
+    lines = [
+        _("What you can do:"),
+        _("/nhiemvu — your open tasks (also /tasks)"),
+        _('Reply to a task: "12 xong", "12 50%% đã họp dân", "12 vướng: thiếu kinh phí"'),
+        _("Send a photo or document with the task number as caption: evidence"),
+    ]
+    if official.role == "chair":
+        lines.append(_("/xa — your commune's tasks, status counts and who is behind"))
+        lines.append(_("/giao 12 — assign task 12 to officials of your commune"))
+        lines.append(_("/baocao — report files"))
+    if official.role in ("coordinator", "admin"):
+        lines.append(_("/tonghop — province summary"))
+        lines.append(_("/baocao — report files"))
+    lines.append(_("/lang vi|en — change language"))
+    lines.append(_("/huy — cancel what you started"))
+    return "\n".join(line % {} for line in lines)  # '%%' → '%'
+
+
+def show_help(ctx: HandlerContext) -> list[Outbound]:
+    assert ctx.official is not None
+    return [Outbound(help_text(ctx.official), buttons=((my_tasks_button(),),))]
+
+
+def change_language(ctx: HandlerContext, args: str) -> list[Outbound]:
+    assert ctx.official is not None
+    wanted = _LANGUAGE_WORDS.get(fold(args))
+    if wanted is None or wanted not in SUPPORTED_LOCALES:
+        return [Outbound(_("Usage: /lang vi or /lang en"))]
+    ctx.official.locale = wanted
+    ctx.session.add(ctx.official)
+    ctx.session.flush()
+    with use_locale(wanted):
+        return [Outbound(_("Language changed to English."))]

@@ -1,0 +1,46 @@
+"""Small shared pieces of wording: status names and marks, shortening, common buttons."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _, current_locale
+from handlers import payloads
+from handlers.types import Button
+from storage.taxonomy import papi_name
+
+STATUS_NAMES = {
+    "not_started": N_("Not started"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+    "blocked": N_("Blocked"),
+}
+STATUS_MARKS = {"not_started": "⬜", "in_progress": "🔄", "done": "✅", "blocked": "⛔"}
+OVERDUE_MARK = "❗"
+# Telegram's limit is 4096; leave room for a channel that adds a numbered menu below.
+MAX_MESSAGE = 3800
+
+
+def status_name(status: str) -> str:
+    return _(STATUS_NAMES.get(status, status))
+
+
+def status_mark(status: str, overdue: bool = False) -> str:
+    return OVERDUE_MARK if overdue else STATUS_MARKS.get(status, "•")
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def dimension_title(dimension: int | None) -> str:
+    if dimension is None:
+        return _("Other tasks")
+    try:
+        name = papi_name(str(dimension), current_locale())
+    except KeyError:
+        return _("Other tasks")
+    return _("Dimension %(number)d: %(name)s") % {"number": dimension, "name": name}
+
+
+def my_tasks_button() -> Button:
+    return Button(_("My tasks"), payloads.list_page(0))
