@@ -1,9 +1,48 @@
-"""CLI commands: run."""
+"""CLI command ``run``: the bot service (Telegram with a token, else the console chat)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sys
+from typing import Annotated
+
 import typer
+
+from bot.cli.common import echo, engine, fail, settings
+from bot.clock import SystemClock
+from bot.i18n import _, use_locale
+from storage.db import session_scope, upgrade
+from storage.taxonomy import sync_taxonomy
+
+
+def run(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log debug lines")] = False,
+) -> None:
+    """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
+    from bot import app  # aiogram is imported only when the bot really runs
+
+    config = settings()
+    with use_locale(config.app.default_locale):
+        # The console chat shares the terminal: only warnings unless asked for more.
+        quiet = logging.INFO if config.secrets.telegram_bot_token else logging.WARNING
+        app.configure_logging(config, level=logging.DEBUG if verbose else quiet)
+        db = engine()
+        try:
+            upgrade(db)  # idempotent: a fresh install needs no separate `init`
+            with session_scope(db) as session:
+                sync_taxonomy(session)
+        except Exception as exc:
+            fail(_("cannot open the database: %(error)s") % {"error": type(exc).__name__})
+        try:
+            asyncio.run(app.main(db, config, SystemClock(), sys.stdin, sys.stdout))
+        except KeyboardInterrupt:
+            pass
+        except app.StartupError as exc:
+            fail(_("papi-bot cannot run: %(error)s") % {"error": str(exc)})
+        echo(_("papi-bot stopped."))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("run")(run)

@@ -1,0 +1,246 @@
+"""Status replies through the fake Bot API server: papi-bot vs. a bare aiogram echo bot.
+
+M officials (linked with invite codes on demo data) each send N/M quick status replies
+("<task> 40%"), one after another: the next only once the bot's answer arrived (closed loop,
+M at a time). Both bots run as real processes that long-poll the same kind of fake server
+(127.0.0.1, no rate limits, so the bots' own ceilings show). Printed per bot: updates/s,
+p50/p99 reply latency (update injected → answer received by the server), the process's
+peak memory (VmHWM).
+
+    .venv/bin/python benchmarks/bench_telegram.py [--messages 1000] [--officials 20]
+
+With BENCH_PROFILE=FILE the bot runs under cProfile (main thread only) and writes FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from sqlmodel import select  # noqa: E402
+
+from bot.clock import VN_TZ  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.demo import ensure_demo_data  # noqa: E402
+from storage.db import make_engine, session_scope, upgrade  # noqa: E402
+from storage.invites import create_invite  # noqa: E402
+from storage.models import Assignment, AssignmentOfficial, Official, Unit  # noqa: E402
+from storage.taxonomy import sync_taxonomy  # noqa: E402
+from tests.fakes.fake_telegram import FakeTelegram, SentMessage  # noqa: E402
+
+TOKEN = "777000:BENCH-token-not-secret"
+FIRST_USER = 600_000
+
+
+def prepare(url: str, officials: int) -> list[tuple[str, list[int]]]:
+    """Demo data plus ``officials`` extra officials of one commune, each given 5 tasks;
+    their (invite code, assignment ids)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    now = datetime.now(VN_TZ)
+    people: list[tuple[str, list[int]]] = []
+    with session_scope(engine) as session:
+        sync_taxonomy(session)
+        ensure_demo_data(session, Settings(), now)
+        commune = session.exec(select(Unit).where(Unit.level == "commune")).first()
+        assert commune is not None and commune.id is not None
+        assignment_ids = [
+            a
+            for a in session.exec(
+                select(Assignment.id).where(Assignment.unit_id == commune.id)
+            ).all()
+            if a is not None
+        ]
+        for n in range(officials):
+            official = Official(
+                name=f"Cán bộ {n + 1}", phone=f"+8497{n:07d}", unit_id=commune.id, role="official"
+            )
+            session.add(official)
+            session.flush()
+            assert official.id is not None
+            mine = [assignment_ids[(n + k) % len(assignment_ids)] for k in range(5)]
+            for assignment_id in mine:
+                session.add(
+                    AssignmentOfficial(assignment_id=assignment_id, official_id=official.id)
+                )
+            people.append((create_invite(session, official.id, now, 14).code, mine))
+    engine.dispose()
+    return people
+
+
+def peak_memory_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class Latencies:
+    """Matches each answer to the oldest unanswered message of its chat."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, deque[float]] = defaultdict(deque)
+        self.events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self.samples: list[float] = []
+        self.recording = False
+
+    def sent(self, item: SentMessage) -> None:
+        queue = self.waiting[item.chat_id]
+        if queue:
+            started = queue.popleft()
+            if self.recording:
+                self.samples.append(time.perf_counter() - started)
+        self.events[item.chat_id].set()
+
+
+async def converse(
+    fake: FakeTelegram, latencies: Latencies, user: int, texts: Sequence[str]
+) -> None:
+    chat = str(user)
+    for text in texts:
+        event = latencies.events[chat]
+        event.clear()
+        latencies.waiting[chat].append(time.perf_counter())
+        await fake.inject_message(user, text)
+        await asyncio.wait_for(event.wait(), 60)
+
+
+async def measure(
+    command: list[str],
+    env: dict[str, str],
+    fake: FakeTelegram,
+    warmup: dict[int, list[str]],
+    work: dict[int, list[str]],
+) -> dict[str, float | None]:
+    latencies = Latencies()
+    fake.on_sent = latencies.sent
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in warmup.items()))
+        latencies.recording = True
+        started = time.perf_counter()
+        await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in work.items()))
+        elapsed = time.perf_counter() - started
+        memory = peak_memory_mb(proc.pid)
+    finally:
+        proc.terminate()
+        await proc.wait()
+    samples = sorted(latencies.samples)
+    count = sum(len(t) for t in work.values())
+    return {
+        "updates/s": count / elapsed,
+        "p50 ms": 1000 * statistics.median(samples),
+        "p99 ms": 1000 * samples[min(len(samples) - 1, int(len(samples) * 0.99))],
+        "peak MB": memory,
+    }
+
+
+async def bench(messages: int, officials: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-telegram-"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    people = prepare(url, officials)
+    per_user = max(1, messages // officials)
+    users = {FIRST_USER + n: person for n, person in enumerate(people)}
+
+    results: dict[str, dict[str, float | None]] = {}
+    # papi-bot: register (warm-up), then status replies.
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    config = tmp / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n\n[telegram]\napi_base = "{fake.base_url}"\n'
+        "global_rate_per_second = 100000\nper_chat_rate_per_second = 100000\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PAPI_BOT_CONFIG": str(config)}
+    warmup = {u: [f"/start {code}"] for u, (code, _ids) in users.items()}
+    work = {
+        u: [f"{ids[k % len(ids)]} {10 + (k * 7) % 80}%" for k in range(per_user)]
+        for u, (_code, ids) in users.items()
+    }
+    profile = os.environ.get("BENCH_PROFILE")  # a file: cProfile the bot into it
+    command = [sys.executable, "-m", "bot", "run"]
+    if profile:
+        command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
+    results["papi-bot"] = await measure(command, env, fake, warmup, work)
+    await fake.stop()
+
+    # The bare aiogram echo bot on a fresh fake server: the framework's own ceiling.
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    env = {**os.environ, "BENCH_API_BASE": fake.base_url}
+    results["aiogram echo"] = await measure(
+        [sys.executable, __file__, "--echo-bot"],
+        env,
+        fake,
+        {u: ["hi"] for u in users},
+        work,
+    )
+    await fake.stop()
+
+    print(f"{messages} status replies from {officials} officials (closed loop), fake Bot API")
+    print(f"{'bot':<14}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'peak MB':>9}")
+    for name, row in results.items():
+        memory = row["peak MB"]
+        print(
+            f"{name:<14}{row['updates/s'] or 0:>11.1f}{row['p50 ms'] or 0:>9.1f}"
+            f"{row['p99 ms'] or 0:>9.1f}{(memory or float('nan')):>9.1f}"
+        )
+
+
+def echo_bot() -> None:
+    """A bare aiogram 3 echo bot (polling), for the side-by-side figures."""
+    from aiogram import Bot, Dispatcher
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import Message
+
+    async def main() -> None:
+        api = TelegramAPIServer.from_base(os.environ["BENCH_API_BASE"])
+        bot = Bot(TOKEN, session=AiohttpSession(api=api))
+        dispatcher = Dispatcher()
+
+        @dispatcher.message()
+        async def echo(message: Message) -> None:
+            await message.answer(message.text or "?")
+
+        await dispatcher.start_polling(bot, polling_timeout=30, handle_signals=True)
+
+    asyncio.run(main())
+
+
+def main(argv: Sequence[str] | None = None, run: Callable[..., object] = asyncio.run) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--officials", type=int, default=20)
+    parser.add_argument("--echo-bot", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.echo_bot:
+        echo_bot()
+        return
+    run(bench(args.messages, args.officials))
+
+
+if __name__ == "__main__":
+    main()

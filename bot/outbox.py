@@ -1,0 +1,490 @@
+"""The outbox worker: sends every ``OutboxMessage`` row through its channel, in order per chat.
+
+Delivery guarantee (the choice, and why): **at-least-once with the platform, with a window of
+one HTTP call**. Before a row is sent it is *claimed* in its own committed transaction
+(``attempts + 1``, ``last_error = CLAIMED``, ``next_attempt_at`` pushed out by a lease) with a
+compare-and-set on ``attempts``, so two drains — or two workers on PostgreSQL — never send the
+same row. After the platform answers, the outcome is committed at once. Only a crash between
+the platform's answer and that commit leaves a claimed row; ``_recover_claims`` (run when the
+worker starts) makes such rows due again, so the message may reach the user twice but is never
+lost. No platform offers an idempotency key for sending, so this is the smallest window there
+is. ``_recover_claims`` assumes one worker per database (the bot process); several workers on
+PostgreSQL would rely on the claim lease (``CLAIM_LEASE``) instead.
+
+Ordering: a chat's rows go strictly one after another, oldest id first. A row that failed
+and waits for its retry holds back the later rows of its chat (so "done" never overtakes
+"in progress"); a row that was merely scheduled for later (quiet hours) and never tried does
+not hold anything back.
+
+Outcomes: ``Throttled`` → retry after ``retry_after`` (not counted as an attempt);
+``TemporaryFailure`` → exponential backoff, ``failed`` after ``outbox.max_attempts``;
+``ContactStopped`` → this and the chat's other pending rows become ``unreachable`` and the
+channel identity gets ``unreachable_at``; ``PermanentFailure`` → ``failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, or_, select
+
+from bot.channels.base import (
+    Channel,
+    ContactStopped,
+    OutgoingMessage,
+    PermanentFailure,
+    SendError,
+    SendResult,
+    TemporaryFailure,
+    Throttled,
+)
+from bot.clock import Clock
+from bot.config import Settings
+from handlers.types import Button
+from storage.models import ChannelIdentity, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+CLAIMED = "claimed: sending"  # last_error while a send is in flight
+CLAIM_LEASE = timedelta(minutes=5)  # a claim older than this is taken to be a crashed send
+BATCH_SIZE = 500
+MAX_QUEUED = 5_000  # rows loaded and not yet sent, at most, during a drain
+MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write rows too
+MAX_CONCURRENT_SENDS = 64
+_MAX_CHATS_PACED = 10_000  # chats idle for long are forgotten (their pause is long over)
+
+T = TypeVar("T")
+ChatKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A detached snapshot of a pending row: what is needed to send it."""
+
+    id: int
+    channel: str
+    chat_id: str
+    attempts: int
+    tried: bool
+    next_attempt_at: datetime
+    message: OutgoingMessage
+
+
+@dataclass
+class _Drain:
+    """The state of one ``drain``: the per-chat queues and the chats held back."""
+
+    now: datetime
+    queues: defaultdict[ChatKey, deque[_Row]] = field(default_factory=lambda: defaultdict(deque))
+    tasks: dict[ChatKey, asyncio.Task[None]] = field(default_factory=dict)
+    held: set[ChatKey] = field(default_factory=set)
+    queued: int = 0
+    handled: int = 0
+    room: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _limiter(rate_per_second: float) -> AsyncLimiter:
+    """A leaky bucket for ``rate_per_second`` whose bursts last a tenth of a second.
+
+    The long-run rate is the same as a one-second bucket's, but sends are spread evenly: a
+    platform counting over its own window never sees the worker's burst plus network jitter
+    at once (that is what produced the rare 429 at exactly the limit).
+    """
+    if rate_per_second >= 10:
+        return AsyncLimiter(rate_per_second / 10, 0.1)
+    return AsyncLimiter(1, 1.0 / rate_per_second)  # one at a time, evenly spaced
+
+
+def channel_rates(settings: Settings, channel: str) -> tuple[float, float] | None:
+    """(global, per chat) messages per second for a channel; None: no limit (console)."""
+    if channel == "telegram":
+        return settings.telegram.global_rate_per_second, settings.telegram.per_chat_rate_per_second
+    if channel in ("zalo", "zalo_oa"):
+        return settings.zalo.global_rate_per_second, settings.zalo.per_chat_rate_per_second
+    return None
+
+
+def backoff_delay(settings: Settings, attempts: int) -> timedelta:
+    """Wait before retry number ``attempts`` (1-based): base · 2^(n-1), capped."""
+    seconds = settings.outbox.backoff_base_seconds * (2 ** max(0, attempts - 1))
+    return timedelta(seconds=min(seconds, settings.outbox.backoff_max_seconds))
+
+
+def _message(row: OutboxMessage) -> OutgoingMessage:
+    buttons = tuple(
+        tuple(Button(label=item["label"], payload=item["payload"]) for item in line)
+        for line in (row.buttons or [])
+    )
+    return OutgoingMessage(
+        chat_id=row.chat_id,
+        text=row.text,
+        buttons=buttons,
+        file_path=row.file_path,
+        file_name=row.file_name,
+        reply_to_message_id=row.reply_to_message_id,
+        edit_message_id=row.edit_message_id,
+    )
+
+
+def _snapshot(row: OutboxMessage) -> _Row:
+    if row.id is None:
+        raise ValueError("outbox row without id")
+    return _Row(
+        id=row.id,
+        channel=row.channel,
+        chat_id=row.chat_id,
+        attempts=row.attempts,
+        tried=row.attempts > 0 or row.last_error is not None,
+        next_attempt_at=row.next_attempt_at,
+        message=_message(row),
+    )
+
+
+class OutboxWorker:
+    """Sends pending outbox rows; ``wake()`` after writing rows, ``run()`` forever."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        channels: Mapping[str, Channel],
+        settings: Settings,
+        clock: Clock,
+        *,
+        max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
+    ) -> None:
+        self._engine = engine
+        self._channels = dict(channels)
+        self._settings = settings
+        self._clock = clock
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain_lock = asyncio.Lock()
+        self._sends = asyncio.Semaphore(max_concurrent_sends)
+        # One thread for the worker's database work: SQLite writes are serial anyway, and the
+        # event loop never blocks on a busy database.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        self._global: dict[str, AsyncLimiter] = {}
+        self._last_send: OrderedDict[ChatKey, float] = OrderedDict()  # loop time, per chat
+        self._next_due: datetime | None = None  # earliest row the last drain left waiting
+        self._stopping = False
+
+    # --- waking -------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New rows may be due: drain soon. Safe to call from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._event.set()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._event.set()
+        else:
+            loop.call_soon_threadsafe(self._event.set)
+
+    async def run(self) -> None:
+        """Drain, then sleep until woken or the next row is due; until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        recovered = await self._in_db(self._recover_claims)
+        if recovered:
+            log.warning(
+                "outbox: %d message(s) were in flight at the last stop; resending", recovered
+            )
+        try:
+            while not self._stopping:
+                self._event.clear()
+                try:
+                    await self.drain()
+                except Exception:  # the database may be briefly unavailable: keep going
+                    log.exception("outbox: drain failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), timeout=self._seconds_to_next_due())
+        finally:
+            self._db.shutdown(wait=False, cancel_futures=True)
+
+    def stop(self) -> None:
+        """Finish the messages in flight, claim no new one, and let ``run`` return."""
+        self._stopping = True
+        self.wake()
+
+    def close(self) -> None:
+        """Release the database thread (``run`` does this itself when cancelled)."""
+        self._db.shutdown(wait=True)
+
+    # --- draining -----------------------------------------------------------------------
+
+    async def drain(self) -> int:
+        """Send every row that is due now; the number of rows tried (sent or not).
+
+        Rows are loaded in id order, batch after batch, into one queue per chat; each chat
+        with rows has one task sending them one after another, all chats at once (bounded by
+        the rate limits and ``MAX_QUEUED`` rows in memory).
+        """
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        async with self._drain_lock:
+            run = _Drain(self._clock.now())
+            self._next_due = None
+            after_id = 0
+            while True:
+                while run.queued >= MAX_QUEUED:
+                    run.room.clear()
+                    await run.room.wait()
+                rows = await self._in_db(self._load_pending, after_id, run.now)
+                if not rows:
+                    break
+                after_id = rows[-1].id
+                for row in rows:
+                    key = (row.channel, row.chat_id)
+                    if key in run.held:
+                        continue
+                    run.queues[key].append(row)
+                    run.queued += 1
+                    if key not in run.tasks:
+                        run.tasks[key] = asyncio.create_task(self._drain_chat(key, run))
+            while run.tasks:
+                await asyncio.gather(*run.tasks.values())
+            later = await self._in_db(self._earliest_scheduled, run.now)
+            if later is not None:
+                self._note_due(later)
+            return run.handled
+
+    async def _drain_chat(self, key: ChatKey, run: _Drain) -> None:
+        queue = run.queues[key]
+        try:
+            while queue:
+                row = queue.popleft()
+                run.queued -= 1
+                run.room.set()
+                if not await self._try_row(key, row, run):
+                    run.held.add(key)
+                    run.queued -= len(queue)
+                    queue.clear()
+        finally:
+            del run.tasks[key]
+            run.queues.pop(key, None)
+
+    async def _try_row(self, key: ChatKey, row: _Row, run: _Drain) -> bool:
+        """Send ``row`` if it is due; False when the chat's later rows must wait."""
+        if self._stopping:
+            return False
+        if row.next_attempt_at > run.now:
+            self._note_due(row.next_attempt_at)
+            # Waiting for a retry: later rows wait behind it. Merely scheduled for later
+            # (quiet hours): it does not block the chat.
+            return not row.tried
+        if not await self._in_db(self._claim, row, run.now):
+            self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
+            return False  # someone else has it: keep this chat's order
+        run.handled += 1
+        retry_at = await self._send(row)
+        if retry_at is not None:
+            self._note_due(retry_at)
+            return False
+        return True
+
+    def _note_due(self, when: datetime) -> None:
+        if self._next_due is None or when < self._next_due:
+            self._next_due = when
+
+    def _seconds_to_next_due(self) -> float:
+        """Until the earliest row this drain left waiting, at most ``MAX_IDLE_SECONDS``."""
+        if self._next_due is None:
+            return MAX_IDLE_SECONDS
+        seconds = (self._next_due - self._clock.now()).total_seconds()
+        return min(max(seconds, 0.0), MAX_IDLE_SECONDS)
+
+    async def _send(self, row: _Row) -> datetime | None:
+        """Send one claimed row and record the outcome; when the chat may go on, or None."""
+        channel = self._channels[row.channel]
+        # Pacing waits outside the semaphore: a chat waiting for its next second must not
+        # hold one of the slots that bound the HTTP calls in flight.
+        await self._pace(row.channel, row.chat_id)
+        async with self._sends:
+            self._mark_send(row.channel, row.chat_id)  # the pause counts from the real start
+            try:
+                result = await channel.send(row.message)
+            except Throttled as exc:
+                return await self._in_db(self._record_throttled, row, exc.retry_after)
+            except ContactStopped as exc:
+                await self._in_db(self._record_unreachable, row, str(exc))
+                return None
+            except PermanentFailure as exc:
+                await self._in_db(self._record_failed, row, f"permanent: {exc}")
+                return None
+            except TemporaryFailure as exc:
+                return await self._in_db(self._record_retry, row, f"temporary: {exc}")
+            except SendError as exc:
+                return await self._in_db(self._record_retry, row, f"error: {exc}")
+            except Exception as exc:  # an adapter bug must not stop the worker
+                log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
+                return await self._in_db(self._record_retry, row, f"bug: {type(exc).__name__}")
+        await self._in_db(self._record_sent, row, result)
+        return None
+
+    async def _pace(self, channel: str, chat_id: str) -> None:
+        """Wait for the channel's limits: per chat, at least 1/rate seconds since the previous
+        send to that chat started (a chat's sends are sequential, so this is exact even when
+        the global limiter delayed the previous one); globally, aiolimiter's leaky bucket."""
+        rates = channel_rates(self._settings, channel)
+        if rates is None:
+            return
+        global_rate, chat_rate = rates
+        loop = asyncio.get_running_loop()
+        key = (channel, chat_id)
+        last = self._last_send.get(key)
+        if last is not None:
+            wait = last + 1.0 / chat_rate - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        if channel not in self._global:
+            self._global[channel] = _limiter(global_rate)
+        await self._global[channel].acquire()
+
+    def _mark_send(self, channel: str, chat_id: str) -> None:
+        key = (channel, chat_id)
+        self._last_send.pop(key, None)
+        self._last_send[key] = asyncio.get_running_loop().time()  # most recently used last
+        while len(self._last_send) > _MAX_CHATS_PACED:
+            self._last_send.popitem(last=False)
+
+    async def _in_db(self, func_: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, func_, *args)
+
+    # --- database (run in the worker's thread) -------------------------------------------
+
+    def _load_pending(self, after_id: int, now: datetime) -> list[_Row]:
+        """Pending rows that are due or were tried (those hold their chat's order); a row
+        only scheduled for later is not loaded, so thousands deferred over night cost
+        nothing per drain."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending")
+                .where(col(OutboxMessage.channel).in_(list(self._channels)))
+                .where(
+                    or_(
+                        col(OutboxMessage.next_attempt_at) <= now,
+                        col(OutboxMessage.last_error).is_not(None),
+                    )
+                )
+                .where(col(OutboxMessage.id) > after_id)
+                .order_by(col(OutboxMessage.id))
+                .limit(BATCH_SIZE)
+            ).all()
+            return [_snapshot(row) for row in rows]
+
+    def _earliest_scheduled(self, now: datetime) -> datetime | None:
+        with Session(self._engine) as session:
+            return session.exec(
+                select(func.min(OutboxMessage.next_attempt_at))
+                .where(OutboxMessage.status == "pending")
+                .where(col(OutboxMessage.channel).in_(list(self._channels)))
+                .where(col(OutboxMessage.next_attempt_at) > now)
+            ).one()
+
+    def _claim(self, row: _Row, now: datetime) -> bool:
+        with Session(self._engine) as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == row.id)
+                .where(col(OutboxMessage.status) == "pending")
+                .where(col(OutboxMessage.attempts) == row.attempts)
+                .values(
+                    attempts=row.attempts + 1,
+                    last_error=CLAIMED,
+                    next_attempt_at=now + CLAIM_LEASE,
+                )
+            )
+            session.commit()
+            return bool(getattr(result, "rowcount", 0) == 1)
+
+    def _recover_claims(self) -> int:
+        """Rows claimed by a process that died mid-send: due again now (at-least-once)."""
+        with Session(self._engine) as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.status) == "pending")
+                .where(col(OutboxMessage.last_error) == CLAIMED)
+                .where(col(OutboxMessage.channel).in_(list(self._channels)))
+                .values(next_attempt_at=self._clock.now(), last_error="interrupted by a restart")
+            )
+            session.commit()
+            return int(getattr(result, "rowcount", 0))
+
+    def _update(self, row_id: int, **values: Any) -> None:
+        with Session(self._engine) as session:
+            session.execute(
+                update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(**values)
+            )
+            session.commit()
+
+    def _record_sent(self, row: _Row, result: SendResult) -> None:
+        self._update(
+            row.id,
+            status="sent",
+            sent_at=self._clock.now(),
+            external_message_id=result.external_message_id,
+            last_error=None,
+        )
+
+    def _record_throttled(self, row: _Row, retry_after: float) -> datetime:
+        when = self._clock.now() + timedelta(seconds=max(retry_after, 0.0))
+        # The platform asked for a pause; that is not the message's fault: no attempt counted.
+        self._update(
+            row.id,
+            attempts=row.attempts,
+            next_attempt_at=when,
+            last_error=f"throttled: retry after {retry_after:g}s",
+        )
+        return when
+
+    def _record_retry(self, row: _Row, error: str) -> datetime | None:
+        attempts = row.attempts + 1
+        if attempts >= self._settings.outbox.max_attempts:
+            log.warning("outbox: message %d failed after %d attempts: %s", row.id, attempts, error)
+            self._update(row.id, status="failed", last_error=error)
+            return None  # given up: the chat's next rows may go
+        when = self._clock.now() + backoff_delay(self._settings, attempts)
+        self._update(row.id, next_attempt_at=when, last_error=error)
+        return when
+
+    def _record_failed(self, row: _Row, error: str) -> None:
+        log.warning("outbox: message %d failed: %s", row.id, error)
+        self._update(row.id, status="failed", last_error=error)
+
+    def _record_unreachable(self, row: _Row, error: str) -> None:
+        now = self._clock.now()
+        reason = f"contact stopped: {error}"
+        with Session(self._engine) as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.channel) == row.channel)
+                .where(col(OutboxMessage.chat_id) == row.chat_id)
+                .where(col(OutboxMessage.status) == "pending")
+                .values(status="unreachable", last_error=reason)
+            )
+            session.execute(
+                update(ChannelIdentity)
+                .where(col(ChannelIdentity.channel) == row.channel)
+                .where(col(ChannelIdentity.chat_id) == row.chat_id)
+                .where(col(ChannelIdentity.unreachable_at).is_(None))
+                .values(unreachable_at=now)
+            )
+            session.commit()
+        log.info("outbox: a %s chat blocked the bot; marked unreachable", row.channel)

@@ -1,0 +1,1 @@
+"""Channel contract tests: one runner, a table per channel."""

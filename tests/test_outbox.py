@@ -1,0 +1,428 @@
+"""The outbox worker: order per chat, retries, throttling, unreachable users, crash recovery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.channels.base import (
+    ContactStopped,
+    OutgoingMessage,
+    PermanentFailure,
+    SendError,
+    SendResult,
+    TemporaryFailure,
+    Throttled,
+)
+from bot.channels.telegram import TelegramChannel, make_bot
+from bot.clock import FixedClock, SystemClock
+from bot.config import OutboxConfig, Settings, TelegramConfig
+from bot.outbox import CLAIMED, OutboxWorker, backoff_delay
+from storage.models import ChannelIdentity, Official, OutboxMessage, Unit
+from tests.fakes.fake_telegram import FakeTelegram
+
+TOKEN = "123456:TEST-outbox-token-abcdef"
+FAST = Settings(
+    outbox=OutboxConfig(max_attempts=4, backoff_base_seconds=0.05, backoff_max_seconds=0.2),
+    telegram=TelegramConfig(global_rate_per_second=1000, per_chat_rate_per_second=1000),
+)
+
+
+class ScriptedChannel:
+    """A channel whose answers are scripted per chat; records what it delivered."""
+
+    name = "telegram"
+    max_text_length = 4096
+    supports_buttons = True
+
+    def __init__(self) -> None:
+        self.script: dict[str, list[SendError]] = {}
+        self.delivered: list[tuple[str, str]] = []
+        self.calls = 0
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        self.calls += 1
+        errors = self.script.get(message.chat_id)
+        if errors:
+            raise errors.pop(0)
+        self.delivered.append((message.chat_id, message.text))
+        return SendResult(external_message_id=f"m{len(self.delivered)}")
+
+
+def add_rows(engine: Engine, clock: FixedClock, chat_texts: list[tuple[str, str]]) -> list[int]:
+    with Session(engine, expire_on_commit=False) as session:
+        rows = [
+            OutboxMessage(channel="telegram", chat_id=chat, text=text, next_attempt_at=clock.now())
+            for chat, text in chat_texts
+        ]
+        session.add_all(rows)
+        session.commit()
+        return [row.id for row in rows if row.id is not None]
+
+
+def rows_by_id(engine: Engine) -> dict[int, OutboxMessage]:
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        return {row.id: row for row in rows if row.id is not None}
+
+
+@pytest.fixture
+async def worker_for(
+    engine: Engine, clock: FixedClock
+) -> AsyncIterator[Callable[[ScriptedChannel], OutboxWorker]]:
+    made: list[OutboxWorker] = []
+
+    def make(channel: ScriptedChannel) -> OutboxWorker:
+        worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
+        made.append(worker)
+        return worker
+
+    yield make
+    for worker in made:
+        worker.close()
+
+
+async def test_sends_due_rows_in_order_and_marks_them_sent(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    channel = ScriptedChannel()
+    ids = add_rows(engine, clock, [("1", "a"), ("2", "x"), ("1", "b"), ("1", "c")])
+    worker = worker_for(channel)
+
+    assert await worker.drain() == 4
+    assert [text for chat, text in channel.delivered if chat == "1"] == ["a", "b", "c"]
+    rows = rows_by_id(engine)
+    assert all(rows[i].status == "sent" and rows[i].sent_at == clock.now() for i in ids)
+    assert {rows[i].external_message_id for i in ids} == {"m1", "m2", "m3", "m4"}
+    assert await worker.drain() == 0  # nothing is sent twice
+    assert len(channel.delivered) == 4
+
+
+async def test_temporary_failure_backs_off_and_holds_the_chat_back(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    channel = ScriptedChannel()
+    channel.script["1"] = [TemporaryFailure("500")]
+    first, second, other = add_rows(engine, clock, [("1", "a"), ("1", "b"), ("2", "x")])
+    worker = worker_for(channel)
+
+    assert await worker.drain() == 2  # "a" tried and failed, "x" sent; "b" waits behind "a"
+    assert channel.delivered == [("2", "x")]
+    rows = rows_by_id(engine)
+    assert rows[first].status == "pending" and rows[first].attempts == 1
+    assert rows[first].next_attempt_at == clock.now() + backoff_delay(FAST, 1)
+    assert rows[first].last_error == "temporary: 500"
+    assert rows[second].attempts == 0
+
+    assert await worker.drain() == 0  # not due yet
+    clock.advance(timedelta(seconds=1))
+    assert await worker.drain() == 2
+    assert channel.delivered == [("2", "x"), ("1", "a"), ("1", "b")]
+    assert rows_by_id(engine)[other].status == "sent"
+
+
+async def test_gives_up_after_max_attempts_and_lets_the_next_row_go(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    channel = ScriptedChannel()
+    channel.script["1"] = [TemporaryFailure("timeout") for _ in range(10)]
+    first, _second = add_rows(engine, clock, [("1", "a"), ("1", "b")])
+    worker = worker_for(channel)
+    for _ in range(FAST.outbox.max_attempts):
+        await worker.drain()
+        clock.advance(timedelta(seconds=1))
+    row = rows_by_id(engine)[first]
+    assert row.status == "failed" and row.attempts == FAST.outbox.max_attempts
+    channel.script["1"] = []
+    await worker.drain()
+    assert channel.delivered == [("1", "b")]
+
+
+async def test_throttled_waits_retry_after_without_counting_an_attempt(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    channel = ScriptedChannel()
+    channel.script["1"] = [Throttled(7)]
+    (row_id,) = add_rows(engine, clock, [("1", "a")])
+    worker = worker_for(channel)
+    await worker.drain()
+    row = rows_by_id(engine)[row_id]
+    assert row.attempts == 0 and row.status == "pending"
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=7)
+    clock.advance(timedelta(seconds=6))
+    assert await worker.drain() == 0
+    clock.advance(timedelta(seconds=1))
+    assert await worker.drain() == 1
+    assert channel.delivered == [("1", "a")]
+
+
+async def test_contact_stopped_marks_rows_and_identity_unreachable(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    with Session(engine) as session:
+        unit = Unit(code="T1", name="Tỉnh Thử", name_folded="tinh thu", level="province")
+        session.add(unit)
+        session.flush()
+        official = Official(name="Nguyễn Văn A", phone="+84900000001", unit_id=unit.id or 0)
+        session.add(official)
+        session.flush()
+        session.add(
+            ChannelIdentity(
+                official_id=official.id or 0, channel="telegram", external_user_id="5", chat_id="5"
+            )
+        )
+        session.commit()
+    channel = ScriptedChannel()
+    channel.script["5"] = [ContactStopped("403")]
+    first, second, other = add_rows(engine, clock, [("5", "a"), ("5", "b"), ("6", "x")])
+    worker = worker_for(channel)
+    await worker.drain()
+
+    rows = rows_by_id(engine)
+    assert rows[first].status == "unreachable" and rows[second].status == "unreachable"
+    assert rows[other].status == "sent"
+    assert channel.calls == 2  # "b" was not even tried
+    with Session(engine) as session:
+        identity = session.exec(select(ChannelIdentity)).one()
+        assert identity.unreachable_at == clock.now()
+
+
+async def test_permanent_failure_fails_the_row_only(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    channel = ScriptedChannel()
+    channel.script["1"] = [PermanentFailure("400 Bad Request")]
+    first, second = add_rows(engine, clock, [("1", "a"), ("1", "b")])
+    worker = worker_for(channel)
+    await worker.drain()
+    rows = rows_by_id(engine)
+    assert rows[first].status == "failed" and "400" in (rows[first].last_error or "")
+    assert rows[second].status == "sent"
+
+
+async def test_a_row_scheduled_for_later_does_not_block_a_due_reply(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    later, _reply = add_rows(engine, clock, [("1", "reminder at 08:00"), ("1", "reply")])
+    with Session(engine) as session:
+        row = session.get(OutboxMessage, later)
+        assert row is not None
+        row.next_attempt_at = clock.now() + timedelta(hours=10)
+        session.add(row)
+        session.commit()
+    channel = ScriptedChannel()
+    worker = worker_for(channel)
+    assert await worker.drain() == 1
+    assert channel.delivered == [("1", "reply")]
+    clock.advance(timedelta(hours=10))
+    assert await worker.drain() == 1
+    assert rows_by_id(engine)[later].status == "sent"
+
+
+async def test_rows_of_an_unknown_channel_are_left_alone(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    with Session(engine) as session:
+        session.add(
+            OutboxMessage(channel="zalo", chat_id="9", text="z", next_attempt_at=clock.now())
+        )
+        session.commit()
+    worker = worker_for(ScriptedChannel())
+    assert await worker.drain() == 0
+    assert [row.status for row in rows_by_id(engine).values()] == ["pending"]
+
+
+async def test_claimed_row_is_not_sent_again_until_recovered(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    """A crash between send and commit leaves a claim; the next start resends (at-least-once)."""
+    (row_id,) = add_rows(engine, clock, [("1", "a")])
+    with Session(engine) as session:
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        row.attempts, row.last_error = 1, CLAIMED
+        row.next_attempt_at = clock.now() + timedelta(minutes=5)
+        session.add(row)
+        session.commit()
+    channel = ScriptedChannel()
+    worker = worker_for(channel)
+    assert await worker.drain() == 0  # another drain may be sending it right now
+    task = asyncio.create_task(worker.run())  # a (re)start recovers the claim
+    try:
+        for _ in range(200):
+            if all(row.status == "sent" for row in rows_by_id(engine).values()):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert channel.delivered == [("1", "a")]
+    assert rows_by_id(engine)[row_id].status == "sent"
+
+
+async def test_run_sends_soon_after_wake(engine: Engine, clock: FixedClock) -> None:
+    channel = ScriptedChannel()
+    worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(0.05)
+        add_rows(engine, clock, [("1", "hello")])
+        worker.wake()
+        for _ in range(300):
+            if rows_by_id(engine) and all(r.status == "sent" for r in rows_by_id(engine).values()):
+                break
+            await asyncio.sleep(0.01)
+        assert channel.delivered == [("1", "hello")]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+# --- through the fake Bot API server, with aiogram's real HTTP session ---------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram(TOKEN, hang_seconds=2.0)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def deliver_all(engine: Engine, fake: FakeTelegram, expected: int) -> None:
+    bot = make_bot(TOKEN, fake.base_url, timeout=0.5)
+    worker = OutboxWorker(engine, {"telegram": TelegramChannel(bot)}, FAST, SystemClock())
+    task = asyncio.create_task(worker.run())
+    try:
+        await fake.wait_sent(expected, wait_seconds=30)
+        for _ in range(100):  # the last "sent" commit follows the HTTP answer
+            with Session(engine) as session:
+                pending = session.exec(
+                    select(OutboxMessage).where(OutboxMessage.status == "pending")
+                ).all()
+            if not pending:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await bot.session.close()
+
+
+async def test_faults_injected_every_message_arrives_once_in_order(
+    engine: Engine, fake: FakeTelegram
+) -> None:
+    clock = SystemClock()
+    chats = ["101", "102", "103"]
+    texts = [(chat, f"{chat}-{n}") for n in range(5) for chat in chats]
+    with Session(engine) as session:
+        session.add_all(
+            OutboxMessage(channel="telegram", chat_id=c, text=t, next_attempt_at=clock.now())
+            for c, t in texts
+        )
+        session.commit()
+    fake.fail_next("sendMessage", 429, chat_id="101", retry_after=1)
+    fake.fail_next("sendMessage", 500, chat_id="102", times=2)
+    fake.fail_next("sendMessage", "timeout", chat_id="103")
+
+    await deliver_all(engine, fake, len(texts))
+
+    for chat in chats:
+        assert [m.text for m in fake.sent_to(chat)] == [f"{chat}-{n}" for n in range(5)]
+    assert len(fake.sent) == len(texts)
+    assert not fake.faults
+    rows = rows_by_id(engine).values()
+    assert all(row.status == "sent" for row in rows)
+    assert {row.external_message_id for row in rows if row.chat_id == "101"} == {
+        str(m.message_id) for m in fake.sent_to("101")
+    }
+
+
+async def test_blocked_user_is_marked_unreachable_over_http(
+    engine: Engine, fake: FakeTelegram
+) -> None:
+    clock = SystemClock()
+    fake.block("77")
+    with Session(engine) as session:
+        session.add(
+            OutboxMessage(channel="telegram", chat_id="77", text="hi", next_attempt_at=clock.now())
+        )
+        session.add(
+            OutboxMessage(channel="telegram", chat_id="78", text="ok", next_attempt_at=clock.now())
+        )
+        session.commit()
+    await deliver_all(engine, fake, 1)
+    statuses = {row.chat_id: row.status for row in rows_by_id(engine).values()}
+    assert statuses == {"77": "unreachable", "78": "sent"}
+    assert "blocked" in (next(iter(rows_by_id(engine).values())).last_error or "")
+
+
+async def test_rate_limits_of_the_fake_are_respected(engine: Engine, fake: FakeTelegram) -> None:
+    settings = Settings(
+        telegram=TelegramConfig(global_rate_per_second=20, per_chat_rate_per_second=5)
+    )
+    fake.limit(global_per_second=20, per_chat_per_second=5)
+    clock = SystemClock()
+    with Session(engine) as session:
+        session.add_all(
+            OutboxMessage(
+                channel="telegram",
+                chat_id=str(200 + n % 4),
+                text=f"t{n}",
+                next_attempt_at=clock.now(),
+            )
+            for n in range(30)
+        )
+        session.commit()
+    bot = make_bot(TOKEN, fake.base_url)
+    worker = OutboxWorker(engine, {"telegram": TelegramChannel(bot)}, settings, clock)
+    try:
+        for _ in range(50):  # a 429 (network jitter) is retried after retry_after
+            await worker.drain()
+            if len(fake.sent) == 30:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        worker.close()
+        await bot.session.close()
+    assert len(fake.sent) == 30
+    assert fake.too_many_requests == 0  # the worker keeps to the platform's limits
+
+
+class SlowChannel(ScriptedChannel):
+    """Holds each send until released, so a test can stop the worker mid-send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        self.sending.set()
+        await self.release.wait()
+        return await super().send(message)
+
+
+async def test_stop_finishes_the_send_in_flight_and_claims_nothing_more(
+    engine: Engine, clock: FixedClock
+) -> None:
+    channel = SlowChannel()
+    first, second = add_rows(engine, clock, [("1", "a"), ("1", "b")])
+    worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
+    task = asyncio.create_task(worker.run())
+    await asyncio.wait_for(channel.sending.wait(), 10)
+    worker.stop()
+    channel.release.set()
+    await asyncio.wait_for(task, 10)  # run() returns by itself
+    rows = rows_by_id(engine)
+    assert rows[first].status == "sent"
+    assert rows[second].status == "pending" and rows[second].attempts == 0
+    assert rows[second].last_error is None  # not claimed: the next start sends it normally
