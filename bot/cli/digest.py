@@ -1,9 +1,92 @@
-"""CLI commands: digest."""
+"""CLI commands: ``papi-bot digest --unit CODE [--send]`` prints a unit's weekly digest now."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import typer
+from sqlmodel import Session, select
+
+from bot.cli.common import echo, fail, require_database, settings
+from bot.clock import SystemClock
+from bot.i18n import _, use_locale
+from bot.pipeline import enqueue
+from bot.scheduler.deliver import officials_with_role
+from bot.scheduler.digest import collect, render
+from bot.scheduler.weekly import DIGEST
+from bot.scheduler.working_time import WorkingTime
+from handlers.types import Outbound
+from storage.db import session_scope
+from storage.models import Official, Unit
+
+# Who reads the digest of a unit: its chairs (commune, department) or its coordinators.
+_READER_ROLE = {"commune": "chair", "department": "chair"}
+
+
+def _moment(text: str | None) -> datetime:
+    if text is None:
+        return SystemClock().now()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(
+            _("--as-of: expected a date and time such as 2026-11-23T07:30, got %(text)s")
+            % {"text": text}
+        )
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings().tz)
+
+
+def _readers(session: Session, unit: Unit) -> list[Official]:
+    role = _READER_ROLE.get(unit.level, "coordinator")
+    return officials_with_role(session, [unit.id or 0], role).get(unit.id or 0, [])
+
+
+def digest(
+    unit: Annotated[str, typer.Option("--unit", help="the unit's code, e.g. 24 or 07420")],
+    send: Annotated[
+        bool, typer.Option("--send", help="also queue it to the unit's chairs / coordinators")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="as at this local time (default: now)")
+    ] = None,
+) -> None:
+    """Print the weekly digest of a unit's subtree now (and send it with --send)."""
+    config = settings()
+    with use_locale(config.app.default_locale):
+        now = _moment(as_of)
+        db = require_database()
+        with session_scope(db) as session:
+            found = session.exec(select(Unit).where(Unit.code == unit.strip())).first()
+            if found is None:
+                fail(_("No unit has the code %(code)s.") % {"code": unit})
+            data = collect(session, found, now, config.reminders.silence_days)
+            for index, part in enumerate(render(data)):
+                echo(("\n" if index else "") + part)
+            if not send:
+                return
+            readers = _readers(session, found)
+            if not readers:
+                fail(
+                    _("%(unit)s has no chair or coordinator to send to; nothing was queued.")
+                    % {"unit": found.name}
+                )
+            outbounds = []
+            for official in readers:
+                with use_locale(official.locale):
+                    outbounds += [
+                        Outbound(part, official_id=official.id, kind=DIGEST)
+                        for part in render(data)
+                    ]
+            # Queued now, sent at the next working moment (not at night or on a holiday).
+            working = WorkingTime(config.quiet_hours, config.tz)
+            rows = enqueue(session, outbounds, working.next_send_moment(SystemClock().now()))
+        echo(
+            _("Queued %(rows)d messages to %(people)d recipients; the running bot sends them.")
+            % {"rows": len(rows), "people": len(readers)}
+        )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("digest")(digest)

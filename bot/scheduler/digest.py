@@ -1,0 +1,245 @@
+"""The weekly digest of a unit's subtree: a chair's commune, a coordinator's province or
+district. Counts and blocked items come from the roll-up (``storage.rollup``); the lists of
+what is done, overdue, silent, due soon and undeliverable are read here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
+
+from bot.dates import short_date, today_local
+from bot.i18n import N_, _, ngettext
+from bot.scheduler.split import split_text
+from bot.scheduler.texts import short_task
+from storage.models import Assignment, AssignmentOfficial, Official, OutboxMessage, Task, Unit
+from storage.periods import range_period
+from storage.rollup import BlockedItem, Counts, rollup
+
+WEEK = timedelta(days=7)
+DUE_SOON_DAYS = 14
+KIND_WORDS = {
+    "reminder": N_("reminder"),
+    "escalation": N_("escalation"),
+    "digest": N_("digest"),
+    "reply": N_("reply"),
+    "notice": N_("notice"),
+}
+MAX_ITEMS = 25  # per section; the rest is counted, the roll-up files have everything
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    unit: str
+    task: Task
+    day: date | None = None  # due date, or the day it was done
+
+
+@dataclass(frozen=True, slots=True)
+class DigestData:
+    unit: Unit
+    today: date
+    totals: Counts
+    done: list[Line]
+    overdue: list[Line]
+    blocked: list[BlockedItem]
+    silent: list[tuple[str, str, int]]  # (who, unit, assignments without update)
+    due_soon: list[Line]
+    undeliverable: list[tuple[str, str, str]]  # (official, kind, status)
+
+
+def _in_subtree(unit: Unit) -> ColumnElement[bool]:
+    return col(Unit.path).like(f"{unit.path}%")
+
+
+def _lines(session: Session, unit: Unit, *conditions: object, day: str) -> list[Line]:
+    query = (
+        select(Assignment, Task, Unit)
+        .join(Task, col(Task.id) == Assignment.task_id)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(_in_subtree(unit), *conditions)  # type: ignore[arg-type]
+        .order_by(col(Unit.path), col(Task.order), col(Assignment.id))
+    )
+    out = []
+    for assignment, task, owner in session.exec(query):
+        when = assignment.done_at.date() if day == "done" and assignment.done_at else task.due_date
+        out.append(Line(owner.name, task, when))
+    return out
+
+
+def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, str, int]]:
+    """Who has open lead assignments with no update since ``cutoff``: the assigned officials,
+    else the unit itself (its chairs answer for it)."""
+    last = func.coalesce(col(Assignment.last_update_at), col(Assignment.created_at))
+    rows = session.exec(
+        select(Assignment.id, Unit.name)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(_in_subtree(unit), Assignment.status != "done", Assignment.role == "lead")
+        .where(last < cutoff)
+    ).all()
+    if not rows:
+        return []
+    names = {assignment_id or 0: unit_name for assignment_id, unit_name in rows}
+    who: dict[int, list[str]] = {}
+    for assignment_id, official in session.exec(
+        select(AssignmentOfficial.assignment_id, Official)
+        .join(Official, col(Official.id) == AssignmentOfficial.official_id)
+        .where(col(AssignmentOfficial.assignment_id).in_(list(names)))
+    ):
+        who.setdefault(assignment_id, []).append(official.name)
+    counts: dict[tuple[str, str], int] = {}
+    for assignment_id, unit_name in names.items():
+        for person in who.get(assignment_id, [""]):
+            counts[(person, unit_name)] = counts.get((person, unit_name), 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
+    return [(person, unit_name, n) for (person, unit_name), n in ordered]
+
+
+def _undeliverable(session: Session, unit: Unit, since: datetime) -> list[tuple[str, str, str]]:
+    rows = session.exec(
+        select(Official.name, OutboxMessage.kind, OutboxMessage.status)
+        .join(Official, col(Official.id) == OutboxMessage.official_id)
+        .join(Unit, col(Unit.id) == Official.unit_id)
+        .where(_in_subtree(unit), col(OutboxMessage.status).in_(("failed", "unreachable")))
+        .where(col(OutboxMessage.created_at) >= since)
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    return [(name, kind, status) for name, kind, status in rows]
+
+
+def collect(session: Session, unit: Unit, now: datetime, silence_days: int) -> DigestData:
+    """Everything the digest of ``unit``'s subtree shows, as seen at ``now``."""
+    today = today_local(now)
+    week_ago = now - WEEK
+    summary = rollup(
+        session,
+        unit,
+        range_period(today - timedelta(days=6), today),
+        now,
+        silence_days=silence_days,
+        compare=False,
+    )
+    lead_dated_open = (
+        Assignment.role == "lead",
+        Assignment.status != "done",
+        Task.deadline_kind == "date",
+    )
+    return DigestData(
+        unit=unit,
+        today=today,
+        totals=summary.totals,
+        done=_lines(
+            session,
+            unit,
+            Assignment.status == "done",
+            col(Assignment.done_at) >= week_ago,
+            day="done",
+        ),
+        overdue=_lines(session, unit, *lead_dated_open, col(Task.due_date) < today, day="due"),
+        blocked=list(summary.blocked),
+        silent=_silent(session, unit, now - timedelta(days=silence_days)),
+        due_soon=_lines(
+            session,
+            unit,
+            *lead_dated_open,
+            col(Task.due_date) >= today,
+            col(Task.due_date) <= today + timedelta(days=DUE_SOON_DAYS),
+            day="due",
+        ),
+        undeliverable=_undeliverable(session, unit, week_ago),
+    )
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
+    shown = items[:MAX_ITEMS]
+    more = len(items) - len(shown)
+    tail = [_("… and %(n)d more (see the report files)") % {"n": more}] if more else []
+    return ["", f"{title} ({len(items)})", *shown, *tail]
+
+
+def _late(days: int) -> str:
+    return ngettext("%(n)d day overdue", "%(n)d days overdue", days) % {"n": days}
+
+
+def render(data: DigestData) -> list[str]:
+    """The digest in the current locale, as messages of at most 4096 characters."""
+    totals = data.totals
+    head = [
+        _("Weekly digest: %(unit)s, %(date)s")
+        % {"unit": data.unit.name, "date": short_date(data.today)},
+        _(
+            "%(done)d of %(total)d assignments done (%(percent)s%%); %(overdue)d overdue, "
+            "%(blocked)d blocked, %(silent)d without update."
+        )
+        % {
+            "done": totals.done,
+            "total": totals.total,
+            "percent": totals.completion,
+            "overdue": totals.overdue,
+            "blocked": totals.blocked,
+            "silent": totals.silent,
+        },
+    ]
+    lines = list(head)
+    lines += _section(
+        _("Done this week"), [f"- {ln.unit}: {short_task(ln.task, 90)}" for ln in data.done]
+    )
+    lines += _section(
+        _("Overdue"),
+        [
+            f"- {ln.unit}: {short_task(ln.task, 90)} — {_late((data.today - ln.day).days)}"
+            for ln in data.overdue
+            if ln.day is not None
+        ],
+    )
+    lines += _section(
+        _("Blocked"),
+        [
+            f"- {item.unit_name}: {short_task_text(item.task_order, item.task_text)} — "
+            + (item.note or _("no reason given"))
+            for item in data.blocked
+        ],
+    )
+    lines += _section(
+        _("No update for a long time"),
+        [
+            "- "
+            + (_("%(who)s (%(unit)s): %(n)d tasks") if who else _("%(unit)s (chair): %(n)d tasks"))
+            % {"who": who, "unit": unit, "n": n}
+            for who, unit, n in data.silent
+        ],
+    )
+    lines += _section(
+        _("Due in the next two weeks"),
+        [
+            f"- {ln.unit}: {short_task(ln.task, 90)} — {short_date(ln.day)}"
+            for ln in data.due_soon
+            if ln.day is not None
+        ],
+    )
+    lines += _section(
+        _("Messages the bot could not deliver"),
+        [
+            "- "
+            + _("%(who)s: %(kind)s, %(status)s")
+            % {"who": who, "kind": _(KIND_WORDS.get(kind, kind)), "status": _status_word(status)}
+            for who, kind, status in data.undeliverable
+        ],
+    )
+    if len(lines) == len(head):
+        lines += ["", _("Nothing to report this week.")]
+    return split_text("\n".join(lines))
+
+
+def short_task_text(order: int, text: str, limit: int = 90) -> str:
+    return short_task(Task(plan_id=0, order=order, text=text), limit)
+
+
+def _status_word(status: str) -> str:
+    if status == "unreachable":
+        return _("the official blocked the bot")
+    return _("failed after several attempts")

@@ -1,0 +1,81 @@
+"""APScheduler wiring: the clock of the running bot. The database is the truth.
+
+Two jobs, both in a memory job store (nothing pickled, nothing to restore): an interval job
+every minute runs the sweep in a worker thread, and a cron job at the digest time writes the
+weekly digests. ``coalesce`` and a short ``misfire_grace_time`` mean APScheduler never
+replays missed runs after a down-time: the first sweep after start-up (it runs at once)
+catches up from the database, within the sweep's look-back, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.scheduler.sweep import run_digests, sweep
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB = "sweep"
+DIGEST_JOB = "digest"
+MISFIRE_GRACE_SECONDS = 30
+
+
+def build_scheduler(
+    engine: Engine, settings: Settings, clock: Clock, on_enqueued: Callable[[], None]
+) -> AsyncIOScheduler:
+    """A scheduler (not started) with the minute sweep and the weekly digest cron job;
+    ``on_enqueued`` (e.g. the outbox worker's ``wake``) is called after new outbox rows."""
+    tz = ZoneInfo(settings.app.timezone)
+    scheduler = AsyncIOScheduler(
+        timezone=tz,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+    )
+
+    async def sweep_job() -> None:
+        result = await asyncio.to_thread(sweep, engine, settings, clock)
+        if result.messages:
+            on_enqueued()
+
+    async def digest_job() -> None:
+        written = await asyncio.to_thread(run_digests, engine, settings, clock)
+        if written.messages:
+            on_enqueued()
+
+    scheduler.add_job(
+        sweep_job,
+        IntervalTrigger(minutes=1, timezone=tz),
+        id=SWEEP_JOB,
+        name="reminder sweep",
+        # APScheduler runs on wall time; the sweep reads the injected clock.
+        next_run_time=datetime.now(tz),  # catch up at start-up, from the database
+        replace_existing=True,
+    )
+    digest_time = settings.digest.time
+    scheduler.add_job(
+        digest_job,
+        CronTrigger(
+            day_of_week=settings.digest.weekday,
+            hour=digest_time.hour,
+            minute=digest_time.minute,
+            timezone=tz,
+        ),
+        id=DIGEST_JOB,
+        name="weekly digest",
+        replace_existing=True,
+    )
+    return scheduler

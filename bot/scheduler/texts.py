@@ -1,0 +1,91 @@
+"""What reminders and escalations say, in the current locale (wrap in ``use_locale``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from bot.dates import short_date
+from bot.i18n import _, ngettext
+from bot.scheduler.due import BEFORE_DUE, DUE_DAY, OVERDUE, REPORT, SILENCE
+from handlers.deadlines import deadline_words
+from storage.models import Task
+
+TASK_SHORT_CHARS = 140
+
+
+def short_task(task: Task, limit: int = TASK_SHORT_CHARS) -> str:
+    """'12. Niêm yết công khai …': the task's number and the start of its text."""
+    text = " ".join(task.text.split())
+    if len(text) > limit:
+        cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+        text = cut.rstrip(" ,;:.") + "…"
+    number = task.stt.strip().rstrip(".") or str(task.order)
+    return f"{number}. {text}"
+
+
+def _headline(kind: str, nominal: date, silent_for: int) -> str:
+    if kind == BEFORE_DUE:
+        return _("Reminder: a task is due soon")
+    if kind == DUE_DAY:
+        return _("Reminder: a task is due today")
+    if kind == OVERDUE:
+        return _("Overdue task: please finish it or report what blocks it")
+    if kind == REPORT:
+        return _("Status request for the report due %(date)s") % {"date": short_date(nominal)}
+    if kind == SILENCE:
+        return ngettext(
+            "No update on this task for %(n)d day",
+            "No update on this task for %(n)d days",
+            silent_for,
+        ) % {"n": silent_for}
+    raise ValueError(f"unknown reminder kind {kind!r}")
+
+
+def reminder_text(
+    kind: str,
+    task: Task,
+    nominal: date,
+    today: date,
+    report_deadlines: Sequence[str],
+    silent_for: int = 0,
+) -> str:
+    """Headline, the task (short), the deadline in words and what to do."""
+    words = deadline_words(
+        task.deadline_kind, task.due_date, task.deadline_raw, today, report_deadlines
+    )
+    ask = (
+        _("Please send this period's update with the buttons below.")
+        if kind == REPORT
+        else _("Tap a button below to update the task.")
+    )
+    return "\n".join(
+        (
+            _headline(kind, nominal, silent_for),
+            short_task(task),
+            _("Deadline: %(words)s") % {"words": words},
+            ask,
+        )
+    )
+
+
+def escalation_text(
+    lines: Sequence[tuple[str, Task, int]], today: date, to_coordinator: bool
+) -> str:
+    """A list of overdue assignments: (unit name, task, days overdue)."""
+    head = (
+        _("Overdue tasks in units you coordinate (%(n)d):")
+        if to_coordinator
+        else _("Overdue tasks in your unit (%(n)d):")
+    ) % {"n": len(lines)}
+    body = [
+        "- "
+        + _("%(unit)s: %(task)s — %(late)s")
+        % {
+            "unit": unit_name,
+            "task": short_task(task, 90),
+            "late": ngettext("%(n)d day overdue", "%(n)d days overdue", days) % {"n": days},
+        }
+        for unit_name, task, days in lines
+    ]
+    return "\n".join([head, *body, _("Date: %(date)s") % {"date": short_date(today)}])

@@ -1,0 +1,77 @@
+"""Which weekly digests are due: each chair and coordinator gets one per week, keyed
+``digest:<official>:<day>`` in ReminderLog, so the cron job and the minute sweep can both try
+and a digest missed while the bot was down still goes out once (only the latest week's)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from bot.i18n import use_locale
+from bot.scheduler.digest import collect, render
+from bot.scheduler.record import LogKey, Planned, existing_keys
+from bot.scheduler.working_time import WorkingTime
+from handlers.types import Outbound
+from storage.models import Official, Unit
+
+log = logging.getLogger(__name__)
+
+DIGEST = "digest"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DIGEST_ROLES = ("chair", "coordinator")
+
+
+def latest_digest_moment(settings: Settings, now: datetime) -> datetime:
+    """The latest scheduled digest time at or before ``now`` (local weekday and time)."""
+    local = now.astimezone(settings.tz)
+    weekday = WEEKDAYS.index(settings.digest.weekday)
+    day = local.date() - timedelta(days=(local.weekday() - weekday) % 7)
+    moment = datetime.combine(day, settings.digest.time, settings.tz)
+    return moment if moment <= local else moment - timedelta(days=7)
+
+
+def digest_key(official_id: int, nominal: datetime) -> str:
+    return f"{DIGEST}:{official_id}:{nominal.date().isoformat()}"
+
+
+def plan_digests(
+    session: Session, settings: Settings, now: datetime, working: WorkingTime
+) -> list[Planned]:
+    nominal = latest_digest_moment(settings, now)
+    if working.next_send_moment(nominal) > now:  # a holiday Monday: goes next working day
+        nominal -= timedelta(days=7)  # the previous week's, if it was missed
+    recipients = list(
+        session.exec(
+            select(Official)
+            .where(col(Official.role).in_(DIGEST_ROLES), col(Official.active).is_(True))
+            .order_by(col(Official.id))
+        )
+    )
+    logged = existing_keys(session, [digest_key(o.id or 0, nominal) for o in recipients])
+    fresh = [o for o in recipients if digest_key(o.id or 0, nominal) not in logged]
+    if not fresh:
+        return []
+    units = {
+        u.id: u
+        for u in session.exec(select(Unit).where(col(Unit.id).in_({o.unit_id for o in fresh})))
+        if u.path  # the roll-up needs the materialised path; the unit import always sets it
+    }
+    broken = [o for o in fresh if o.unit_id not in units]
+    if broken:
+        log.error("digest: units without a path, skipped: %s", sorted({o.unit_id for o in broken}))
+        fresh = [o for o in fresh if o.unit_id in units]
+    silence = settings.reminders.silence_days
+    data_by_unit = {uid: collect(session, unit, now, silence) for uid, unit in units.items()}
+    planned = []
+    for official in fresh:
+        with use_locale(official.locale):
+            parts = render(data_by_unit[official.unit_id])
+        outbounds = [Outbound(part, official_id=official.id, kind=DIGEST) for part in parts]
+        key = LogKey(
+            digest_key(official.id or 0, nominal), DIGEST, nominal, official_id=official.id
+        )
+        planned.append(Planned([key], outbounds))
+    return planned
