@@ -1,9 +1,134 @@
-"""CLI commands: reports."""
+"""CLI commands: ``report`` (XLSX, DOCX, CSV or PNG of a unit's roll-up) and ``scores import``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from sqlmodel import Session
+
+from bot.cli.common import echo, fail, require_database, settings
+from bot.clock import SystemClock
+from bot.dates import today_local
+from bot.i18n import _, use_locale
+from bot.reports.files import FORMATS, render
+from bot.reports.scores import (
+    ScoreError,
+    read_scores_csv,
+    save_scores,
+    save_stated,
+    scores_from_text,
+)
+from bot.reports.text import percent, period_title
+from storage.db import session_scope
+from storage.periods import PeriodError, parse_period
+from storage.rollup import RollupError, rollup
+from storage.units import get_unit_by_code
+
+scores_app = typer.Typer(help="Published PAPI scores (weakest dimensions come first in reports).")
+
+
+def report(
+    unit: Annotated[str, typer.Option("--unit", help="unit code, e.g. the province's")],
+    out: Annotated[Path, typer.Option("--out", help="file to write")],
+    period: Annotated[
+        str,
+        typer.Option(
+            "--period", help="week, 2024-Q3, 2024-H1, 2024, 2024-03 or 2024-01-01..2024-03-31"
+        ),
+    ] = "quarter",
+    fmt: Annotated[str, typer.Option("--format", help="xlsx, docx, csv or png")] = "",
+) -> None:
+    """Write the roll-up of a unit's subtree for a period as XLSX, DOCX, CSV or PNG."""
+    config = settings()
+    with use_locale(config.app.default_locale):
+        kind = (fmt or out.suffix.lstrip(".")).lower()
+        if kind not in FORMATS:
+            fail(_("unknown format %(format)s: use xlsx, docx, csv or png") % {"format": kind})
+        now = SystemClock().now()
+        try:
+            chosen = parse_period(period, today_local(now))
+        except PeriodError as exc:
+            fail(unknown_period(exc.text))
+        db = require_database()
+        with Session(db, expire_on_commit=False) as session:
+            found = get_unit_by_code(session, unit)
+            if found is None:
+                fail(_("unknown unit code %(code)s") % {"code": unit})
+            try:
+                result = rollup(
+                    session,
+                    found,
+                    chosen,
+                    now,
+                    silence_days=config.reminders.silence_days,
+                    with_matrix=True,
+                )
+            except RollupError:
+                fail(
+                    _("unit %(code)s has no path in the unit tree: import the units again")
+                    % {"code": unit}
+                )
+            render(session, result, kind, out, now)
+        echo(
+            _("%(file)s: %(unit)s, %(period)s — %(done)d/%(total)d done (%(pct)s)")
+            % {
+                "file": out,
+                "unit": found.name,
+                "period": period_title(chosen),
+                "done": result.totals.done,
+                "total": result.totals.total,
+                "pct": percent(result.totals.completion),
+            }
+        )
+
+
+def unknown_period(text: str) -> str:
+    return _(
+        "unknown period %(text)r: use week, month, quarter, year, 2024-Q3, 2024-H1, 2024, "
+        "2024-03 or 2024-01-01..2024-03-31"
+    ) % {"text": text}
+
+
+@scores_app.command("import")
+def import_scores(
+    file: Annotated[Path, typer.Argument(help="CSV (unit,year,code,score) or a plan's text")],
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="for a plan's text: the province's unit code")
+    ] = None,
+) -> None:
+    """Import PAPI scores from a CSV file, or the scores a plan's text states (--unit)."""
+    with use_locale(settings().app.default_locale):
+        if not file.is_file():
+            fail(_("file not found: %(file)s") % {"file": file})
+        db = require_database()
+        with session_scope(db) as session:
+            try:
+                if file.suffix.lower() == ".csv":
+                    added, updated = save_scores(session, read_scores_csv(session, file))
+                else:
+                    added, updated = _from_text(session, file, unit)
+            except ScoreError as exc:
+                fail(str(exc))
+        echo(
+            _("scores: %(added)d added, %(updated)d updated") % {"added": added, "updated": updated}
+        )
+
+
+def _from_text(session: Session, file: Path, unit: str | None) -> tuple[int, int]:
+    if unit is None:
+        fail(_("a plan's text needs --unit (the province the scores belong to)"))
+    found = get_unit_by_code(session, unit)
+    if found is None or found.id is None:
+        fail(_("unknown unit code %(code)s") % {"code": unit})
+    stated = scores_from_text(file.read_text(encoding="utf-8", errors="replace"))
+    if stated.year is None or not stated.values:
+        fail(_("%(file)s states no PAPI scores") % {"file": file.name})
+    return save_stated(session, found.id, stated)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("report")(report)
+    app.add_typer(scores_app, name="scores")

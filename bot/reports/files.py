@@ -1,0 +1,44 @@
+"""One roll-up, every file: the CLI and the bot both render through here."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from bot.dates import today_local
+from bot.reports.chart import write_chart
+from bot.reports.csvout import write_csv
+from bot.reports.docx import default_letterhead, write_docx
+from bot.reports.xlsx import write_xlsx
+from storage.models import Plan
+from storage.rollup import Rollup
+
+FORMATS = ("xlsx", "docx", "csv", "png")
+
+
+def plan_title(session: Session, result: Rollup) -> str | None:
+    """The plan's title when every task of the roll-up comes from one plan."""
+    plan_ids = {task.plan_id for task in result.tasks}
+    if len(plan_ids) != 1:
+        return None
+    plan = session.exec(select(Plan).where(col(Plan.id).in_(plan_ids))).first()
+    return plan.title if plan else None
+
+
+def render(session: Session, result: Rollup, fmt: str, path: Path, now: datetime) -> Path:
+    """Write ``result`` as ``fmt`` (one of FORMATS) to ``path``; labels in the current locale."""
+    if fmt == "xlsx":
+        return write_xlsx(result, path)
+    if fmt == "csv":
+        return write_csv(result, path)
+    if fmt == "png":
+        return write_chart(result, path)
+    if fmt == "docx":
+        letterhead = default_letterhead(result, today_local(now), plan_title(session, result))
+        with tempfile.TemporaryDirectory() as folder:
+            chart = write_chart(result, Path(folder) / "chart.png")
+            return write_docx(result, path, letterhead, chart)
+    raise ValueError(f"unknown format {fmt!r}")

@@ -1,0 +1,291 @@
+"""The SQL behind the roll-up: one GROUP BY over a unit subtree, as of a moment.
+
+Two ways to know an assignment's status:
+- *current* (the period is still running): the ``assignment`` row itself, which every
+  progress update keeps up to date — one indexed join-and-group;
+- *historic* (the period ended before now): the latest ``progressupdate`` before the end of
+  the period, one index probe per assignment on ``(assignment_id, created_at)``, computed
+  once in a materialised CTE.
+
+"Done in the period" always uses the history: done at the end, and not done at the start.
+The GROUP BY key is (child of the root, task, role), a few thousand rows even for the whole
+country; the caller folds those into totals, dimensions, children and tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Select
+from sqlmodel import Session, col
+
+from storage.models import Assignment, ProgressUpdate, Task, Unit
+from storage.types import UTCDateTime
+
+# Statements are built once per shape and cached; the values travel as bound parameters.
+ROOT_ID = bindparam("root_id", type_=Integer())
+ROLES: BindParameter[Any] = bindparam("roles", expanding=True)
+PLAN_ID = bindparam("plan_id", type_=Integer())
+START = bindparam("start", type_=UTCDateTime())
+AS_OF = bindparam("as_of", type_=UTCDateTime())
+CUTOFF = bindparam("cutoff", type_=UTCDateTime())
+AS_OF_DAY = bindparam("as_of_day", type_=Date())
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    root_id: int
+    root_path: str
+    roles: tuple[str, ...]
+    plan_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime  # period start (aware)
+    as_of: datetime  # min(period end, now) (aware)
+    as_of_day: date  # local calendar day of as_of: a due date before it is overdue
+    silence_days: int
+    historic: bool  # True: statuses from the update history, not the assignment row
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    child_id: int | None  # the root's child whose subtree carries these, or the root itself
+    task_id: int | None  # None: not grouped by this key
+    role: str | None
+    not_started: int
+    in_progress: int
+    done: int
+    blocked: int
+    overdue: int
+    silent: int
+    done_in_period: int
+    percent_sum: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedRow:
+    assignment_id: int
+    unit_id: int
+    task_id: int
+    note: str | None
+    since: datetime | None
+
+
+def _latest(column: Any, moment: Any, assignment_id: Any, *, known: bool = False) -> Any:
+    """The value of ``column`` on the latest update of the assignment before ``moment``
+    (``known``: the latest update that gave a value, as a percent carries over)."""
+    pu_time = col(ProgressUpdate.created_at)
+    conditions = [col(ProgressUpdate.assignment_id) == assignment_id, pu_time < moment]
+    if known:
+        conditions.append(column.is_not(None))
+    return (
+        select(column)
+        .where(*conditions)
+        .order_by(pu_time.desc(), col(ProgressUpdate.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def in_subtree(dialect: str, path: Any, root_path: Any) -> ColumnElement[bool]:
+    """``path LIKE root_path || '%'``, written so that SQLite can use the path index.
+
+    SQLite's LIKE is case-insensitive and so never uses a BINARY index; the equivalent range
+    ``root_path <= path < root_path with its final "/" bumped to "0"`` does (paths end with
+    "/"). PostgreSQL keeps LIKE (index the column with ``text_pattern_ops``): a range would
+    follow the locale's collation, which may ignore the slashes.
+    """
+    if dialect != "sqlite":
+        return cast(ColumnElement[bool], path.like(root_path + "%"))
+    if isinstance(root_path, str):
+        upper: Any = root_path[:-1] + "0"
+    else:
+        upper = func.substr(root_path, 1, func.length(root_path) - 1) + "0"
+    return and_(path >= root_path, path < upper)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def params(scope: Scope, window: Window) -> dict[str, Any]:
+    return {
+        "root_id": scope.root_id,
+        "roles": list(scope.roles),
+        "plan_id": scope.plan_id,
+        "start": window.start,
+        "as_of": window.as_of,
+        "cutoff": window.as_of - timedelta(days=window.silence_days),
+        "as_of_day": window.as_of_day,
+    }
+
+
+def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) -> Any:
+    """One row per assignment with its status as of ``as_of``, labelled with the root's
+    child whose subtree holds it (``children``) or with the root (assignments carried by the
+    root unit itself)."""
+    aid = col(Assignment.id)
+    last = aliased(ProgressUpdate, name="last_update")
+    if historic:
+        status: Any = func.coalesce(col(last.status), "not_started")
+        # An update without a percent keeps the one reported before (probed only then).
+        percent: Any = func.coalesce(
+            col(last.percent), _latest(col(ProgressUpdate.percent), AS_OF, aid, known=True)
+        )
+        last_at: Any = col(last.created_at)
+        done_at: Any = last_at
+        note: Any = col(last.note)
+    else:
+        status, percent = col(Assignment.status), col(Assignment.percent)
+        last_at = col(Assignment.last_update_at)
+        # done_at is when it was last reported done; older rows may lack it.
+        done_at = func.coalesce(col(Assignment.done_at), last_at)
+        note = col(Assignment.note)
+    child = aliased(Unit, name="child")
+    unit = aliased(Unit, name="member")
+    child_id: Any = col(child.id) if children else ROOT_ID
+    query: Select[Any] = select(
+        child_id.label("child_id"),
+        aid.label("aid"),
+        col(Assignment.unit_id).label("unit_id"),
+        col(Assignment.task_id).label("task_id"),
+        col(Assignment.role).label("role"),
+        col(Assignment.created_at).label("created_at"),
+        status.label("st"),
+        percent.label("pct"),
+        last_at.label("lu"),
+        done_at.label("done_at"),
+        note.label("note"),
+        col(Task.deadline_kind).label("deadline_kind"),
+        col(Task.due_date).label("due_date"),
+    )
+    if children:
+        # Walk child -> its subtree by the path index -> assignments by unit: the child id
+        # is a plain column, so grouping by it costs no string work per row.
+        query = (
+            query.select_from(child)
+            .join(unit, in_subtree(dialect, col(unit.path), col(child.path)))
+            .join(Assignment, col(Assignment.unit_id) == col(unit.id))
+            .where(col(child.parent_id) == ROOT_ID)
+        )
+    else:
+        query = query.select_from(Assignment).where(col(Assignment.unit_id) == ROOT_ID)
+    query = query.join(Task, col(Task.id) == col(Assignment.task_id)).where(
+        col(Assignment.role).in_(ROLES)
+    )
+    if by_plan:
+        query = query.where(col(Task.plan_id) == PLAN_ID)
+    if historic:
+        # One index probe per assignment finds its latest update before the moment; the
+        # update's columns then come from a primary-key lookup.
+        query = query.outerjoin(last, col(last.id) == _latest(col(ProgressUpdate.id), AS_OF, aid))
+    return query.subquery("scoped")
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+GROUP_KEYS = ("child_id", "task_id", "role")
+
+
+@cache
+def _grouped_statement(
+    dialect: str, historic: bool, children: bool, by_plan: bool, by: tuple[str, ...]
+) -> Any:
+    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
+    keys = [c[key] if key in by else null() for key in GROUP_KEYS]
+    not_done = c.st != "done"
+    # Probe the history only for what may have become done in the period.
+    at_start = func.coalesce(_latest(col(ProgressUpdate.status), START, c.aid), "")
+    return select(
+        *keys,
+        _count(c.st == "not_started"),
+        _count(c.st == "in_progress"),
+        _count(c.st == "done"),
+        _count(c.st == "blocked"),
+        _count(and_(not_done, c.deadline_kind == "date", c.due_date < AS_OF_DAY)),
+        _count(and_(not_done, or_(c.lu < CUTOFF, and_(c.lu.is_(None), c.created_at < CUTOFF)))),
+        _count(and_(c.st == "done", c.done_at >= START, at_start != "done")),
+        func.coalesce(func.sum(case((c.st == "done", 100), else_=func.coalesce(c.pct, 0))), 0),
+    ).group_by(*(c[key] for key in by))
+
+
+def grouped(
+    session: Session, scope: Scope, window: Window, by: tuple[str, ...] = GROUP_KEYS
+) -> list[GroupRow]:
+    """Counts per ``by`` (some of child of the root, task, role; the root's own assignments
+    count as a child with the root's id). Fewer keys, fewer groups: SQLite pays for every
+    group's aggregates, and the caller for folding them."""
+    out: list[GroupRow] = []
+    values = params(scope, window)
+    for children in (True, False):
+        query = _grouped_statement(
+            _dialect(session), window.historic, children, scope.plan_id is not None, by
+        )
+        out.extend(GroupRow(*row) for row in session.exec(query, params=values).all())
+    return out
+
+
+@cache
+def _blocked_statement(dialect: str, historic: bool, children: bool, by_plan: bool) -> Any:
+    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
+    return select(c.aid, c.unit_id, c.task_id, c.note, c.lu).where(c.st == "blocked")
+
+
+def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
+    out: list[BlockedRow] = []
+    values = params(scope, window)
+    for children in (True, False):
+        query = _blocked_statement(
+            _dialect(session), window.historic, children, scope.plan_id is not None
+        )
+        out.extend(BlockedRow(*row) for row in session.exec(query, params=values).all())
+    return out
+
+
+def unit_completion(
+    session: Session, root_path: str, level: str, as_of_day: date
+) -> list[tuple[int, str, int, int, int]]:
+    """(unit id, name, assignments, done, overdue) of every unit of ``level`` under the root
+    that carries at least one assignment, by the current status."""
+    not_done = col(Assignment.status) != "done"
+    query = (
+        select(
+            col(Unit.id),
+            col(Unit.name),
+            func.count(col(Assignment.id)),
+            _count(col(Assignment.status) == "done"),
+            _count(
+                and_(
+                    not_done,
+                    col(Task.deadline_kind) == "date",
+                    col(Task.due_date) < as_of_day,
+                )
+            ),
+        )
+        .join(Assignment, col(Assignment.unit_id) == col(Unit.id))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(in_subtree(_dialect(session), col(Unit.path), root_path), col(Unit.level) == level)
+        .group_by(col(Unit.id), col(Unit.name))
+    )
+    return [tuple(row) for row in session.exec(query).all()]  # type: ignore[call-overload]
