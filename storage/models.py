@@ -45,6 +45,9 @@ class Unit(SQLModel, table=True):
     """A node of the administrative tree (any depth: province → district → commune, or
     province → commune since 2025), or a department (Sở) under its province."""
 
+    # PostgreSQL serves `LIKE 'prefix%'` from an index only with text_pattern_ops.
+    __table_args__ = (Index("ix_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),)
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, index=True, max_length=32)
     name: str = Field(max_length=255)
@@ -52,7 +55,7 @@ class Unit(SQLModel, table=True):
     level: str = Field(max_length=16)  # UNIT_LEVELS
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     # Materialised path "/1/7/42/": a subtree is `path LIKE '/1/7/%'`, one indexed range scan.
-    path: str = Field(default="", index=True, max_length=255)
+    path: str = Field(default="", max_length=255)
 
 
 class Official(SQLModel, table=True):
@@ -231,6 +234,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat", "channel", "chat_id", "id"),
         Index("ix_outbox_external", "channel", "chat_id", "external_message_id"),
+        Index("ix_outbox_status_created", "status", "created_at"),  # digests: undelivered
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -72,7 +72,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_unit_code"), ["code"], unique=True)
         batch_op.create_index(batch_op.f("ix_unit_name_folded"), ["name_folded"], unique=False)
         batch_op.create_index(batch_op.f("ix_unit_parent_id"), ["parent_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_unit_path"), ["path"], unique=False)
+        batch_op.create_index("ix_unit_path", ["path"], unique=False)
 
     op.create_table(
         "official",
@@ -474,7 +474,7 @@ def downgrade() -> None:
 
     op.drop_table("official")
     with op.batch_alter_table("unit", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_unit_path"))
+        batch_op.drop_index("ix_unit_path")
         batch_op.drop_index(batch_op.f("ix_unit_parent_id"))
         batch_op.drop_index(batch_op.f("ix_unit_name_folded"))
         batch_op.drop_index(batch_op.f("ix_unit_code"))
