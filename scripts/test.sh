@@ -13,4 +13,19 @@ rm -rf "$VENV"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy" .
-"$VENV/bin/pytest" -q "$@"
+# PostgreSQL: the same code on another database.url. Started here when it can be (Debian,
+# root or sudo: CI); elsewhere the PostgreSQL tests say why they did not run.
+if [ -z "${PAPI_BOT_TEST_POSTGRES_URL:-}" ] && [ "${PAPI_BOT_NO_POSTGRES:-}" != 1 ]; then
+  if url=$(bash scripts/postgres-for-tests.sh 2>/tmp/papi-bot-postgres.log); then
+    export PAPI_BOT_TEST_POSTGRES_URL="$url"
+    trap 'bash scripts/postgres-for-tests.sh stop 2>/dev/null || true' EXIT
+  elif [ "${PAPI_BOT_REQUIRE_POSTGRES:-}" = 1 ]; then
+    echo "PostgreSQL is required here but could not be started:" >&2
+    cat /tmp/papi-bot-postgres.log >&2
+    exit 1
+  else
+    echo "note: no PostgreSQL server could be started (see /tmp/papi-bot-postgres.log);" \
+      "the PostgreSQL tests will be skipped" >&2
+  fi
+fi
+"$VENV/bin/pytest" -q -rs "$@"
