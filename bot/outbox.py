@@ -5,10 +5,10 @@ one HTTP call**. Before a row is sent it is *claimed* in its own committed trans
 (``attempts + 1``, ``last_error = CLAIMED``, ``next_attempt_at`` pushed out by a lease) with a
 compare-and-set on ``attempts``, so two drains — or two workers on PostgreSQL — never send the
 same row. After the platform answers, the outcome is committed at once. Only a crash between
-the platform's answer and that commit leaves a claimed row; ``_recover_claims`` (run when the
+the platform's answer and that commit leaves a claimed row; ``OutboxStore.recover_claims`` (run when the
 worker starts) makes such rows due again, so the message may reach the user twice but is never
 lost. No platform offers an idempotency key for sending, so this is the smallest window there
-is. ``_recover_claims`` assumes one worker per database (the bot process); several workers on
+is. ``recover_claims`` assumes one worker per database (the bot process); several workers on
 PostgreSQL would rely on the claim lease (``CLAIM_LEASE``) instead.
 
 Ordering: a chat's rows go strictly one after another, oldest id first. A row that failed
@@ -35,30 +35,22 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, or_, select
 
 from bot.channels.base import (
     Channel,
     ContactStopped,
-    OutgoingMessage,
     PermanentFailure,
     SendError,
-    SendResult,
     TemporaryFailure,
     Throttled,
 )
 from bot.clock import Clock
 from bot.config import Settings
-from handlers.types import Button
-from storage.models import ChannelIdentity, OutboxMessage
+from bot.outbox_store import OutboxStore, PendingRow
 
 log = logging.getLogger(__name__)
 
-CLAIMED = "claimed: sending"  # last_error while a send is in flight
-CLAIM_LEASE = timedelta(minutes=5)  # a claim older than this is taken to be a crashed send
-BATCH_SIZE = 500
 MAX_QUEUED = 5_000  # rows loaded and not yet sent, at most, during a drain
 MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write rows too
 MAX_CONCURRENT_SENDS = 64
@@ -68,25 +60,14 @@ T = TypeVar("T")
 ChatKey = tuple[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """A detached snapshot of a pending row: what is needed to send it."""
-
-    id: int
-    channel: str
-    chat_id: str
-    attempts: int
-    tried: bool
-    next_attempt_at: datetime
-    message: OutgoingMessage
-
-
 @dataclass
 class _Drain:
     """The state of one ``drain``: the per-chat queues and the chats held back."""
 
     now: datetime
-    queues: defaultdict[ChatKey, deque[_Row]] = field(default_factory=lambda: defaultdict(deque))
+    queues: defaultdict[ChatKey, deque[PendingRow]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )
     tasks: dict[ChatKey, asyncio.Task[None]] = field(default_factory=dict)
     held: set[ChatKey] = field(default_factory=set)
     queued: int = 0
@@ -115,42 +96,6 @@ def channel_rates(settings: Settings, channel: str) -> tuple[float, float] | Non
     return None
 
 
-def backoff_delay(settings: Settings, attempts: int) -> timedelta:
-    """Wait before retry number ``attempts`` (1-based): base · 2^(n-1), capped."""
-    seconds = settings.outbox.backoff_base_seconds * (2 ** max(0, attempts - 1))
-    return timedelta(seconds=min(seconds, settings.outbox.backoff_max_seconds))
-
-
-def _message(row: OutboxMessage) -> OutgoingMessage:
-    buttons = tuple(
-        tuple(Button(label=item["label"], payload=item["payload"]) for item in line)
-        for line in (row.buttons or [])
-    )
-    return OutgoingMessage(
-        chat_id=row.chat_id,
-        text=row.text,
-        buttons=buttons,
-        file_path=row.file_path,
-        file_name=row.file_name,
-        reply_to_message_id=row.reply_to_message_id,
-        edit_message_id=row.edit_message_id,
-    )
-
-
-def _snapshot(row: OutboxMessage) -> _Row:
-    if row.id is None:
-        raise ValueError("outbox row without id")
-    return _Row(
-        id=row.id,
-        channel=row.channel,
-        chat_id=row.chat_id,
-        attempts=row.attempts,
-        tried=row.attempts > 0 or row.last_error is not None,
-        next_attempt_at=row.next_attempt_at,
-        message=_message(row),
-    )
-
-
 class OutboxWorker:
     """Sends pending outbox rows; ``wake()`` after writing rows, ``run()`` forever."""
 
@@ -163,7 +108,7 @@ class OutboxWorker:
         *,
         max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
     ) -> None:
-        self._engine = engine
+        self._store = OutboxStore(engine, list(channels), settings, clock)
         self._channels = dict(channels)
         self._settings = settings
         self._clock = clock
@@ -199,7 +144,7 @@ class OutboxWorker:
     async def run(self) -> None:
         """Drain, then sleep until woken or the next row is due; until cancelled."""
         self._loop = asyncio.get_running_loop()
-        recovered = await self._in_db(self._recover_claims)
+        recovered = await self._in_db(self._store.recover_claims)
         if recovered:
             log.warning(
                 "outbox: %d message(s) were in flight at the last stop; resending", recovered
@@ -244,7 +189,7 @@ class OutboxWorker:
                 while run.queued >= MAX_QUEUED:
                     run.room.clear()
                     await run.room.wait()
-                rows = await self._in_db(self._load_pending, after_id, run.now)
+                rows = await self._in_db(self._store.load_pending, after_id, run.now)
                 if not rows:
                     break
                 after_id = rows[-1].id
@@ -258,7 +203,7 @@ class OutboxWorker:
                         run.tasks[key] = asyncio.create_task(self._drain_chat(key, run))
             while run.tasks:
                 await asyncio.gather(*run.tasks.values())
-            later = await self._in_db(self._earliest_scheduled, run.now)
+            later = await self._in_db(self._store.earliest_scheduled, run.now)
             if later is not None:
                 self._note_due(later)
             return run.handled
@@ -278,7 +223,7 @@ class OutboxWorker:
             del run.tasks[key]
             run.queues.pop(key, None)
 
-    async def _try_row(self, key: ChatKey, row: _Row, run: _Drain) -> bool:
+    async def _try_row(self, key: ChatKey, row: PendingRow, run: _Drain) -> bool:
         """Send ``row`` if it is due; False when the chat's later rows must wait."""
         if self._stopping:
             return False
@@ -287,7 +232,7 @@ class OutboxWorker:
             # Waiting for a retry: later rows wait behind it. Merely scheduled for later
             # (quiet hours): it does not block the chat.
             return not row.tried
-        if not await self._in_db(self._claim, row, run.now):
+        if not await self._in_db(self._store.claim, row, run.now):
             self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
             return False  # someone else has it: keep this chat's order
         run.handled += 1
@@ -308,7 +253,7 @@ class OutboxWorker:
         seconds = (self._next_due - self._clock.now()).total_seconds()
         return min(max(seconds, 0.0), MAX_IDLE_SECONDS)
 
-    async def _send(self, row: _Row) -> datetime | None:
+    async def _send(self, row: PendingRow) -> datetime | None:
         """Send one claimed row and record the outcome; when the chat may go on, or None."""
         channel = self._channels[row.channel]
         # Pacing waits outside the semaphore: a chat waiting for its next second must not
@@ -319,21 +264,23 @@ class OutboxWorker:
             try:
                 result = await channel.send(row.message)
             except Throttled as exc:
-                return await self._in_db(self._record_throttled, row, exc.retry_after)
+                return await self._in_db(self._store.record_throttled, row, exc.retry_after)
             except ContactStopped as exc:
-                await self._in_db(self._record_unreachable, row, str(exc))
+                await self._in_db(self._store.record_unreachable, row, str(exc))
                 return None
             except PermanentFailure as exc:
-                await self._in_db(self._record_failed, row, f"permanent: {exc}")
+                await self._in_db(self._store.record_failed, row, f"permanent: {exc}")
                 return None
             except TemporaryFailure as exc:
-                return await self._in_db(self._record_retry, row, f"temporary: {exc}")
+                return await self._in_db(self._store.record_retry, row, f"temporary: {exc}")
             except SendError as exc:
-                return await self._in_db(self._record_retry, row, f"error: {exc}")
+                return await self._in_db(self._store.record_retry, row, f"error: {exc}")
             except Exception as exc:  # an adapter bug must not stop the worker
                 log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
-                return await self._in_db(self._record_retry, row, f"bug: {type(exc).__name__}")
-        await self._in_db(self._record_sent, row, result)
+                return await self._in_db(
+                    self._store.record_retry, row, f"bug: {type(exc).__name__}"
+                )
+        await self._in_db(self._store.record_sent, row, result)
         return None
 
     async def _pace(self, channel: str, chat_id: str) -> None:
@@ -365,126 +312,3 @@ class OutboxWorker:
     async def _in_db(self, func_: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, func_, *args)
-
-    # --- database (run in the worker's thread) -------------------------------------------
-
-    def _load_pending(self, after_id: int, now: datetime) -> list[_Row]:
-        """Pending rows that are due or were tried (those hold their chat's order); a row
-        only scheduled for later is not loaded, so thousands deferred over night cost
-        nothing per drain."""
-        with Session(self._engine) as session:
-            rows = session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending")
-                .where(col(OutboxMessage.channel).in_(list(self._channels)))
-                .where(
-                    or_(
-                        col(OutboxMessage.next_attempt_at) <= now,
-                        col(OutboxMessage.last_error).is_not(None),
-                    )
-                )
-                .where(col(OutboxMessage.id) > after_id)
-                .order_by(col(OutboxMessage.id))
-                .limit(BATCH_SIZE)
-            ).all()
-            return [_snapshot(row) for row in rows]
-
-    def _earliest_scheduled(self, now: datetime) -> datetime | None:
-        with Session(self._engine) as session:
-            return session.exec(
-                select(func.min(OutboxMessage.next_attempt_at))
-                .where(OutboxMessage.status == "pending")
-                .where(col(OutboxMessage.channel).in_(list(self._channels)))
-                .where(col(OutboxMessage.next_attempt_at) > now)
-            ).one()
-
-    def _claim(self, row: _Row, now: datetime) -> bool:
-        with Session(self._engine) as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
-                .where(col(OutboxMessage.status) == "pending")
-                .where(col(OutboxMessage.attempts) == row.attempts)
-                .values(
-                    attempts=row.attempts + 1,
-                    last_error=CLAIMED,
-                    next_attempt_at=now + CLAIM_LEASE,
-                )
-            )
-            session.commit()
-            return bool(getattr(result, "rowcount", 0) == 1)
-
-    def _recover_claims(self) -> int:
-        """Rows claimed by a process that died mid-send: due again now (at-least-once)."""
-        with Session(self._engine) as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.status) == "pending")
-                .where(col(OutboxMessage.last_error) == CLAIMED)
-                .where(col(OutboxMessage.channel).in_(list(self._channels)))
-                .values(next_attempt_at=self._clock.now(), last_error="interrupted by a restart")
-            )
-            session.commit()
-            return int(getattr(result, "rowcount", 0))
-
-    def _update(self, row_id: int, **values: Any) -> None:
-        with Session(self._engine) as session:
-            session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(**values)
-            )
-            session.commit()
-
-    def _record_sent(self, row: _Row, result: SendResult) -> None:
-        self._update(
-            row.id,
-            status="sent",
-            sent_at=self._clock.now(),
-            external_message_id=result.external_message_id,
-            last_error=None,
-        )
-
-    def _record_throttled(self, row: _Row, retry_after: float) -> datetime:
-        when = self._clock.now() + timedelta(seconds=max(retry_after, 0.0))
-        # The platform asked for a pause; that is not the message's fault: no attempt counted.
-        self._update(
-            row.id,
-            attempts=row.attempts,
-            next_attempt_at=when,
-            last_error=f"throttled: retry after {retry_after:g}s",
-        )
-        return when
-
-    def _record_retry(self, row: _Row, error: str) -> datetime | None:
-        attempts = row.attempts + 1
-        if attempts >= self._settings.outbox.max_attempts:
-            log.warning("outbox: message %d failed after %d attempts: %s", row.id, attempts, error)
-            self._update(row.id, status="failed", last_error=error)
-            return None  # given up: the chat's next rows may go
-        when = self._clock.now() + backoff_delay(self._settings, attempts)
-        self._update(row.id, next_attempt_at=when, last_error=error)
-        return when
-
-    def _record_failed(self, row: _Row, error: str) -> None:
-        log.warning("outbox: message %d failed: %s", row.id, error)
-        self._update(row.id, status="failed", last_error=error)
-
-    def _record_unreachable(self, row: _Row, error: str) -> None:
-        now = self._clock.now()
-        reason = f"contact stopped: {error}"
-        with Session(self._engine) as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.channel) == row.channel)
-                .where(col(OutboxMessage.chat_id) == row.chat_id)
-                .where(col(OutboxMessage.status) == "pending")
-                .values(status="unreachable", last_error=reason)
-            )
-            session.execute(
-                update(ChannelIdentity)
-                .where(col(ChannelIdentity.channel) == row.channel)
-                .where(col(ChannelIdentity.chat_id) == row.chat_id)
-                .where(col(ChannelIdentity.unreachable_at).is_(None))
-                .values(unreachable_at=now)
-            )
-            session.commit()
-        log.info("outbox: a %s chat blocked the bot; marked unreachable", row.channel)

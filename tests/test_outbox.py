@@ -22,7 +22,8 @@ from bot.channels.base import (
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.clock import FixedClock, SystemClock
 from bot.config import OutboxConfig, Settings, TelegramConfig
-from bot.outbox import CLAIMED, OutboxWorker, backoff_delay
+from bot.outbox import OutboxWorker
+from bot.outbox_store import CLAIMED, backoff_delay
 from storage.models import ChannelIdentity, Official, OutboxMessage, Unit
 from tests.fakes.fake_telegram import FakeTelegram
 
