@@ -5,11 +5,11 @@ one HTTP call**. Before a row is sent it is *claimed* in its own committed trans
 (``attempts + 1``, ``last_error = CLAIMED``, ``next_attempt_at`` pushed out by a lease) with a
 compare-and-set on ``attempts``, so two drains — or two workers on PostgreSQL — never send the
 same row. After the platform answers, the outcome is committed at once. Only a crash between
-the platform's answer and that commit leaves a claimed row; ``OutboxStore.recover_claims`` (run when the
-worker starts) makes such rows due again, so the message may reach the user twice but is never
-lost. No platform offers an idempotency key for sending, so this is the smallest window there
-is. ``recover_claims`` assumes one worker per database (the bot process); several workers on
-PostgreSQL would rely on the claim lease (``CLAIM_LEASE``) instead.
+the platform's answer and that commit leaves a claimed row; ``OutboxStore.recover_claims``
+(run when the worker starts) makes such rows due again, so the message may reach the user
+twice but is never lost. No platform offers an idempotency key for sending, so this is the
+smallest window there is. ``recover_claims`` assumes one worker per database (the bot
+process); several workers on PostgreSQL would rely on the claim lease (``CLAIM_LEASE``).
 
 Ordering: a chat's rows go strictly one after another, oldest id first. A row that failed
 and waits for its retry holds back the later rows of its chat (so "done" never overtakes
