@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.planimport import PlanFormatError, parse_plan, store_plan  # noqa: E402
 from bot.planimport.store import count_assignments  # noqa: E402
-from bot.textnorm import fold  # noqa: E402
+from kernel.textnorm import fold  # noqa: E402
 from storage.db import make_engine, session_scope, upgrade  # noqa: E402
 from storage.models import Unit  # noqa: E402
 

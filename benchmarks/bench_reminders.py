@@ -34,10 +34,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.channels.telegram import TelegramChannel, make_bot
-from bot.clock import VN_TZ, FixedClock, SystemClock
 from bot.config import Settings, TelegramConfig
 from bot.outbox import OutboxWorker
 from bot.scheduler.sweep import sweep
+from kernel.clock import VN_TZ, FixedClock, SystemClock
 from storage.db import make_engine, upgrade
 from storage.models import (
     Assignment,

@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from sqlmodel import select  # noqa: E402
 
-from bot.clock import VN_TZ  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.demo import ensure_demo_data  # noqa: E402
+from kernel.clock import VN_TZ  # noqa: E402
 from storage.db import make_engine, session_scope, upgrade  # noqa: E402
 from storage.invites import create_invite  # noqa: E402
 from storage.models import Assignment, AssignmentOfficial, Official, Unit  # noqa: E402

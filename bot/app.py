@@ -21,11 +21,11 @@ from typing import IO, Any
 from sqlalchemy.engine import Engine
 
 from bot.channels.telegram import TelegramChannel, TelegramReceiver, make_bot, map_error
-from bot.clock import Clock
 from bot.config import Settings
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
 from handlers.types import Inbound
+from kernel.clock import Clock
 
 log = logging.getLogger("papi_bot")
 

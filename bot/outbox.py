@@ -45,9 +45,9 @@ from bot.channels.base import (
     TemporaryFailure,
     Throttled,
 )
-from bot.clock import Clock
 from bot.config import Settings
 from bot.outbox_store import OutboxStore, PendingRow
+from kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, or_, select
 
 from bot.channels.base import OutgoingMessage, SendResult
-from bot.clock import Clock
 from bot.config import Settings
 from handlers.types import Button
+from kernel.clock import Clock
 from storage.models import ChannelIdentity, OutboxMessage
 
 log = logging.getLogger("bot.outbox")

@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.i18n import _, use_locale
 from handlers.context import HandlerContext
 from handlers.types import Inbound, Outbound
+from kernel.i18n import _, use_locale
 from storage.models import ChannelIdentity, Official, OutboxMessage, ProcessedUpdate
 
 log = logging.getLogger(__name__)

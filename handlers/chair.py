@@ -7,7 +7,6 @@ from collections import Counter
 
 from sqlmodel import select
 
-from bot.i18n import _, use_locale
 from handlers import payloads
 from handlers.context import HandlerContext
 from handlers.permissions import can_assign
@@ -16,6 +15,7 @@ from handlers.reports import commune_rank_line
 from handlers.tasks import PAGE_SIZE, edit_target, fit, item_line, nav_row, not_yours, view_buttons
 from handlers.texts import STATUS_MARKS, shorten, status_name
 from handlers.types import Button, Outbound
+from kernel.i18n import _, use_locale
 from storage.models import AssignmentOfficial, Official, Unit
 
 

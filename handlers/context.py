@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.dates import today_local
 from handlers.types import Inbound
+from kernel.dates import today_local
 from storage.models import ChannelIdentity, Official
 
 

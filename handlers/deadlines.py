@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from bot.dates import short_date
-from bot.i18n import _, ngettext
+from kernel.dates import short_date
+from kernel.i18n import _, ngettext
 
 
 def next_report_deadline(report_deadlines: Sequence[str], today: date) -> date | None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import _, ngettext
 from handlers import state
 from handlers.context import HandlerContext
 from handlers.progress import implied_target
 from handlers.tasks import allowed_item, not_yours
 from handlers.types import Outbound
+from kernel.i18n import _, ngettext
 from storage.models import ConversationState, Evidence
 
 _CAPTION_NUMBER = re.compile(r"^\s*#?(\d{1,9})\b[\s.:\-]*(.*)$", re.DOTALL)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.i18n import _
 from handlers.types import Button
+from kernel.i18n import _
 
 # Actions on one assignment: "a:<assignment_id>:<action>".
 VIEW = "view"

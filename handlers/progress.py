@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.i18n import _
 from handlers import payloads, quickreply, state
 from handlers.context import HandlerContext
 from handlers.queries import Item, my_items
@@ -18,6 +17,7 @@ from handlers.quickreply import Ambiguous, QuickReply
 from handlers.tasks import allowed_item, not_yours, open_task
 from handlers.texts import shorten, status_mark, status_name
 from handlers.types import Button, Outbound
+from kernel.i18n import _
 from storage.models import ConversationState, OutboxMessage, ProgressUpdate
 
 PICK_LIMIT = 8

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.textnorm import fold, nfc
+from kernel.textnorm import fold, nfc
 
 DONE = "done"
 IN_PROGRESS = "in_progress"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.i18n import _, use_locale
 from handlers.context import HandlerContext
 from handlers.settings import help_text
 from handlers.texts import my_tasks_button
 from handlers.types import Outbound
+from kernel.i18n import _, use_locale
 from storage.invites import (
     InviteAlreadyUsed,
     InviteProblem,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.i18n import _, use_locale
 from bot.reports.files import render
 from bot.reports.text import percent, period_title, summary_text
 from handlers.context import HandlerContext
 from handlers.permissions import in_subtree, scope_root
 from handlers.types import Outbound, OutFile
+from kernel.i18n import _, use_locale
 from storage.models import Unit
 from storage.periods import PeriodError, current_period, parse_period
 from storage.rollup import ancestor_at_level, rollup, unit_rank

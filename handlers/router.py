@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.i18n import _, use_locale
-from bot.textnorm import fold
 from handlers import (
     chair,
     evidence,
@@ -26,6 +24,8 @@ from handlers import settings as user_settings
 from handlers.context import HandlerContext
 from handlers.texts import my_tasks_button
 from handlers.types import Outbound
+from kernel.i18n import _, use_locale
+from kernel.textnorm import fold
 from storage.invites import looks_like_invite_code
 from storage.models import ConversationState
 

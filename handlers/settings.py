@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.i18n import SUPPORTED_LOCALES, _, use_locale
-from bot.textnorm import fold
 from handlers.context import HandlerContext
 from handlers.texts import my_tasks_button
 from handlers.types import Outbound
+from kernel.i18n import SUPPORTED_LOCALES, _, use_locale
+from kernel.textnorm import fold
 from storage.models import Official
 
 _LANGUAGE_WORDS = {

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.dates import short_datetime
-from bot.i18n import _, current_locale
 from handlers import payloads, state
 from handlers.context import HandlerContext
 from handlers.deadlines import deadline_words
@@ -30,6 +28,8 @@ from handlers.texts import (
     status_name,
 )
 from handlers.types import Button, Outbound
+from kernel.dates import short_datetime
+from kernel.i18n import _, current_locale
 
 PAGE_SIZE = 8
 TASK_TEXT_LIMIT = 2500

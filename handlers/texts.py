@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, _, current_locale
 from handlers import payloads
 from handlers.types import Button
+from kernel.i18n import N_, _, current_locale
 from storage.taxonomy import papi_name
 
 STATUS_NAMES = {

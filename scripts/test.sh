@@ -29,3 +29,5 @@ if [ -z "${PAPI_BOT_TEST_POSTGRES_URL:-}" ] && [ "${PAPI_BOT_NO_POSTGRES:-}" != 
   fi
 fi
 "$VENV/bin/pytest" -q -rs "$@"
+# The wheel, installed outside the checkout, must run and speak Vietnamese too.
+bash scripts/check-wheel.sh

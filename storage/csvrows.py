@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.i18n import _
-from bot.textnorm import fold, nfc
+from kernel.i18n import _
+from kernel.textnorm import fold, nfc
 
 
 @dataclass(frozen=True)

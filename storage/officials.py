@@ -1,6 +1,6 @@
 """Officials: adding one, importing a CSV list in bulk, listing by unit subtree.
 
-Phones are stored in E.164 (``bot.phones.normalize_phone``) and are unique: the phone is
+Phones are stored in E.164 (``kernel.phones.normalize_phone``) and are unique: the phone is
 how the admin names an official (``papi-bot invite 0912345678``).
 """
 
@@ -15,9 +15,9 @@ from sqlalchemy import insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from bot.i18n import SUPPORTED_LOCALES, _
-from bot.phones import normalize_phone
-from bot.textnorm import fold, nfc
+from kernel.i18n import SUPPORTED_LOCALES, _
+from kernel.phones import normalize_phone
+from kernel.textnorm import fold, nfc
 from storage.csvrows import CsvRow, ImportRefused, RowError, read_csv
 from storage.models import ROLES, Official, Unit
 from storage.units import ImportCounts

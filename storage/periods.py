@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.clock import VN_TZ
-from bot.textnorm import fold
+from kernel.clock import VN_TZ
+from kernel.textnorm import fold
 
 PERIOD_KINDS = ("week", "month", "quarter", "half", "year", "range")
 

@@ -24,7 +24,7 @@ from typing import NamedTuple, TypeVar
 
 from sqlmodel import Session, col, select
 
-from bot.dates import today_local
+from kernel.dates import today_local
 from storage import rollup_sql
 from storage.models import ASSIGNMENT_ROLES, Score, Task, Unit
 from storage.periods import Period, previous_period

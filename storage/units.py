@@ -15,8 +15,8 @@ from sqlalchemy import insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from bot.i18n import N_, _
-from bot.textnorm import fold, nfc
+from kernel.i18n import N_, _
+from kernel.textnorm import fold, nfc
 from storage.csvrows import CsvRow, ImportRefused, RowError, read_csv
 from storage.models import UNIT_LEVELS, Unit
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import VN_TZ, FixedClock
+from kernel.clock import VN_TZ, FixedClock
 from storage.db import make_engine, session_scope, upgrade
 from storage.taxonomy import sync_taxonomy
 

@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 
 from bot.channels.base import OutgoingMessage
 from bot.channels.console import ConsoleChannel, console_inbound, menu_payload, run_console
-from bot.clock import FixedClock
 from bot.config import Settings
 from handlers.types import Button
+from kernel.clock import FixedClock
 from storage.db import session_scope
 from storage.models import Assignment, ChannelIdentity, Evidence, OutboxMessage, ProgressUpdate
 

@@ -1,7 +1,7 @@
 from datetime import date
 
-from bot.i18n import use_locale
 from handlers.deadlines import deadline_words, next_report_deadline
+from kernel.i18n import use_locale
 
 TODAY = date(2024, 9, 18)
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.demo import (
     COMMUNES,
@@ -16,6 +15,7 @@ from bot.demo import (
     demo_plan_path,
     ensure_demo_data,
 )
+from kernel.clock import FixedClock
 from storage.models import Assignment, AssignmentOfficial, Official, Plan, Task, Unit
 
 

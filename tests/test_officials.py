@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, func, select
 
-from bot.i18n import use_locale
-from bot.phones import mask_phone, national_format, normalize_phone
+from kernel.i18n import use_locale
+from kernel.phones import mask_phone, national_format, normalize_phone
 from storage.csvrows import ImportRefused, parse_csv
 from storage.models import Official, Unit
 from storage.officials import (

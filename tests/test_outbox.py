@@ -20,10 +20,10 @@ from bot.channels.base import (
     Throttled,
 )
 from bot.channels.telegram import TelegramChannel, make_bot
-from bot.clock import FixedClock, SystemClock
 from bot.config import OutboxConfig, Settings, TelegramConfig
 from bot.outbox import OutboxWorker
 from bot.outbox_store import CLAIMED, backoff_delay
+from kernel.clock import FixedClock, SystemClock
 from storage.models import ChannelIdentity, Official, OutboxMessage, Unit
 from tests.fakes.fake_telegram import FakeTelegram
 

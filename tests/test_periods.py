@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.clock import VN_TZ
+from kernel.clock import VN_TZ
 from storage.periods import Period, PeriodError, parse_period, previous_period
 
 TODAY = date(2024, 8, 15)  # a Thursday in Q3

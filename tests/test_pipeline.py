@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.pipeline import apply_inbound, enqueue
 from handlers import router
 from handlers.types import Button, Inbound, Outbound, OutFile
+from kernel.clock import FixedClock
 from storage.db import make_engine, session_scope
 from storage.models import ChannelIdentity, Official, OutboxMessage, ProcessedUpdate, ProgressUpdate
 from tests.handlers.helpers import World, make_world

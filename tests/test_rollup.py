@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from sqlmodel import Session
 
-from bot.clock import VN_TZ
+from kernel.clock import VN_TZ
 from storage.models import Unit
 from storage.periods import parse_period, quarter_period, year_period
 from storage.rollup import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, col, func, select
 
-from bot.i18n import use_locale
+from kernel.i18n import use_locale
 from storage.csvrows import CsvFileError, ImportRefused, parse_csv
 from storage.models import Unit
 from storage.units import (

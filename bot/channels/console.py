@@ -20,13 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.channels.base import OutgoingMessage, SendResult
-from bot.clock import Clock
 from bot.config import Settings
 from bot.demo import demo_people, ensure_demo_data
-from bot.i18n import _, use_locale
 from bot.pipeline import apply_inbound
-from bot.textnorm import nfc
 from handlers.types import Attachment, Button, Inbound
+from kernel.clock import Clock
+from kernel.i18n import _, use_locale
+from kernel.textnorm import nfc
 from storage.db import session_scope
 from storage.models import ChannelIdentity, Official, OutboxMessage, Unit
 

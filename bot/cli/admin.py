@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from bot.cli.common import EXIT_BAD_INPUT, echo, engine, fail, require_database, settings
-from bot.clock import SystemClock
-from bot.dates import local, long_date
-from bot.i18n import _, ngettext, use_locale
-from bot.phones import mask_phone, normalize_phone
+from kernel.clock import SystemClock
+from kernel.dates import local, long_date
+from kernel.i18n import _, ngettext, use_locale
+from kernel.phones import mask_phone, normalize_phone
 from storage.csvrows import CsvFileError, ImportRefused
 from storage.db import current_revision, head_revision, session_scope, upgrade
 from storage.invites import create_invite

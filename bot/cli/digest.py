@@ -9,14 +9,14 @@ import typer
 from sqlmodel import Session, select
 
 from bot.cli.common import echo, fail, require_database, settings
-from bot.clock import SystemClock
-from bot.i18n import _, use_locale
 from bot.pipeline import enqueue
 from bot.scheduler.deliver import officials_with_role
 from bot.scheduler.digest import collect, render
 from bot.scheduler.weekly import DIGEST
 from bot.scheduler.working_time import WorkingTime
 from handlers.types import Outbound
+from kernel.clock import SystemClock
+from kernel.i18n import _, use_locale
 from storage.db import session_scope
 from storage.models import Official, Unit
 

@@ -12,11 +12,11 @@ import typer
 from sqlmodel import Session, col, select
 
 from bot.cli.common import echo, engine, fail, require_database, settings
-from bot.i18n import N_, _, ngettext, use_locale
 from bot.planimport import PlanAlreadyImported, PlanFormatError, parse_plan, store_plan
 from bot.planimport.model import ParsedPlan
 from bot.planimport.store import Resolution, count_assignments, resolve_plan
 from bot.planimport.tabular import write_review
+from kernel.i18n import N_, _, ngettext, use_locale
 from storage.db import current_revision, head_revision, session_scope
 from storage.models import Unit
 

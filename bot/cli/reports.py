@@ -9,9 +9,6 @@ import typer
 from sqlmodel import Session
 
 from bot.cli.common import echo, fail, require_database, settings
-from bot.clock import SystemClock
-from bot.dates import today_local
-from bot.i18n import _, use_locale
 from bot.reports.files import FORMATS, render
 from bot.reports.scores import (
     ScoreError,
@@ -21,6 +18,9 @@ from bot.reports.scores import (
     scores_from_text,
 )
 from bot.reports.text import percent, period_title
+from kernel.clock import SystemClock
+from kernel.dates import today_local
+from kernel.i18n import _, use_locale
 from storage.db import session_scope
 from storage.periods import PeriodError, parse_period
 from storage.rollup import RollupError, rollup

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import echo, engine, fail, settings
-from bot.clock import SystemClock
-from bot.i18n import _, use_locale
+from kernel.clock import SystemClock
+from kernel.i18n import CatalogMissing, _, check_catalogs, use_locale
 from storage.db import session_scope, upgrade
 from storage.taxonomy import sync_taxonomy
 
@@ -22,6 +22,10 @@ def run(
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
     from bot import app  # aiogram is imported only when the bot really runs
 
+    try:
+        check_catalogs()  # a wheel without its catalogs must not run speaking message ids
+    except CatalogMissing as exc:
+        fail(str(exc))
     config = settings()
     with use_locale(config.app.default_locale):
         # The console chat shares the terminal: only warnings unless asked for more.

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.textnorm import fold, nfc, strip_diacritics
+from kernel.textnorm import fold, nfc, strip_diacritics
 from storage.models import Unit
 
 # Phrases whose commas do not separate agencies (folded, as regular expressions).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from bot.textnorm import fold, nfc
+from kernel.textnorm import fold, nfc
 
 # "bao cao" and its OCR misreadings ("beo cdo", "bao cdo", "beo ceo").
 _REPORT = re.compile(r"\bb[a-z]o c[a-z]o\b")

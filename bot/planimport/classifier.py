@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from bot.textnorm import fold
+from kernel.textnorm import fold
 from storage.taxonomy import taxonomy_rows
 
 LOW_CONFIDENCE = 0.5

@@ -14,7 +14,7 @@ import re
 from datetime import date
 
 from bot.planimport.model import FLAG_NEEDS_YEAR, FLAG_UNKNOWN_DEADLINE, Deadline
-from bot.textnorm import fold, nfc
+from kernel.textnorm import fold, nfc
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _YEAR = r"(?:\s*(?:/|-|nam)\s*(\d{4}))?"

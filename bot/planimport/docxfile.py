@@ -12,9 +12,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import _
 from bot.planimport.model import PlanFormatError
 from bot.planimport.table import RawRow, header_roles
+from kernel.i18n import _
 
 _QN = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _REPEAT_ROLES = ("lead", "coordinating", "deadline")

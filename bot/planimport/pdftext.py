@@ -19,7 +19,7 @@ import re
 from bot.planimport.agencies import AGENCY_WORDS, split_at_starts
 from bot.planimport.deadlines import looks_like_deadline
 from bot.planimport.table import RawRow
-from bot.textnorm import fold, nfc
+from kernel.textnorm import fold, nfc
 
 HEADER = ["STT", "Nhiệm vụ", "Cơ quan chủ trì", "Cơ quan phối hợp", "Thời gian hoàn thành"]
 _HEADER_LINE = re.compile(r"^(stt|so tt|tt)\s+nhiem vu\b.*\b(chu tri|phoi hop)\b")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from bot.i18n import _
 from bot.planimport import calendar, docxfile, pdftext, tabular, tsv
 from bot.planimport.model import ParsedPlan, PlanFormatError
 from bot.planimport.table import RawRow, read_rows
+from kernel.i18n import _
 
 TEXT_SUFFIXES = {".txt", ".tsv", ".text"}
 

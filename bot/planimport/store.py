@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
-from bot.i18n import _
 from bot.planimport.agencies import UnitIndex
 from bot.planimport.model import (
     FLAG_UNRESOLVED_AGENCY,
@@ -29,6 +28,7 @@ from bot.planimport.model import (
     PlanAlreadyImported,
     PlanFormatError,
 )
+from kernel.i18n import _
 from storage.models import (
     Assignment,
     AssignmentOfficial,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.i18n import _
 from bot.planimport.agencies import display_name, split_agencies
 from bot.planimport.classifier import LOW_CONFIDENCE, classify, match_taxonomy
 from bot.planimport.deadlines import parse_deadline
@@ -31,7 +30,8 @@ from bot.planimport.model import (
     ParsedTask,
     PlanFormatError,
 )
-from bot.textnorm import fold, nfc, strip_diacritics
+from kernel.i18n import _
+from kernel.textnorm import fold, nfc, strip_diacritics
 
 ROLES = ("stt", "group", "text", "lead", "coordinating", "deadline")
 HEADER_WORDS: dict[str, tuple[str, ...]] = {

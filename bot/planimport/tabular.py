@@ -35,7 +35,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import _
 from bot.planimport import calendar
 from bot.planimport.agencies import split_agencies
 from bot.planimport.classifier import LOW_CONFIDENCE, classify
@@ -53,7 +52,8 @@ from bot.planimport.model import (
     PlanFormatError,
 )
 from bot.planimport.table import header_key
-from bot.textnorm import fold
+from kernel.i18n import _
+from kernel.textnorm import fold
 
 COLUMNS: list[tuple[str, str]] = [
     ("stt", "STT"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.i18n import _
 from bot.reports.text import dimension_name, number, period_title
+from kernel.i18n import _
 from storage.rollup import UNCLASSIFIED, Rollup
 
 MAX_BARS = 40  # a province may have 100+ communes: show the ones furthest behind

@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from bot.i18n import _
 from bot.reports.text import dimension_name
 from bot.reports.xlsx import count_cells, count_headers
+from kernel.i18n import _
 from storage.rollup import UNCLASSIFIED, Rollup
 
 

@@ -22,8 +22,6 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
-from bot.dates import document_date, long_date, short_date
-from bot.i18n import _, current_locale, ngettext
 from bot.reports.text import (
     counts_line,
     dimension_name,
@@ -32,6 +30,8 @@ from bot.reports.text import (
     score_text,
     signed,
 )
+from kernel.dates import document_date, long_date, short_date
+from kernel.i18n import _, current_locale, ngettext
 from storage.rollup import Rollup
 
 FONT = "Times New Roman"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.dates import today_local
 from bot.reports.chart import write_chart
 from bot.reports.csvout import write_csv
 from bot.reports.docx import default_letterhead, write_docx
 from bot.reports.xlsx import write_xlsx
+from kernel.dates import today_local
 from storage.models import Plan
 from storage.rollup import Rollup
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from bot.i18n import _
-from bot.textnorm import fold, nfc
+from kernel.i18n import _
+from kernel.textnorm import fold, nfc
 from storage.models import Score, Unit
 from storage.taxonomy import taxonomy_rows
 

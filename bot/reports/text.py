@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from babel.numbers import format_decimal
 
-from bot.dates import short_date
-from bot.i18n import N_, _, current_locale, ngettext
+from kernel.dates import short_date
+from kernel.i18n import N_, _, current_locale, ngettext
 from storage.periods import Period
 from storage.rollup import UNCLASSIFIED, Counts, DimensionRow, Rollup
 from storage.taxonomy import papi_name

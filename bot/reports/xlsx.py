@@ -11,9 +11,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.dates import short_date, short_datetime
-from bot.i18n import _, current_locale
 from bot.reports.text import dimension_name, period_title, status_label
+from kernel.dates import short_date, short_datetime
+from kernel.i18n import _, current_locale
 from storage.rollup import UNCLASSIFIED, Counts, Rollup
 
 FILLS = {

@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from bot.dates import short_date, today_local
-from bot.i18n import N_, _, ngettext
 from bot.scheduler.split import split_text
 from bot.scheduler.texts import short_task
+from kernel.dates import short_date, today_local
+from kernel.i18n import N_, _, ngettext
 from storage.models import Assignment, AssignmentOfficial, Official, OutboxMessage, Task, Unit
 from storage.periods import range_period
 from storage.rollup import BlockedItem, Counts, rollup

@@ -16,7 +16,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.i18n import use_locale
 from bot.scheduler.deliver import coordinators_above, officials_with_role
 from bot.scheduler.policy import ReminderPolicy, effective_policy
 from bot.scheduler.record import LogKey, Planned, existing_keys
@@ -25,6 +24,7 @@ from bot.scheduler.split import split_text
 from bot.scheduler.texts import escalation_text
 from bot.scheduler.working_time import WorkingTime
 from handlers.types import Outbound
+from kernel.i18n import use_locale
 from storage.models import Assignment, Official, Task, Unit
 
 TO_CHAIR = "escalate_chair"

@@ -20,9 +20,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from bot.clock import Clock
 from bot.config import Settings
 from bot.scheduler.sweep import run_digests, sweep
+from kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.i18n import use_locale
 from bot.scheduler.deliver import assigned_officials, officials_with_role
 from bot.scheduler.due import SILENCE, AssignmentFacts, DueItem, due_items
 from bot.scheduler.policy import PolicyError, ReminderPolicy, effective_policy
@@ -19,6 +18,7 @@ from bot.scheduler.texts import reminder_text
 from bot.scheduler.working_time import WorkingTime
 from handlers.payloads import task_buttons
 from handlers.types import Outbound
+from kernel.i18n import use_locale
 from storage.models import Assignment, Official, Plan, Task
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,13 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import Clock
 from bot.config import Settings
 from bot.scheduler.escalation import plan_escalations
 from bot.scheduler.record import Written, write
 from bot.scheduler.reminders import LOOKBACK, plan_reminders
 from bot.scheduler.weekly import plan_digests
 from bot.scheduler.working_time import WorkingTime
+from kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

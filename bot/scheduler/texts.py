@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from bot.dates import short_date
-from bot.i18n import _, ngettext
 from bot.scheduler.due import BEFORE_DUE, DUE_DAY, OVERDUE, REPORT, SILENCE
 from handlers.deadlines import deadline_words
+from kernel.dates import short_date
+from kernel.i18n import _, ngettext
 from storage.models import Task
 
 TASK_SHORT_CHARS = 140

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.i18n import use_locale
 from bot.scheduler.digest import collect, render
 from bot.scheduler.record import LogKey, Planned, existing_keys
 from bot.scheduler.working_time import WorkingTime
 from handlers.types import Outbound
+from kernel.i18n import use_locale
 from storage.models import Official, Unit
 
 log = logging.getLogger(__name__)

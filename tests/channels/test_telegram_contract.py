@@ -18,8 +18,8 @@ from bot.channels.base import (
     Throttled,
 )
 from bot.channels.telegram import TelegramChannel, TelegramReceiver, make_bot
-from bot.clock import FixedClock
 from handlers.types import Attachment, Button, Inbound
+from kernel.clock import FixedClock
 from tests.channels.contract import (
     IncomingCase,
     MockPlatform,

@@ -13,10 +13,10 @@ from sqlmodel import Session, func, select
 
 from bot.app import inbound_applier
 from bot.channels.telegram import TelegramChannel, TelegramReceiver, make_bot
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.outbox import OutboxWorker
 from handlers.types import Inbound
+from kernel.clock import FixedClock
 from storage.models import OutboxMessage, ProcessedUpdate
 from tests.fakes.fake_telegram import FakeTelegram
 

@@ -16,10 +16,10 @@ import pytest_asyncio
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, or_, select
 
-from bot.clock import VN_TZ
 from bot.config import Settings
 from bot.demo import ensure_demo_data
 from bot.outbox_store import CLAIMED
+from kernel.clock import VN_TZ
 from storage.db import make_engine, session_scope, upgrade
 from storage.invites import create_invite
 from storage.models import AssignmentOfficial, Official, OutboxMessage, Unit

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.app import RedactingFormatter, StartupError, configure_logging, serve_telegram
-from bot.clock import SystemClock
 from bot.config import Settings, TelegramConfig, load_settings
+from kernel.clock import SystemClock
 from tests.fakes.fake_telegram import FakeTelegram
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

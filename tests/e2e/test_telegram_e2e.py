@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlmodel import Session, col, func, select
 
-from bot.textnorm import fold
+from kernel.textnorm import fold
 from storage.models import (
     Assignment,
     AssignmentOfficial,

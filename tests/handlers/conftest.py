@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.clock import FixedClock
+from kernel.clock import FixedClock
 from tests.handlers.helpers import World, make_world
 
 

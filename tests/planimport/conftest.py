@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.i18n import use_locale
-from bot.textnorm import fold
+from kernel.i18n import use_locale
+from kernel.textnorm import fold
 from storage.db import session_scope
 from storage.models import Unit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.planimport.agencies import UnitIndex, display_name, group_level, split_agencies
-from bot.textnorm import fold
+from kernel.textnorm import fold
 from storage.models import Unit
 
 

@@ -28,8 +28,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.clock import VN_TZ
-from bot.textnorm import fold
+from kernel.clock import VN_TZ
+from kernel.textnorm import fold
 from storage.models import Assignment, Plan, ProgressUpdate, Score, Task, Unit
 
 CREATED = datetime(2024, 5, 1, 8, 0, tzinfo=VN_TZ)

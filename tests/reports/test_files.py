@@ -10,12 +10,12 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from bot.i18n import use_locale
 from bot.reports.chart import chart_series, write_chart
 from bot.reports.csvout import write_csv
 from bot.reports.docx import default_letterhead, place_name, write_docx
 from bot.reports.files import plan_title, render
 from bot.reports.xlsx import write_xlsx
+from kernel.i18n import use_locale
 from storage.periods import quarter_period
 from storage.rollup import Rollup, rollup
 from tests.reports.dataset import NOW, build_three_level, build_two_level

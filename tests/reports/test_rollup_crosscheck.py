@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 
 import storage.rollup
-from bot.clock import VN_TZ
+from kernel.clock import VN_TZ
 from storage.models import Assignment, Plan, Task, Unit
 from storage.periods import Period, parse_period
 from storage.rollup import Counts, rollup

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from bot.clock import VN_TZ
+from kernel.clock import VN_TZ
 from storage.db import make_engine, session_scope, upgrade
 from storage.periods import quarter_period
 from storage.rollup import Counts, rollup, unit_rank

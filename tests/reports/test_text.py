@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.i18n import use_locale
 from bot.reports.text import number, period_title, summary_text
+from kernel.i18n import use_locale
 from storage.periods import parse_period, quarter_period
 from storage.rollup import rollup
 from tests.reports.dataset import NOW, build_three_level

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.clock import VN_TZ, FixedClock
 from bot.config import Settings
 from bot.scheduler.sweep import sweep
+from kernel.clock import VN_TZ, FixedClock
 from storage.models import Official, OutboxMessage
 
 

@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.channels.telegram import TelegramChannel, make_bot
-from bot.clock import FixedClock, SystemClock
 from bot.config import OutboxConfig, Settings, TelegramConfig
 from bot.outbox import OutboxWorker
 from bot.scheduler.sweep import sweep
+from kernel.clock import FixedClock, SystemClock
 from storage.db import make_engine
 from storage.models import ChannelIdentity, Official, OutboxMessage
 from tests.fakes.fake_telegram import FakeTelegram

@@ -7,12 +7,12 @@ from datetime import date, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.clock import FixedClock
 from bot.config import Settings
-from bot.i18n import use_locale
 from bot.scheduler.digest import collect, render
 from bot.scheduler.split import MAX_CHARS, split_text
 from bot.scheduler.sweep import run_digests, sweep
+from kernel.clock import FixedClock
+from kernel.i18n import use_locale
 from storage.models import Assignment, OutboxMessage, Unit
 from tests.scheduler.drive import sent
 from tests.scheduler.world import World, small_province, vn

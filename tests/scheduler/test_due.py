@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot.clock import VN_TZ
 from bot.config import QuietHoursConfig, Settings
 from bot.scheduler.due import (
     BEFORE_DUE,
@@ -15,6 +14,7 @@ from bot.scheduler.due import (
 )
 from bot.scheduler.policy import effective_policy
 from bot.scheduler.working_time import WorkingTime
+from kernel.clock import VN_TZ
 from tests.scheduler.world import vn
 
 WORKING = WorkingTime(QuietHoursConfig(), VN_TZ)

@@ -8,9 +8,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import FixedClock
 from bot.config import DigestConfig, Settings
 from bot.scheduler.jobs import DIGEST_JOB, SWEEP_JOB, build_scheduler
+from kernel.clock import FixedClock
 from tests.scheduler.drive import sent
 from tests.scheduler.world import small_province, vn
 

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import FixedClock
 from bot.config import Settings
+from kernel.clock import FixedClock
 from storage.models import Assignment
 from tests.scheduler.drive import drive, sent
 from tests.scheduler.world import small_province, vn

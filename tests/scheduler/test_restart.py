@@ -9,12 +9,12 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.scheduler import record
 from bot.scheduler.reminders import plan_reminders
 from bot.scheduler.sweep import SweepResult, sweep
 from bot.scheduler.working_time import WorkingTime
+from kernel.clock import FixedClock
 from storage.db import make_engine
 from storage.models import ChannelIdentity, OutboxMessage, ReminderLog
 from tests.scheduler.drive import sent

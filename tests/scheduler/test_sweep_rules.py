@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.clock import FixedClock
 from bot.config import Settings
 from bot.scheduler.sweep import sweep
+from kernel.clock import FixedClock
 from storage.models import ChannelIdentity, OutboxMessage, ReminderLog
 from tests.scheduler.drive import drive, sent
 from tests.scheduler.world import small_province, vn

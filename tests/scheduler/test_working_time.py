@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.clock import VN_TZ
 from bot.config import QuietHoursConfig
 from bot.scheduler.working_time import WorkingTime, is_public_holiday
+from kernel.clock import VN_TZ
 from tests.scheduler.world import vn
 
 WORKING = WorkingTime(QuietHoursConfig(), VN_TZ)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.clock import VN_TZ
+from kernel.clock import VN_TZ
 from storage.models import (
     Assignment,
     AssignmentOfficial,

@@ -22,9 +22,9 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.channels.telegram.errors import redact
-from bot.clock import Clock
-from bot.textnorm import nfc
 from handlers.types import Attachment, Inbound
+from kernel.clock import Clock
+from kernel.textnorm import nfc
 
 log = logging.getLogger(__name__)
 

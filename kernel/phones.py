@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import _
+from kernel.i18n import _
 
 COUNTRY_CODE = "84"
 # After the leading 0, Vietnamese mobile numbers start 3, 5, 7, 8 or 9 (since the 2018

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
 
-from bot.clock import VN_TZ
+from kernel.clock import VN_TZ
 
 
 def local(moment: datetime) -> datetime:
