@@ -25,6 +25,8 @@ from pydantic import (
     field_validator,
 )
 
+from kernel.clock import set_local_zone
+
 CONFIG_ENV = "PAPI_BOT_CONFIG"
 DATABASE_URL_ENV = "PAPI_BOT_DATABASE_URL"
 SECRET_ENV = {
@@ -222,6 +224,8 @@ def load_settings(
         data.setdefault("database", {})["url"] = env[DATABASE_URL_ENV]
     data["secrets"] = {field: env[var] for field, var in SECRET_ENV.items() if env.get(var)}
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from exc
+    set_local_zone(settings.tz)  # dates, periods and schedules all read this one zone
+    return settings

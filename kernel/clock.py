@@ -1,4 +1,5 @@
-"""The one source of "now", injectable so tests can drive a whole quarter in seconds."""
+"""The one source of "now", injectable so tests can drive a whole quarter in seconds, and the
+one local time zone (``app.timezone``) every floor uses for dates, periods and schedules."""
 
 from __future__ import annotations
 
@@ -6,7 +7,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # the default of app.timezone
+
+# Set once from the settings (bot.config.load_settings) before anything reads a date; a
+# process serves one province, so one zone. Read through local_zone(), never cached.
+_local_zone: ZoneInfo = VN_TZ
+
+
+def local_zone() -> ZoneInfo:
+    """The configured zone (app.timezone): local dates, period bounds, "today"."""
+    return _local_zone
+
+
+def set_local_zone(zone: ZoneInfo) -> None:
+    global _local_zone
+    _local_zone = zone
 
 
 class Clock(Protocol):

@@ -1,4 +1,4 @@
-"""Dates the Vietnamese way (Babel ``vi``), always in Asia/Ho_Chi_Minh."""
+"""Dates the Vietnamese way (Babel ``vi``), in the configured zone (app.timezone)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
 
-from kernel.clock import VN_TZ
+from kernel.clock import local_zone
 
 
 def local(moment: datetime) -> datetime:
-    """The moment in Vietnam's time zone."""
+    """The moment in the configured zone (Asia/Ho_Chi_Minh by default)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: store and pass aware datetimes only")
-    return moment.astimezone(VN_TZ)
+    return moment.astimezone(local_zone())
 
 
 def today_local(moment: datetime) -> date:

@@ -2,7 +2,7 @@
 
 A period is a range of calendar days in Vietnam's calendar; its moments are the local
 midnights around it, so "the status at the end of 2024-Q3" means "the latest update before
-00:00 on 1 October 2024, Asia/Ho_Chi_Minh".
+00:00 on 1 October 2024" in the configured zone (app.timezone).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from kernel.clock import VN_TZ
+from kernel.clock import local_zone
 from kernel.textnorm import fold
 
 PERIOD_KINDS = ("week", "month", "quarter", "half", "year", "range")
@@ -53,12 +53,12 @@ class Period:
     @property
     def start_moment(self) -> datetime:
         """Local midnight at the start of the first day (aware)."""
-        return datetime.combine(self.start, time(0), VN_TZ)
+        return datetime.combine(self.start, time(0), local_zone())
 
     @property
     def end_moment(self) -> datetime:
         """Local midnight after the last day (aware, exclusive)."""
-        return datetime.combine(self.end + timedelta(days=1), time(0), VN_TZ)
+        return datetime.combine(self.end + timedelta(days=1), time(0), local_zone())
 
     @property
     def days(self) -> int:

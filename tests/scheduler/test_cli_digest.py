@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -8,6 +9,7 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from bot.cli import app, common
+from kernel.clock import VN_TZ, set_local_zone
 from storage.models import Official, OutboxMessage
 from tests.scheduler.test_digest import commune_a
 
@@ -67,3 +69,17 @@ def test_digest_bad_input(
     assert result.exit_code == 2
     assert message in result.stderr
     assert len(outbox(engine)) == before
+
+
+def test_digest_as_of_uses_the_configured_zone(runner: CliRunner, tmp_path: Path) -> None:
+    """20:00 on 17 August in New York is the 18th in Hà Nội: the digest is of the 17th."""
+    path = tmp_path / "config.toml"
+    path.write_text('[app]\ntimezone = "America/New_York"\n', encoding="utf-8")
+    try:
+        result = runner.invoke(
+            app, ["--config", str(path), "digest", "--unit", "A", "--as-of", "2026-08-17T20:00"]
+        )
+    finally:
+        set_local_zone(VN_TZ)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Tổng hợp tuần: Xã An Hà, ngày 17/08/2026")

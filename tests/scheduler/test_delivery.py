@@ -5,8 +5,9 @@ its task buttons — also when the bot restarts between sweeps."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -16,7 +17,7 @@ from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import OutboxConfig, Settings, TelegramConfig
 from bot.outbox import OutboxWorker
 from bot.scheduler.sweep import sweep
-from kernel.clock import FixedClock, SystemClock
+from kernel.clock import FixedClock
 from storage.db import make_engine
 from storage.models import ChannelIdentity, Official, OutboxMessage
 from tests.fakes.fake_telegram import FakeTelegram
@@ -58,9 +59,22 @@ def build(engine: Engine) -> dict[str, str]:
     return chats
 
 
-async def deliver(engine: Engine, fake: FakeTelegram, expected: int) -> None:
+class RunningClock:
+    """Starts at a fixed moment and runs at real speed: retries and back-off work as in
+    production, and the test does not depend on today's date (rows are written in 2026)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._began)
+
+
+async def deliver(engine: Engine, fake: FakeTelegram, expected: int, at: datetime) -> None:
     bot = make_bot(TOKEN, fake.base_url, timeout=0.5)
-    worker = OutboxWorker(engine, {"telegram": TelegramChannel(bot)}, SETTINGS, SystemClock())
+    clock = RunningClock(at)
+    worker = OutboxWorker(engine, {"telegram": TelegramChannel(bot)}, SETTINGS, clock)
     task = asyncio.create_task(worker.run())
     try:
         await fake.wait_sent(expected, wait_seconds=30)
@@ -95,14 +109,14 @@ async def test_reminders_survive_faults_and_restarts(
     for day in (3, 6, 7):
         sweep(engine, SETTINGS, FixedClock(vn(2026, 8, day, 8)))
     first = rows(engine)
-    await deliver(engine, fake, len(first))
+    await deliver(engine, fake, len(first), at=vn(2026, 8, 7, 12))
     # "crash" and restart: a new engine, the same moments swept again, then later days
     engine.dispose()
     reborn = make_engine(db_url)
     for day in (7, 10, 11, 12, 13, 14):
         for minute in (0, 5):
             sweep(reborn, SETTINGS, FixedClock(vn(2026, 8, day, 8, minute)))
-    await deliver(reborn, fake, len(rows(reborn)))
+    await deliver(reborn, fake, len(rows(reborn)), at=vn(2026, 8, 14, 12))
     every = rows(reborn)
 
     assert len(fake.sent) == len(every)  # each row exactly once on the wire
