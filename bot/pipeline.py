@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -21,8 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from handlers.context import HandlerContext
-from handlers.types import Inbound, Outbound
+from bot.reports.requests import render_request
+from handlers.context import ConversationSettings, HandlerContext
+from handlers.types import Inbound, Outbound, Reply, ReportRequest
 from kernel.i18n import _, use_locale
 from storage.models import ChannelIdentity, Official, OutboxMessage, ProcessedUpdate
 
@@ -137,20 +139,47 @@ def _identify(session: Session, inbound: Inbound) -> tuple[ChannelIdentity | Non
     return identity, official
 
 
-def _converse(ctx: HandlerContext) -> list[Outbound]:
+def conversation_settings(settings: Settings) -> ConversationSettings:
+    """The part of the configuration the conversation reads (no secrets)."""
+    return ConversationSettings(
+        default_locale=settings.app.default_locale,
+        timezone=settings.app.timezone,
+        silence_days=settings.reminders.silence_days,
+        report_deadlines=tuple(settings.report_calendar.deadlines),
+    )
+
+
+def _rendered(ctx: HandlerContext, replies: Sequence[Reply], settings: Settings) -> list[Outbound]:
+    """The handler's messages, each report request replaced by the messages carrying it."""
+    outbounds: list[Outbound] = []
+    for reply in replies:
+        if isinstance(reply, ReportRequest):
+            outbounds += render_request(
+                ctx.session,
+                reply,
+                data_dir=Path(settings.app.data_dir),
+                silence_days=settings.reminders.silence_days,
+                now=ctx.now,
+            )
+        else:
+            outbounds.append(reply)
+    return outbounds
+
+
+def _converse(ctx: HandlerContext, settings: Settings) -> list[Outbound]:
     """The handler's answer; a crash rolls its changes back and apologises instead, so a bad
     message is still recorded as processed and is not redelivered for ever."""
     from handlers.router import handle  # the router imports every handler module
 
     savepoint = ctx.session.begin_nested()
     try:
-        outbounds = handle(ctx)
+        outbounds = _rendered(ctx, handle(ctx), settings)
         savepoint.commit()
         return outbounds
     except Exception:
         savepoint.rollback()
         log.exception("handler failed on %s update %s", ctx.inbound.channel, ctx.inbound.update_key)
-        locale = ctx.official.locale if ctx.official else ctx.settings.app.default_locale
+        locale = ctx.official.locale if ctx.official else ctx.settings.default_locale
         with use_locale(locale):
             return [Outbound(_("Sorry, something went wrong. Please try again later."))]
 
@@ -176,13 +205,13 @@ def apply_inbound(
             identity, official = _identify(session, inbound)
             ctx = HandlerContext(
                 session=session,
-                settings=settings,
+                settings=conversation_settings(settings),
                 now=now,
                 inbound=inbound,
                 identity=identity,
                 official=official,
             )
-            outbounds = _converse(ctx)
+            outbounds = _converse(ctx, settings)
             official_id = ctx.official.id if ctx.official else None
             rows = enqueue(
                 session,

@@ -3,13 +3,13 @@ task's recent updates. Ordering rules live here so the list and the paging agree
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 
-from bot.config import Settings
 from handlers.permissions import unit_has_chair
 from storage.models import (
     Assignment,
@@ -120,12 +120,12 @@ def assignee_names(session: Session, assignment_id: int) -> list[str]:
     return list(rows)
 
 
-def report_deadlines(session: Session, task: Task, settings: Settings) -> list[str]:
+def report_deadlines(session: Session, task: Task, configured: Sequence[str]) -> list[str]:
     """The plan's report calendar, else the configured one."""
     plan = session.get(Plan, task.plan_id)
     if plan is not None and plan.report_deadlines:
         return list(plan.report_deadlines)
-    return list(settings.report_calendar.deadlines)
+    return list(configured)
 
 
 def unit_officials(session: Session, unit_id: int) -> list[Official]:

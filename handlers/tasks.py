@@ -42,7 +42,7 @@ def deadline_text(ctx: HandlerContext, entry: Item) -> str:
         task.due_date,
         task.deadline_raw,
         ctx.today,
-        report_deadlines(ctx.session, task, ctx.settings),
+        report_deadlines(ctx.session, task, ctx.settings.report_deadlines),
     )
 
 
