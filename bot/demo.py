@@ -11,7 +11,9 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.planimport import parse_plan, store_plan
-from storage.models import Assignment, AssignmentOfficial, Official, Task, Unit
+from storage.models import Assignment, Official, Task, Unit
+from storage.officials import add_official
+from storage.progress import assign_officials
 from storage.units import add_unit, get_unit_by_code
 
 PROVINCE_CODE = "DEMO"
@@ -54,10 +56,7 @@ def _phone(number: int) -> str:
 
 
 def _official(session: Session, name: str, unit: Unit, role: str, number: int, locale: str) -> None:
-    assert unit.id is not None
-    session.add(
-        Official(name=name, phone=_phone(number), unit_id=unit.id, role=role, locale=locale)
-    )
+    add_official(session, name, _phone(number), unit, role, locale)
 
 
 def _assign_some(session: Session, commune: Unit, now: datetime) -> None:
@@ -80,14 +79,7 @@ def _assign_some(session: Session, commune: Unit, now: datetime) -> None:
     for n, assignment in enumerate(assignments[: TASKS_PER_OFFICIAL * len(officials)]):
         official = officials[n // TASKS_PER_OFFICIAL]
         assert assignment.id is not None and official.id is not None
-        session.add(
-            AssignmentOfficial(
-                assignment_id=assignment.id,
-                official_id=official.id,
-                assigned_at=now,
-                assigned_by_id=chair.id if chair else None,
-            )
-        )
+        assign_officials(session, assignment.id, [official.id], chair.id if chair else None, now)
 
 
 def ensure_demo_data(

@@ -26,7 +26,9 @@ from bot.reports.requests import render_request
 from handlers.context import ConversationSettings, HandlerContext
 from handlers.types import Inbound, Outbound, Reply, ReportRequest
 from kernel.i18n import _, use_locale
-from storage.models import ChannelIdentity, Official, OutboxMessage, ProcessedUpdate
+from storage.identities import find_identity, mark_processed, note_chat
+from storage.models import ChannelIdentity, Official, OutboxMessage
+from storage.queue import add_outbox_rows
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ def enqueue(
     identities = reachable_identities(
         session, (o.official_id for o in outbounds if o.official_id is not None)
     )
-    rows: list[OutboxMessage] = []
+    rows: list[dict[str, Any]] = []
     for outbound in outbounds:
         if outbound.official_id is None:
             if reply_channel is None or reply_chat_id is None:
@@ -113,29 +115,18 @@ def enqueue(
             values = outbox_values(
                 outbound, channel, chat_id, official_id, now, same_chat=same_chat
             )
-            row = OutboxMessage(**values)
-            session.add(row)
-            rows.append(row)
-    session.flush()
-    return rows
+            rows.append(values)
+    return add_outbox_rows(session, rows)
 
 
 def _identify(session: Session, inbound: Inbound) -> tuple[ChannelIdentity | None, Official | None]:
-    identity = session.exec(
-        select(ChannelIdentity)
-        .where(ChannelIdentity.channel == inbound.channel)
-        .where(ChannelIdentity.external_user_id == inbound.external_user_id)
-    ).first()
+    identity = find_identity(session, inbound.channel, inbound.external_user_id)
     if identity is None:
         return None, None
     official = session.get(Official, identity.official_id)
     if official is None or not official.active:
         return None, None  # a deactivated official is treated as a stranger
-    # They write to us from this chat now, so it is reachable again (and may have moved).
-    if identity.chat_id != inbound.chat_id or identity.unreachable_at is not None:
-        identity.chat_id = inbound.chat_id
-        identity.unreachable_at = None
-        session.add(identity)
+    note_chat(session, identity, inbound.chat_id)  # reachable again, and may have moved
     return identity, official
 
 
@@ -192,12 +183,7 @@ def apply_inbound(
         raise ValueError("naive datetime: pass an aware 'now'")
     with Session(engine, expire_on_commit=False) as session:
         try:
-            session.add(
-                ProcessedUpdate(
-                    channel=inbound.channel, update_key=inbound.update_key, processed_at=now
-                )
-            )
-            session.flush()
+            mark_processed(session, inbound.channel, inbound.update_key, now)
         except IntegrityError:
             session.rollback()
             return None  # redelivered (or applied by another process meanwhile)

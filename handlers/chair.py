@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlmodel import select
-
 from handlers import payloads
 from handlers.context import HandlerContext
 from handlers.permissions import can_assign
@@ -16,7 +14,8 @@ from handlers.tasks import PAGE_SIZE, edit_target, fit, item_line, nav_row, not_
 from handlers.texts import STATUS_MARKS, shorten, status_name
 from handlers.types import Button, Outbound
 from kernel.i18n import _, use_locale
-from storage.models import AssignmentOfficial, Official, Unit
+from storage.models import Official, Unit
+from storage.progress import assign_officials
 
 
 def _rank_line(ctx: HandlerContext, unit_id: int) -> str | None:
@@ -144,28 +143,12 @@ def assign(ctx: HandlerContext, assignment_id: int, official_ids: list[int]) -> 
                 _("Choose officials of the task's commune from the list. Nothing was changed.")
             )
         ]
-    already = set(
-        ctx.session.exec(
-            select(AssignmentOfficial.official_id).where(
-                AssignmentOfficial.assignment_id == entry.id
-            )
-        ).all()
-    )
-    out: list[Outbound] = []
-    for official in chosen:
-        if official.id in already:
-            continue
-        assert official.id is not None
-        ctx.session.add(
-            AssignmentOfficial(
-                assignment_id=entry.id,
-                official_id=official.id,
-                assigned_at=ctx.now,
-                assigned_by_id=ctx.official.id,
-            )
+    added = set(
+        assign_officials(
+            ctx.session, entry.id, [o.id or 0 for o in chosen], ctx.official.id, ctx.now
         )
-        out.append(_notice(ctx, entry, official))
-    ctx.session.flush()
+    )
+    out = [_notice(ctx, entry, official) for official in chosen if official.id in added]
     names = ", ".join(o.name for o in chosen)
     out.insert(
         0,

@@ -1,5 +1,5 @@
-"""Progress: the task buttons and the typed quick replies, and the one place that writes a
-``ProgressUpdate``.
+"""Progress: the task buttons and the typed quick replies; the one place that asks storage
+to write a ``ProgressUpdate`` (``storage.progress.record_progress``).
 
 Which task a reply without a number is about, in order: the bot message it replies to
 (a reminder carries its assignment), the task just opened, the official's only open task.
@@ -18,46 +18,23 @@ from handlers.tasks import allowed_item, not_yours, open_task
 from handlers.texts import shorten, status_mark, status_name
 from handlers.types import Button, Outbound
 from kernel.i18n import _
-from storage.models import ConversationState, OutboxMessage, ProgressUpdate
+from storage.models import ConversationState, OutboxMessage
+from storage.progress import Source, record_progress
 
 PICK_LIMIT = 8
-NOTE_LIMIT = 1000
+
+
+def source(ctx: HandlerContext) -> Source:
+    """Who changes what, from which message: the official writing to us now."""
+    assert ctx.official is not None
+    return Source(ctx.official.id, ctx.inbound.channel, ctx.inbound.message_id, ctx.now)
 
 
 def record(
     ctx: HandlerContext, entry: Item, status: str | None, percent: int | None, note: str | None
 ) -> Outbound:
     """Apply a change to the assignment, log it, and confirm it in one line."""
-    assert ctx.official is not None
-    assignment = entry.assignment
-    if status is not None:
-        assignment.status = status
-    if status == "done":
-        assignment.percent = 100
-        assignment.done_at = ctx.now
-    elif percent is not None:
-        assignment.percent = percent
-    if status is not None and status != "done":
-        assignment.done_at = None
-    if note:
-        assignment.note = note[:NOTE_LIMIT]
-    elif status == "done":
-        assignment.note = None  # a blocking reason no longer applies
-    assignment.last_update_at = ctx.now
-    ctx.session.add(assignment)
-    ctx.session.add(
-        ProgressUpdate(
-            assignment_id=entry.id,
-            official_id=ctx.official.id,
-            status=assignment.status,
-            percent=percent if status != "done" else 100,
-            note=note[:NOTE_LIMIT] if note else None,
-            channel=ctx.inbound.channel,
-            external_message_id=ctx.inbound.message_id,
-            created_at=ctx.now,
-        )
-    )
-    ctx.session.flush()
+    record_progress(ctx.session, entry.assignment, status, percent, note, source(ctx))
     return Outbound(confirmation(entry, status, note), assignment_id=entry.id)
 
 

@@ -8,6 +8,7 @@ from handlers.types import Outbound
 from kernel.i18n import SUPPORTED_LOCALES, _, use_locale
 from kernel.textnorm import fold
 from storage.models import Official
+from storage.officials import set_locale
 
 _LANGUAGE_WORDS = {
     "vi": "vi",
@@ -48,8 +49,6 @@ def change_language(ctx: HandlerContext, args: str) -> list[Outbound]:
     wanted = _LANGUAGE_WORDS.get(fold(args))
     if wanted is None or wanted not in SUPPORTED_LOCALES:
         return [Outbound(_("Usage: /lang vi or /lang en"))]
-    ctx.official.locale = wanted
-    ctx.session.add(ctx.official)
-    ctx.session.flush()
+    set_locale(ctx.session, ctx.official, wanted)
     with use_locale(wanted):
         return [Outbound(_("Language changed to English."))]

@@ -79,6 +79,15 @@ def add_official(
     return official
 
 
+def set_locale(session: Session, official: Official, locale: str) -> None:
+    """The language the official is written to in (flushed)."""
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(_locale_message(locale))
+    official.locale = locale
+    session.add(official)
+    session.flush()
+
+
 def _role_message(role: str) -> str:
     return _("unknown role %(role)s (expected official, chair, coordinator or admin)") % {
         "role": repr(role)
