@@ -20,8 +20,9 @@ from storage.models import (
     Task,
     Unit,
 )
+from storage.plans import FLAG_REMOVED
 
-REMOVED_FLAG = "removed_from_plan"  # set by the plan import on tasks a new file dropped
+REMOVED_FLAG = FLAG_REMOVED  # set by the plan import on tasks a new file dropped
 
 
 @dataclass(frozen=True, slots=True)
