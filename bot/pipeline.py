@@ -27,7 +27,7 @@ from handlers.context import ConversationSettings, HandlerContext
 from handlers.types import Inbound, Outbound, Reply, ReportRequest
 from kernel.i18n import _, use_locale
 from storage.identities import find_identity, mark_processed, note_chat
-from storage.models import ChannelIdentity, Official, OutboxMessage
+from storage.models import ChannelIdentity, Official, OutboxMessage, OutboxStatus
 from storage.queue import add_outbox_rows
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def outbox_values(
         "reply_to_message_id": outbound.reply_to_message_id if same_chat else None,
         "edit_message_id": outbound.edit_message_id if same_chat else None,
         "assignment_id": outbound.assignment_id,
-        "status": "pending",
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

@@ -18,7 +18,7 @@ from handlers.tasks import allowed_item, not_yours, open_task
 from handlers.texts import shorten, status_mark, status_name
 from handlers.types import Button, Outbound
 from kernel.i18n import _
-from storage.models import ConversationState, OutboxMessage
+from storage.models import AssignmentStatus, ConversationState, OutboxMessage
 from storage.progress import Source, record_progress
 
 PICK_LIMIT = 8
@@ -41,7 +41,7 @@ def record(
 def confirmation(entry: Item, status: str | None, note: str | None) -> str:
     assignment = entry.assignment
     what = status_name(assignment.status)
-    if assignment.status == "in_progress":
+    if assignment.status == AssignmentStatus.IN_PROGRESS:
         what = f"{what} {assignment.percent}%"
     mark = status_mark(assignment.status)
     if status is None:
@@ -81,7 +81,7 @@ def button_action(ctx: HandlerContext, assignment_id: int, action: str) -> list[
     number = {"id": entry.id}
     if action == payloads.DONE:
         state.clear_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
-        return [record(ctx, entry, "done", 100, None)]
+        return [record(ctx, entry, AssignmentStatus.DONE, 100, None)]
     if action == payloads.PROGRESS:
         _await(ctx, state.AWAIT_PROGRESS, entry)
         text = _('#%(id)d: how far along is it? Reply e.g. "50%%" or "50%% đã họp dân".')
@@ -192,7 +192,7 @@ def apply_quick(
     entry = allowed_item(ctx, target)
     if entry is None:
         return [not_yours(target)]
-    if reply.status == "blocked" and not reply.note:
+    if reply.status == AssignmentStatus.BLOCKED and not reply.note:
         _await(ctx, state.AWAIT_BLOCKED, entry)
         return [Outbound(_("#%(id)d: what is blocking it? Reply in a few words.") % {"id": target})]
     if current is None or current.kind != state.AWAIT_EVIDENCE:
@@ -213,7 +213,7 @@ def answer_awaited(
     if entry is None:
         return [not_yours(assignment_id)]
     if current.kind == state.AWAIT_BLOCKED:
-        return [record(ctx, entry, "blocked", None, text)]
+        return [record(ctx, entry, AssignmentStatus.BLOCKED, None, text)]
     if current.kind == state.AWAIT_NOTE:
         return [record(ctx, entry, None, None, text)]
     parsed = quickreply.parse_quick_reply(text)
@@ -222,4 +222,6 @@ def answer_awaited(
         return [ambiguous(parsed)]
     if parsed is not None and parsed.task_number is None and parsed.status is not None:
         return [record(ctx, entry, parsed.status, parsed.percent, parsed.note)]
-    return [record(ctx, entry, "in_progress", None, text)]  # words only: in progress + note
+    return [
+        record(ctx, entry, AssignmentStatus.IN_PROGRESS, None, text)
+    ]  # words only: in progress + note

@@ -14,9 +14,11 @@ from handlers.permissions import unit_has_chair
 from storage.models import (
     Assignment,
     AssignmentOfficial,
+    AssignmentStatus,
     Official,
     Plan,
     ProgressUpdate,
+    Role,
     Task,
     Unit,
 )
@@ -37,7 +39,7 @@ class Item:
 
     def overdue(self, today: date) -> bool:
         return (
-            self.assignment.status != "done"
+            self.assignment.status != AssignmentStatus.DONE
             and self.task.deadline_kind == "date"
             and self.task.due_date is not None
             and self.task.due_date < today
@@ -67,14 +69,14 @@ def my_items(session: Session, official: Official, today: date) -> list[Item]:
         AssignmentOfficial.official_id == official.id
     )
     conditions: list[ColumnElement[bool]] = [col(Assignment.id).in_(assigned)]
-    if official.role == "chair" or not unit_has_chair(session, official.unit_id):
+    if official.role == Role.CHAIR or not unit_has_chair(session, official.unit_id):
         nobody = ~exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
         conditions.append((col(Assignment.unit_id) == official.unit_id) & nobody)
     rows = session.exec(
         select(Assignment, Task)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .where(or_(*conditions))
-        .where(Assignment.status != "done")
+        .where(Assignment.status != AssignmentStatus.DONE)
     ).all()
     return sort_items(_live(list(rows)), today)
 

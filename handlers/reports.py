@@ -12,11 +12,11 @@ from handlers.context import HandlerContext
 from handlers.permissions import in_subtree, scope_root
 from handlers.types import Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
-from storage.models import Unit
+from storage.models import Role, Unit, UnitLevel
 from storage.periods import PeriodError, current_period, parse_period
 from storage.rollup import ancestor_at_level, unit_rank
 
-REPORT_ROLES = ("coordinator", "admin", "chair")
+REPORT_ROLES = (Role.COORDINATOR, Role.ADMIN, Role.CHAIR)
 FILE_FORMATS = ("xlsx", "docx")
 
 
@@ -79,14 +79,14 @@ def commune_rank_line(ctx: HandlerContext, unit_id: int) -> str | None:
         unit = ctx.session.get(Unit, unit_id)
         if root is None or unit is None or not in_subtree(unit, root):
             return None
-        province = ancestor_at_level(ctx.session, unit, "province")
+        province = ancestor_at_level(ctx.session, unit, UnitLevel.PROVINCE)
         if province is None:
             return None
         ranked = unit_rank(ctx.session, unit, province, ctx.now)
         if ranked is None:
             return None
         rank, out_of = ranked
-        if unit.level == "commune":
+        if unit.level == UnitLevel.COMMUNE:
             return _("Ranked %(rank)d/%(of)d communes of the province") % {
                 "rank": rank,
                 "of": out_of,

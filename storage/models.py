@@ -1,29 +1,89 @@
 """The tables: the truth of papi-bot. Nothing here knows about channels or conversation.
 
 Times are aware datetimes (``UTCDateTime``); calendar dates (a task's due date) are plain
-``date`` in Vietnam's calendar. Enumerations are short strings, listed in the ``*_VALUES``
-tuples, so PostgreSQL and SQLite store them the same way and Alembic has nothing to migrate
-when a value is added.
+``date`` in Vietnam's calendar. Statuses, roles and levels are ``StrEnum``s stored as their
+short string values (``EnumText``: read back as members, a value outside the enumeration is
+refused), so PostgreSQL and SQLite store them the same way and Alembic has nothing to
+migrate when a value is added. Their columns are annotated ``str`` (a member is a ``str``),
+so rows may still be built from plain strings. Other enumerations are short strings, listed
+in the ``*S`` tuples.
 """
 
 from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import EnumText, UTCDateTime
 
-UNIT_LEVELS = ("province", "district", "commune", "department")
-ROLES = ("official", "chair", "coordinator", "admin")
+
+class UnitLevel(StrEnum):
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+    DEPARTMENT = "department"  # a Sở under its province
+
+
+class Role(StrEnum):
+    """What an official may do (``handlers.permissions``)."""
+
+    OFFICIAL = "official"
+    CHAIR = "chair"  # Chủ tịch / Phó Chủ tịch UBND xã
+    COORDINATOR = "coordinator"  # Sở Nội vụ
+    ADMIN = "admin"
+
+
+class AssignmentStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    BLOCKED = "blocked"
+
+
+class AssignmentRole(StrEnum):
+    LEAD = "lead"  # chủ trì
+    COORDINATING = "coordinating"  # phối hợp
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+
+
+UNIT_LEVELS = tuple(UnitLevel)
+ROLES = tuple(Role)
 CHANNELS = ("telegram", "zalo", "zalo_oa", "console")
-ASSIGNMENT_STATUSES = ("not_started", "in_progress", "done", "blocked")
-ASSIGNMENT_ROLES = ("lead", "coordinating")
+ASSIGNMENT_STATUSES = tuple(AssignmentStatus)
+ASSIGNMENT_ROLES = tuple(AssignmentRole)
 DEADLINE_KINDS = ("date", "recurring", "term", "unknown")
-OUTBOX_STATUSES = ("pending", "sent", "failed", "unreachable")
+OUTBOX_STATUSES = tuple(OutboxStatus)
+
+
+class UnitLevelText(EnumText):
+    enum = UnitLevel
+    cache_ok = True  # SQLAlchemy asks each subclass
+
+
+class RoleText(EnumText):
+    enum = Role
+    cache_ok = True  # SQLAlchemy asks each subclass
+
+
+class AssignmentStatusText(EnumText):
+    enum = AssignmentStatus
+    cache_ok = True  # SQLAlchemy asks each subclass
+
+
+class AssignmentRoleText(EnumText):
+    enum = AssignmentRole
+    cache_ok = True  # SQLAlchemy asks each subclass
 
 
 def utcnow() -> datetime:
@@ -52,7 +112,7 @@ class Unit(SQLModel, table=True):
     code: str = Field(unique=True, index=True, max_length=32)
     name: str = Field(max_length=255)
     name_folded: str = Field(index=True, max_length=255)  # textnorm.fold(name), for matching
-    level: str = Field(max_length=16)  # UNIT_LEVELS
+    level: str = Field(sa_type=UnitLevelText)  # UnitLevel
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     # Materialised path "/1/7/42/": a subtree is `path LIKE '/1/7/%'`, one indexed range scan.
     path: str = Field(default="", max_length=255)
@@ -63,7 +123,7 @@ class Official(SQLModel, table=True):
     name: str = Field(max_length=255)
     phone: str = Field(unique=True, index=True, max_length=20)  # E.164: +84912345678
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    role: str = Field(default="official", max_length=16)  # ROLES
+    role: str = Field(default=Role.OFFICIAL, sa_type=RoleText)  # Role
     locale: str = Field(default="vi", max_length=8)
     active: bool = True
     created_at: datetime = _when(default_factory=utcnow)
@@ -150,7 +210,7 @@ class TaskAgency(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
-    role: str = Field(max_length=16)  # ASSIGNMENT_ROLES
+    role: str = Field(sa_type=AssignmentRoleText)  # AssignmentRole
     raw_name: str
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
 
@@ -166,8 +226,8 @@ class Assignment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
     unit_id: int = Field(foreign_key="unit.id")
-    role: str = Field(default="lead", max_length=16)  # ASSIGNMENT_ROLES
-    status: str = Field(default="not_started", max_length=16)  # ASSIGNMENT_STATUSES
+    role: str = Field(default=AssignmentRole.LEAD, sa_type=AssignmentRoleText)  # AssignmentRole
+    status: str = Field(default=AssignmentStatus.NOT_STARTED, sa_type=AssignmentStatusText)
     percent: int = 0
     note: str | None = None  # the latest note / blocking reason
     created_at: datetime = _when(default_factory=utcnow)
@@ -190,7 +250,7 @@ class ProgressUpdate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id")
     official_id: int | None = Field(default=None, foreign_key="official.id")
-    status: str = Field(max_length=16)  # ASSIGNMENT_STATUSES after this update
+    status: str = Field(sa_type=AssignmentStatusText)  # AssignmentStatus after this update
     percent: int | None = None
     note: str | None = None
     channel: str | None = Field(default=None, max_length=16)

@@ -19,6 +19,8 @@ from sqlmodel import Session, col, select
 from storage.models import (
     Assignment,
     AssignmentOfficial,
+    AssignmentRole,
+    AssignmentStatus,
     Evidence,
     OutboxMessage,
     Plan,
@@ -47,7 +49,7 @@ class PlanFields:
 class AgencyRef:
     """An agency named in a task's lead or coordinating cell; ``unit_id`` None: no match."""
 
-    role: str  # "lead" or "coordinating"
+    role: AssignmentRole
     raw_name: str
     unit_id: int | None
 
@@ -70,7 +72,7 @@ class TaskFields:
     dimension_confidence: float | None
     flags: tuple[str, ...]
     agencies: tuple[AgencyRef, ...]
-    units: Mapping[int, str]  # unit id → assignment role; lead wins over coordinating
+    units: Mapping[int, AssignmentRole]  # unit id → assignment role; lead wins over coordinating
 
 
 def _referenced(session: Session, assignment_ids: Sequence[int]) -> set[int]:
@@ -84,7 +86,8 @@ def _referenced(session: Session, assignment_ids: Sequence[int]) -> set[int]:
         used.update(int(r) for r in rows if r is not None)
     busy = session.exec(
         select(Assignment.id).where(
-            col(Assignment.id).in_(assignment_ids), col(Assignment.status) != "not_started"
+            col(Assignment.id).in_(assignment_ids),
+            col(Assignment.status) != AssignmentStatus.NOT_STARTED,
         )
     ).all()
     used.update(int(r) for r in busy if r is not None)
@@ -101,7 +104,7 @@ def _fill_task(row: Task, fields: TaskFields, order: int) -> None:
     row.flags = list(fields.flags)
 
 
-def _sync_assignments(session: Session, task_id: int, wanted: Mapping[int, str]) -> None:
+def _sync_assignments(session: Session, task_id: int, wanted: Mapping[int, AssignmentRole]) -> None:
     existing = session.exec(select(Assignment).where(Assignment.task_id == task_id)).all()
     keep = _referenced(session, [a.id for a in existing if a.id is not None])
     have: set[int] = set()

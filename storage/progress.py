@@ -11,7 +11,13 @@ from typing import Protocol
 
 from sqlmodel import Session, select
 
-from storage.models import Assignment, AssignmentOfficial, Evidence, ProgressUpdate
+from storage.models import (
+    Assignment,
+    AssignmentOfficial,
+    AssignmentStatus,
+    Evidence,
+    ProgressUpdate,
+)
 
 NOTE_LIMIT = 1000
 
@@ -56,16 +62,16 @@ def record_progress(
     """
     if status is not None:
         assignment.status = status
-    if status == "done":
+    if status == AssignmentStatus.DONE:
         assignment.percent = 100
         assignment.done_at = source.now
     elif percent is not None:
         assignment.percent = percent
-    if status is not None and status != "done":
+    if status is not None and status != AssignmentStatus.DONE:
         assignment.done_at = None
     if note:
         assignment.note = note[:NOTE_LIMIT]
-    elif status == "done":
+    elif status == AssignmentStatus.DONE:
         assignment.note = None  # a blocking reason no longer applies
     assignment.last_update_at = source.now
     session.add(assignment)
@@ -74,7 +80,7 @@ def record_progress(
         assignment_id=assignment.id,
         official_id=source.official_id,
         status=assignment.status,
-        percent=percent if status != "done" else 100,
+        percent=percent if status != AssignmentStatus.DONE else 100,
         note=note[:NOTE_LIMIT] if note else None,
         channel=source.channel,
         external_message_id=source.message_id,

@@ -30,10 +30,10 @@ from bot.planimport.model import (
     PlanFormatError,
 )
 from kernel.i18n import _
-from storage.models import Assignment, Plan, Task, Unit
+from storage.models import Assignment, AssignmentRole, Plan, Task, Unit, UnitLevel
 from storage.plans import AgencyRef, PlanFields, TaskFields, write_plan
 
-COORDINATING_LEVELS = ("commune", "district", "department")
+COORDINATING_LEVELS = (UnitLevel.COMMUNE, UnitLevel.DISTRICT, UnitLevel.DEPARTMENT)
 
 
 @dataclass
@@ -80,18 +80,18 @@ def find_existing(session: Session, parsed: ParsedPlan, province: Unit) -> Plan 
     ).first()
 
 
-def _wanted_units(resolution: Resolution) -> dict[int, str]:
+def _wanted_units(resolution: Resolution) -> dict[int, AssignmentRole]:
     """unit id → role for one task; lead wins over coordinating."""
-    wanted: dict[int, str] = {}
+    wanted: dict[int, AssignmentRole] = {}
     for units in resolution.lead.values():
         for unit in units:
             assert unit.id is not None
-            wanted[unit.id] = "lead"
+            wanted[unit.id] = AssignmentRole.LEAD
     for units in resolution.coordinating.values():
         for unit in units:
             assert unit.id is not None
             if unit.level in COORDINATING_LEVELS:
-                wanted.setdefault(unit.id, "coordinating")
+                wanted.setdefault(unit.id, AssignmentRole.COORDINATING)
     return wanted
 
 
@@ -120,7 +120,8 @@ def task_fields(parsed: ParsedTask, resolution: Resolution) -> TaskFields:
 
 
 def _agencies(resolution: Resolution) -> Iterable[AgencyRef]:
-    for role, names in (("lead", resolution.lead), ("coordinating", resolution.coordinating)):
+    lead, coordinating = AssignmentRole.LEAD, AssignmentRole.COORDINATING
+    for role, names in ((lead, resolution.lead), (coordinating, resolution.coordinating)):
         for name, units in names.items():
             for unit_id in [unit.id for unit in units] or [None]:
                 yield AgencyRef(role, name, unit_id)
