@@ -58,7 +58,6 @@ def receive(ctx: HandlerContext, current: ConversationState | None) -> list[Outb
             {"assignment_id": entry.id},
             ctx.now,
         )
-    ctx.session.flush()
     count = len(ctx.inbound.attachments)
     saved = ngettext(
         "📎 #%(id)d: %(n)d file saved as evidence.",
