@@ -4,7 +4,8 @@ through a session, or executes an INSERT, UPDATE or DELETE. Each write is a name
 and the conversation call.
 
 The scan is syntactic: a call ``<something named *session*>.add/add_all/delete/merge/bulk_*``
-and ``.execute(...)`` of a statement built with ``insert``, ``update`` or ``delete``.
+and ``.execute(...)`` of a statement built with ``insert``, ``update`` or ``delete``. Setting
+an attribute of a stored row is watched at run time (``tests/handlers/test_writes_at_run_time.py``).
 """
 
 from __future__ import annotations
