@@ -1,14 +1,16 @@
-"""Storage is the only writer, watched at run time: while a whole conversation runs (invite,
-task views, buttons, quick replies, a blocking reason, a note, evidence, a chair assigning,
-/lang, /tonghop, /baocao, a plan stored again), no column of a stored row is set from code
-outside ``storage/``. The source scan (``tests/test_storage_writes.py``) catches adds,
-deletes and SQL writes; this catches the other way to write: changing an attribute of a row
-the session holds and letting the commit flush it."""
+"""Storage is the only writer, watched at run time: while a whole conversation runs
+(invite, task views, buttons, quick replies, a blocking reason, a note, evidence, a chair
+assigning, /lang, /tonghop, /baocao), a reminder sweep and a plan re-import, no column of a
+stored row is set from code outside ``storage/``. The source scan
+(``tests/test_storage_writes.py``) catches adds, deletes and SQL writes; this catches the
+other way to write: changing an attribute of a row the session holds and letting the commit
+flush it."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -21,8 +23,10 @@ from sqlmodel import SQLModel
 from bot.config import AppConfig, Settings
 from bot.demo import PROVINCE_CODE, SHIPPED_PLAN
 from bot.planimport import parse_plan, store_plan
+from bot.scheduler.sweep import sweep
 from handlers import payloads
 from handlers.types import Attachment
+from kernel.clock import FixedClock
 from storage.db import session_scope
 from storage.invites import create_invite
 from storage.models import Official, Role
@@ -94,6 +98,8 @@ def test_a_whole_conversation_writes_only_through_storage(
     world.send(chair, "/baocao")
     coordinator = world.link("coord")
     world.send(coordinator, "/tonghop")
+    written = sweep(world.engine, world.settings, FixedClock(world.now + timedelta(days=400)))
+    assert written.messages > 0  # reminders and escalations were written
     with session_scope(world.engine) as session:
         province = get_unit_by_code(session, PROVINCE_CODE)
         assert province is not None
