@@ -25,35 +25,34 @@ MAX_CODE_LENGTH = 32
 MAX_NAME_LENGTH = 255
 # What each level may sit under. A province is a root; communes hang under a district (three
 # levels) or directly under the province (two levels, since 1 July 2025).
-P, D, C, DEPT = UnitLevel.PROVINCE, UnitLevel.DISTRICT, UnitLevel.COMMUNE, UnitLevel.DEPARTMENT
 ALLOWED_PARENTS: dict[str, frozenset[str]] = {
-    P: frozenset(),
-    D: frozenset({P}),
-    C: frozenset({P, D}),
-    DEPT: frozenset({P, D}),
+    UnitLevel.PROVINCE: frozenset(),
+    UnitLevel.DISTRICT: frozenset({UnitLevel.PROVINCE}),
+    UnitLevel.COMMUNE: frozenset({UnitLevel.PROVINCE, UnitLevel.DISTRICT}),
+    UnitLevel.DEPARTMENT: frozenset({UnitLevel.PROVINCE, UnitLevel.DISTRICT}),
 }
 # Admins also write the level in Vietnamese; matched after textnorm.fold.
 _LEVEL_WORDS: dict[str, UnitLevel] = {
-    "tinh": P,
-    "thanh pho truc thuoc trung uong": P,
-    "huyen": D,
-    "quan": D,
-    "thi xa": D,
-    "xa": C,
-    "phuong": C,
-    "thi tran": C,
-    "dac khu": C,
-    "so": DEPT,
-    "so, nganh": DEPT,
+    "tinh": UnitLevel.PROVINCE,
+    "thanh pho truc thuoc trung uong": UnitLevel.PROVINCE,
+    "huyen": UnitLevel.DISTRICT,
+    "quan": UnitLevel.DISTRICT,
+    "thi xa": UnitLevel.DISTRICT,
+    "xa": UnitLevel.COMMUNE,
+    "phuong": UnitLevel.COMMUNE,
+    "thi tran": UnitLevel.COMMUNE,
+    "dac khu": UnitLevel.COMMUNE,
+    "so": UnitLevel.DEPARTMENT,
+    "so, nganh": UnitLevel.DEPARTMENT,
 }
 
 
 # How a level is named in messages (the CSV keeps the English keywords).
 LEVEL_LABELS: dict[str, str] = {
-    P: N_("province"),
-    D: N_("district"),
-    C: N_("commune"),
-    DEPT: N_("department"),
+    UnitLevel.PROVINCE: N_("province"),
+    UnitLevel.DISTRICT: N_("district"),
+    UnitLevel.COMMUNE: N_("commune"),
+    UnitLevel.DEPARTMENT: N_("department"),
 }
 
 
