@@ -1,61 +1,30 @@
 """The tables: the truth of papi-bot. Nothing here knows about channels or conversation.
 
 Times are aware datetimes (``UTCDateTime``); calendar dates (a task's due date) are plain
-``date`` in Vietnam's calendar. Statuses, roles and levels are ``StrEnum``s stored as their
-short string values (``EnumText``: read back as members, a value outside the enumeration is
-refused), so PostgreSQL and SQLite store them the same way and Alembic has nothing to
-migrate when a value is added. Their columns are annotated ``str`` (a member is a ``str``),
-so rows may still be built from plain strings. Other enumerations are short strings, listed
-in the ``*S`` tuples.
+``date`` in Vietnam's calendar. Statuses, roles and levels are ``StrEnum``s
+(``storage/enums.py``) stored as their short string values, read back as members; a value
+outside the enumeration is refused. Their columns are annotated ``str`` (a member is a
+``str``), so rows may still be built from plain strings. PostgreSQL and SQLite store every
+enumeration the same way, and Alembic has nothing to migrate when a value is added. Other
+enumerations are short strings, listed in the ``*S`` tuples.
 """
 
 from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import EnumText, UTCDateTime
-
-
-class UnitLevel(StrEnum):
-    PROVINCE = "province"
-    DISTRICT = "district"
-    COMMUNE = "commune"
-    DEPARTMENT = "department"  # a Sở under its province
-
-
-class Role(StrEnum):
-    """What an official may do (``handlers.permissions``)."""
-
-    OFFICIAL = "official"
-    CHAIR = "chair"  # Chủ tịch / Phó Chủ tịch UBND xã
-    COORDINATOR = "coordinator"  # Sở Nội vụ
-    ADMIN = "admin"
-
-
-class AssignmentStatus(StrEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    BLOCKED = "blocked"
-
-
-class AssignmentRole(StrEnum):
-    LEAD = "lead"  # chủ trì
-    COORDINATING = "coordinating"  # phối hợp
-
-
-class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    UNREACHABLE = "unreachable"
-
+from storage.enums import AssignmentRole as AssignmentRole  # re-exported: the tables' values
+from storage.enums import AssignmentRoleText, AssignmentStatusText, RoleText, UnitLevelText
+from storage.enums import AssignmentStatus as AssignmentStatus
+from storage.enums import OutboxStatus as OutboxStatus
+from storage.enums import Role as Role
+from storage.enums import UnitLevel as UnitLevel
+from storage.types import UTCDateTime
 
 UNIT_LEVELS = tuple(UnitLevel)
 ROLES = tuple(Role)
@@ -64,26 +33,6 @@ ASSIGNMENT_STATUSES = tuple(AssignmentStatus)
 ASSIGNMENT_ROLES = tuple(AssignmentRole)
 DEADLINE_KINDS = ("date", "recurring", "term", "unknown")
 OUTBOX_STATUSES = tuple(OutboxStatus)
-
-
-class UnitLevelText(EnumText):
-    enum = UnitLevel
-    cache_ok = True  # SQLAlchemy asks each subclass
-
-
-class RoleText(EnumText):
-    enum = Role
-    cache_ok = True  # SQLAlchemy asks each subclass
-
-
-class AssignmentStatusText(EnumText):
-    enum = AssignmentStatus
-    cache_ok = True  # SQLAlchemy asks each subclass
-
-
-class AssignmentRoleText(EnumText):
-    enum = AssignmentRole
-    cache_ok = True  # SQLAlchemy asks each subclass
 
 
 def utcnow() -> datetime:
