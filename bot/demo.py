@@ -11,7 +11,9 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.planimport import parse_plan, store_plan
-from storage.models import Assignment, AssignmentOfficial, Official, Task, Unit
+from storage.models import Assignment, Official, Role, Task, Unit, UnitLevel
+from storage.officials import add_official
+from storage.progress import assign_officials
 from storage.units import add_unit, get_unit_by_code
 
 PROVINCE_CODE = "DEMO"
@@ -54,10 +56,7 @@ def _phone(number: int) -> str:
 
 
 def _official(session: Session, name: str, unit: Unit, role: str, number: int, locale: str) -> None:
-    assert unit.id is not None
-    session.add(
-        Official(name=name, phone=_phone(number), unit_id=unit.id, role=role, locale=locale)
-    )
+    add_official(session, name, _phone(number), unit, role, locale)
 
 
 def _assign_some(session: Session, commune: Unit, now: datetime) -> None:
@@ -65,7 +64,7 @@ def _assign_some(session: Session, commune: Unit, now: datetime) -> None:
     officials = session.exec(
         select(Official)
         .where(Official.unit_id == commune.id)
-        .where(Official.role == "official")
+        .where(Official.role == Role.OFFICIAL)
         .order_by(col(Official.id))
     ).all()
     assignments = session.exec(
@@ -75,19 +74,12 @@ def _assign_some(session: Session, commune: Unit, now: datetime) -> None:
         .order_by(col(Task.order))
     ).all()
     chair = session.exec(
-        select(Official).where(Official.unit_id == commune.id).where(Official.role == "chair")
+        select(Official).where(Official.unit_id == commune.id).where(Official.role == Role.CHAIR)
     ).first()
     for n, assignment in enumerate(assignments[: TASKS_PER_OFFICIAL * len(officials)]):
         official = officials[n // TASKS_PER_OFFICIAL]
         assert assignment.id is not None and official.id is not None
-        session.add(
-            AssignmentOfficial(
-                assignment_id=assignment.id,
-                official_id=official.id,
-                assigned_at=now,
-                assigned_by_id=chair.id if chair else None,
-            )
-        )
+        assign_officials(session, assignment.id, [official.id], chair.id if chair else None, now)
 
 
 def ensure_demo_data(
@@ -97,23 +89,23 @@ def ensure_demo_data(
     if get_unit_by_code(session, PROVINCE_CODE) is not None:
         return False
     locale = settings.app.default_locale
-    province = add_unit(session, PROVINCE_CODE, PROVINCE_NAME, "province", None)
+    province = add_unit(session, PROVINCE_CODE, PROVINCE_NAME, UnitLevel.PROVINCE, None)
     number = 1
     departments = {}
     for code, name in DEPARTMENTS:
         departments[code] = add_unit(
-            session, f"{PROVINCE_CODE}-{code}", name, "department", province
+            session, f"{PROVINCE_CODE}-{code}", name, UnitLevel.DEPARTMENT, province
         )
     communes = []
     for code, name, chair, officials in COMMUNES:
-        commune = add_unit(session, f"{PROVINCE_CODE}-{code}", name, "commune", province)
+        commune = add_unit(session, f"{PROVINCE_CODE}-{code}", name, UnitLevel.COMMUNE, province)
         communes.append(commune)
-        _official(session, chair, commune, "chair", number, locale)
+        _official(session, chair, commune, Role.CHAIR, number, locale)
         number += 1
         for official in officials:
-            _official(session, official, commune, "official", number, locale)
+            _official(session, official, commune, Role.OFFICIAL, number, locale)
             number += 1
-    _official(session, COORDINATOR, departments["SNV"], "coordinator", number, locale)
+    _official(session, COORDINATOR, departments["SNV"], Role.COORDINATOR, number, locale)
     session.flush()
     parsed = parse_plan(plan_path or demo_plan_path())
     if parsed.year is None:
@@ -139,6 +131,6 @@ def demo_people(session: Session) -> list[Official]:
         .where(col(Official.active).is_(True))
         .order_by(col(Official.id))
     ).all()
-    rank = {"chair": 0, "official": 1, "coordinator": 2, "admin": 3}
+    rank: dict[str, int] = {Role.CHAIR: 0, Role.OFFICIAL: 1, Role.COORDINATOR: 2, Role.ADMIN: 3}
     ordered = sorted(rows, key=lambda row: (rank.get(row[0].role, 9), row[0].id or 0))
     return [official for official, _unit in ordered]

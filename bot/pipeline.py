@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -21,10 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from handlers.context import HandlerContext
-from handlers.types import Inbound, Outbound
+from bot.reports.requests import render_request
+from handlers.context import ConversationSettings, HandlerContext
+from handlers.types import Inbound, Outbound, Reply, ReportRequest
 from kernel.i18n import _, use_locale
-from storage.models import ChannelIdentity, Official, OutboxMessage, ProcessedUpdate
+from storage.identities import find_identity, mark_processed, note_chat
+from storage.models import ChannelIdentity, Official, OutboxMessage, OutboxStatus
+from storage.queue import add_outbox_rows
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,7 @@ def outbox_values(
         "reply_to_message_id": outbound.reply_to_message_id if same_chat else None,
         "edit_message_id": outbound.edit_message_id if same_chat else None,
         "assignment_id": outbound.assignment_id,
-        "status": "pending",
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -97,7 +101,7 @@ def enqueue(
     identities = reachable_identities(
         session, (o.official_id for o in outbounds if o.official_id is not None)
     )
-    rows: list[OutboxMessage] = []
+    rows: list[dict[str, Any]] = []
     for outbound in outbounds:
         if outbound.official_id is None:
             if reply_channel is None or reply_chat_id is None:
@@ -111,46 +115,62 @@ def enqueue(
             values = outbox_values(
                 outbound, channel, chat_id, official_id, now, same_chat=same_chat
             )
-            row = OutboxMessage(**values)
-            session.add(row)
-            rows.append(row)
-    session.flush()
-    return rows
+            rows.append(values)
+    return add_outbox_rows(session, rows)
 
 
 def _identify(session: Session, inbound: Inbound) -> tuple[ChannelIdentity | None, Official | None]:
-    identity = session.exec(
-        select(ChannelIdentity)
-        .where(ChannelIdentity.channel == inbound.channel)
-        .where(ChannelIdentity.external_user_id == inbound.external_user_id)
-    ).first()
+    identity = find_identity(session, inbound.channel, inbound.external_user_id)
     if identity is None:
         return None, None
     official = session.get(Official, identity.official_id)
     if official is None or not official.active:
         return None, None  # a deactivated official is treated as a stranger
-    # They write to us from this chat now, so it is reachable again (and may have moved).
-    if identity.chat_id != inbound.chat_id or identity.unreachable_at is not None:
-        identity.chat_id = inbound.chat_id
-        identity.unreachable_at = None
-        session.add(identity)
+    note_chat(session, identity, inbound.chat_id)  # reachable again, and may have moved
     return identity, official
 
 
-def _converse(ctx: HandlerContext) -> list[Outbound]:
+def conversation_settings(settings: Settings) -> ConversationSettings:
+    """The part of the configuration the conversation reads (no secrets)."""
+    return ConversationSettings(
+        default_locale=settings.app.default_locale,
+        timezone=settings.app.timezone,
+        silence_days=settings.reminders.silence_days,
+        report_deadlines=tuple(settings.report_calendar.deadlines),
+    )
+
+
+def _rendered(ctx: HandlerContext, replies: Sequence[Reply], settings: Settings) -> list[Outbound]:
+    """The handler's messages, each report request replaced by the messages carrying it."""
+    outbounds: list[Outbound] = []
+    for reply in replies:
+        if isinstance(reply, ReportRequest):
+            outbounds += render_request(
+                ctx.session,
+                reply,
+                data_dir=Path(settings.app.data_dir),
+                silence_days=settings.reminders.silence_days,
+                now=ctx.now,
+            )
+        else:
+            outbounds.append(reply)
+    return outbounds
+
+
+def _converse(ctx: HandlerContext, settings: Settings) -> list[Outbound]:
     """The handler's answer; a crash rolls its changes back and apologises instead, so a bad
     message is still recorded as processed and is not redelivered for ever."""
     from handlers.router import handle  # the router imports every handler module
 
     savepoint = ctx.session.begin_nested()
     try:
-        outbounds = handle(ctx)
+        outbounds = _rendered(ctx, handle(ctx), settings)
         savepoint.commit()
         return outbounds
     except Exception:
         savepoint.rollback()
         log.exception("handler failed on %s update %s", ctx.inbound.channel, ctx.inbound.update_key)
-        locale = ctx.official.locale if ctx.official else ctx.settings.app.default_locale
+        locale = ctx.official.locale if ctx.official else ctx.settings.default_locale
         with use_locale(locale):
             return [Outbound(_("Sorry, something went wrong. Please try again later."))]
 
@@ -163,12 +183,7 @@ def apply_inbound(
         raise ValueError("naive datetime: pass an aware 'now'")
     with Session(engine, expire_on_commit=False) as session:
         try:
-            session.add(
-                ProcessedUpdate(
-                    channel=inbound.channel, update_key=inbound.update_key, processed_at=now
-                )
-            )
-            session.flush()
+            mark_processed(session, inbound.channel, inbound.update_key, now)
         except IntegrityError:
             session.rollback()
             return None  # redelivered (or applied by another process meanwhile)
@@ -176,13 +191,13 @@ def apply_inbound(
             identity, official = _identify(session, inbound)
             ctx = HandlerContext(
                 session=session,
-                settings=settings,
+                settings=conversation_settings(settings),
                 now=now,
                 inbound=inbound,
                 identity=identity,
                 official=official,
             )
-            outbounds = _converse(ctx)
+            outbounds = _converse(ctx, settings)
             official_id = ctx.official.id if ctx.official else None
             rows = enqueue(
                 session,

@@ -1,4 +1,6 @@
 """The conversation, channel-neutral: ``Inbound`` in, state changes and ``Outbound``s out.
 
-Never imports aiogram, httpx or a channel module (``bot.channels``).
+Never imports anything from ``bot/`` (no channel, no renderer, no ``Settings``), nor aiogram,
+aiohttp or httpx: checked by import-linter (``pyproject.toml``). Every write goes through a
+named function of ``storage/``.
 """

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlmodel import select
-
 from handlers import payloads
 from handlers.context import HandlerContext
 from handlers.permissions import can_assign
@@ -16,7 +14,8 @@ from handlers.tasks import PAGE_SIZE, edit_target, fit, item_line, nav_row, not_
 from handlers.texts import STATUS_MARKS, shorten, status_name
 from handlers.types import Button, Outbound
 from kernel.i18n import _, use_locale
-from storage.models import AssignmentOfficial, Official, Unit
+from storage.models import AssignmentStatus, Official, Role, Unit
+from storage.progress import assign_officials
 
 
 def _rank_line(ctx: HandlerContext, unit_id: int) -> str | None:
@@ -28,9 +27,11 @@ def _behind(ctx: HandlerContext, entries: list[Item]) -> list[str]:
     late: Counter[str] = Counter()
     unassigned = 0
     for entry in entries:
-        if entry.assignment.status == "done":
+        if entry.assignment.status == AssignmentStatus.DONE:
             continue
-        late_or_blocked = entry.overdue(ctx.today) or entry.assignment.status == "blocked"
+        late_or_blocked = (
+            entry.overdue(ctx.today) or entry.assignment.status == AssignmentStatus.BLOCKED
+        )
         names = assignee_names(ctx.session, entry.id)
         if not names:
             unassigned += 1
@@ -47,7 +48,7 @@ def _behind(ctx: HandlerContext, entries: list[Item]) -> list[str]:
 
 def commune_view(ctx: HandlerContext, page: int = 0) -> list[Outbound]:
     assert ctx.official is not None
-    if ctx.official.role != "chair":
+    if ctx.official.role != Role.CHAIR:
         return [Outbound(_("This command is for the commune chair."))]
     unit = ctx.session.get(Unit, ctx.official.unit_id)
     assert unit is not None
@@ -58,10 +59,7 @@ def commune_view(ctx: HandlerContext, page: int = 0) -> list[Outbound]:
     overdue = sum(1 for entry in entries if entry.overdue(ctx.today))
     lines = [
         _("%(unit)s: %(total)d tasks") % {"unit": unit.name, "total": len(entries)},
-        "  ".join(
-            f"{STATUS_MARKS[s]} {status_name(s)}: {counts[s]}"
-            for s in ("not_started", "in_progress", "done", "blocked")
-        ),
+        "  ".join(f"{STATUS_MARKS[s]} {status_name(s)}: {counts[s]}" for s in AssignmentStatus),
         _("Overdue: %(count)d") % {"count": overdue},
     ]
     assert unit.id is not None
@@ -71,7 +69,7 @@ def commune_view(ctx: HandlerContext, page: int = 0) -> list[Outbound]:
     behind = _behind(ctx, entries)
     if behind:
         lines.extend(["", _("Who is behind:"), *(f"• {line}" for line in behind)])
-    open_entries = [entry for entry in entries if entry.assignment.status != "done"]
+    open_entries = [entry for entry in entries if entry.assignment.status != AssignmentStatus.DONE]
     pages = max(1, (len(open_entries) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
     shown = open_entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
@@ -100,7 +98,9 @@ def _assignable(ctx: HandlerContext, assignment_id: int) -> Item | None:
 
 
 def _candidates(ctx: HandlerContext, entry: Item) -> list[Official]:
-    return [o for o in unit_officials(ctx.session, entry.assignment.unit_id) if o.role != "chair"]
+    return [
+        o for o in unit_officials(ctx.session, entry.assignment.unit_id) if o.role != Role.CHAIR
+    ]
 
 
 def assign_menu(ctx: HandlerContext, assignment_id: int) -> list[Outbound]:
@@ -144,28 +144,12 @@ def assign(ctx: HandlerContext, assignment_id: int, official_ids: list[int]) -> 
                 _("Choose officials of the task's commune from the list. Nothing was changed.")
             )
         ]
-    already = set(
-        ctx.session.exec(
-            select(AssignmentOfficial.official_id).where(
-                AssignmentOfficial.assignment_id == entry.id
-            )
-        ).all()
-    )
-    out: list[Outbound] = []
-    for official in chosen:
-        if official.id in already:
-            continue
-        assert official.id is not None
-        ctx.session.add(
-            AssignmentOfficial(
-                assignment_id=entry.id,
-                official_id=official.id,
-                assigned_at=ctx.now,
-                assigned_by_id=ctx.official.id,
-            )
+    added = set(
+        assign_officials(
+            ctx.session, entry.id, [o.id or 0 for o in chosen], ctx.official.id, ctx.now
         )
-        out.append(_notice(ctx, entry, official))
-    ctx.session.flush()
+    )
+    out = [_notice(ctx, entry, official) for official in chosen if official.id in added]
     names = ", ".join(o.name for o in chosen)
     out.insert(
         0,

@@ -1,22 +1,34 @@
-"""What a handler gets: the open transaction, the settings, the time, and who is talking."""
+"""What a handler gets: the open transaction, the settings it needs, the time, who is talking.
+
+``ConversationSettings`` is the small part of the configuration the conversation reads; the
+edge (``bot.pipeline``) builds it from ``bot.config.Settings``, so no secret (bot tokens,
+webhook secrets) and no channel or database setting ever reaches a handler.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.config import Settings
 from handlers.types import Inbound
-from kernel.dates import today_local
 from storage.models import ChannelIdentity, Official
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSettings:
+    default_locale: str = "vi"  # for strangers; an official has their own
+    timezone: str = "Asia/Ho_Chi_Minh"  # what "today" means (deadlines, overdue)
+    silence_days: int = 21  # [reminders] silence_days: a task with no news is "silent"
+    report_deadlines: tuple[str, ...] = ("03-20", "06-20", "11-30")  # "MM-DD", default calendar
 
 
 @dataclass
 class HandlerContext:
     session: Session  # the one transaction the inbound is applied in; handlers never commit
-    settings: Settings
+    settings: ConversationSettings
     now: datetime  # aware; from the injected clock
     inbound: Inbound
     identity: ChannelIdentity | None = None  # None: this chat is not linked to an official
@@ -24,4 +36,4 @@ class HandlerContext:
 
     @property
     def today(self) -> date:
-        return today_local(self.now)
+        return self.now.astimezone(ZoneInfo(self.settings.timezone)).date()

@@ -11,11 +11,12 @@ import re
 
 from handlers import state
 from handlers.context import HandlerContext
-from handlers.progress import implied_target
+from handlers.progress import implied_target, source
 from handlers.tasks import allowed_item, not_yours
 from handlers.types import Outbound
 from kernel.i18n import _, ngettext
-from storage.models import ConversationState, Evidence
+from storage.models import ConversationState
+from storage.progress import record_evidence
 
 _CAPTION_NUMBER = re.compile(r"^\s*#?(\d{1,9})\b[\s.:\-]*(.*)$", re.DOTALL)
 
@@ -46,24 +47,8 @@ def receive(ctx: HandlerContext, current: ConversationState | None) -> list[Outb
     entry = allowed_item(ctx, target)
     if entry is None:
         return [not_yours(target)]
-    for attachment in ctx.inbound.attachments:
-        ctx.session.add(
-            Evidence(
-                assignment_id=entry.id,
-                official_id=ctx.official.id,
-                channel=ctx.inbound.channel,
-                file_id=attachment.file_id,
-                file_unique_id=attachment.file_unique_id,
-                file_name=attachment.file_name,
-                mime_type=attachment.mime_type,
-                file_size=attachment.file_size,
-                caption=caption,
-                external_message_id=ctx.inbound.message_id,
-                created_at=ctx.now,
-            )
-        )
-    entry.assignment.last_update_at = ctx.now  # evidence is news: the task is not silent
-    ctx.session.add(entry.assignment)
+    files = ctx.inbound.attachments
+    record_evidence(ctx.session, entry.assignment, files, caption, source(ctx))
     if current is None or current.kind != state.AWAIT_EVIDENCE:
         state.set_state(
             ctx.session,
@@ -73,7 +58,6 @@ def receive(ctx: HandlerContext, current: ConversationState | None) -> list[Outb
             {"assignment_id": entry.id},
             ctx.now,
         )
-    ctx.session.flush()
     count = len(ctx.inbound.attachments)
     saved = ngettext(
         "📎 #%(id)d: %(n)d file saved as evidence.",

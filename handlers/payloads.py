@@ -14,7 +14,7 @@ from kernel.i18n import _
 # Actions on one assignment: "a:<assignment_id>:<action>".
 VIEW = "view"
 PROGRESS = "progress"
-DONE = "done"
+DONE = "done"  # the same words as AssignmentStatus, so a payload reads naturally
 BLOCKED = "blocked"
 NOTE = "note"
 EVIDENCE = "evidence"

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from storage.models import Assignment, AssignmentOfficial, Official, Unit
+from storage.models import Assignment, AssignmentOfficial, Official, Role, Unit, UnitLevel
 from storage.units import province_of
 
-SCOPE_LEVELS = ("province", "district")
+SCOPE_LEVELS = (UnitLevel.PROVINCE, UnitLevel.DISTRICT)
 
 
 def unit_has_chair(session: Session, unit_id: int) -> bool:
     found = session.exec(
         select(Official.id)
         .where(Official.unit_id == unit_id)
-        .where(Official.role == "chair")
+        .where(Official.role == Role.CHAIR)
         .where(col(Official.active).is_(True))
     ).first()
     return found is not None
@@ -44,11 +44,11 @@ def _ancestor_ids(unit: Unit) -> list[int]:
 def scope_root(session: Session, official: Official) -> Unit | None:
     """The top of the subtree the official oversees; None for a plain official."""
     unit = session.get(Unit, official.unit_id)
-    if unit is None or official.role == "official":
+    if unit is None or official.role == Role.OFFICIAL:
         return None
-    if official.role == "chair":
+    if official.role == Role.CHAIR:
         return unit
-    if official.role == "admin":
+    if official.role == Role.ADMIN:
         return province_of(session, unit)
     for ancestor_id in reversed(_ancestor_ids(unit)):  # coordinator: nearest province/district
         ancestor = session.get(Unit, ancestor_id)
@@ -69,7 +69,7 @@ def owns(session: Session, official: Official, assignment: Assignment) -> bool:
         return True
     if assignees or assignment.unit_id != official.unit_id:
         return False
-    return official.role == "chair" or not unit_has_chair(session, official.unit_id)
+    return official.role == Role.CHAIR or not unit_has_chair(session, official.unit_id)
 
 
 def can_act(session: Session, official: Official, assignment: Assignment) -> bool:
@@ -85,7 +85,7 @@ def can_act(session: Session, official: Official, assignment: Assignment) -> boo
 
 def can_assign(session: Session, official: Official, assignment: Assignment) -> bool:
     """Only a chair hands a task of their own unit (subtree) to its officials."""
-    if official.role != "chair" or not official.active:
+    if official.role != Role.CHAIR or not official.active:
         return False
     unit = session.get(Unit, assignment.unit_id)
     root = session.get(Unit, official.unit_id)

@@ -1,5 +1,5 @@
-"""Progress: the task buttons and the typed quick replies, and the one place that writes a
-``ProgressUpdate``.
+"""Progress: the task buttons and the typed quick replies; the one place that asks storage
+to write a ``ProgressUpdate`` (``storage.progress.record_progress``).
 
 Which task a reply without a number is about, in order: the bot message it replies to
 (a reminder carries its assignment), the task just opened, the official's only open task.
@@ -18,53 +18,30 @@ from handlers.tasks import allowed_item, not_yours, open_task
 from handlers.texts import shorten, status_mark, status_name
 from handlers.types import Button, Outbound
 from kernel.i18n import _
-from storage.models import ConversationState, OutboxMessage, ProgressUpdate
+from storage.models import AssignmentStatus, ConversationState, OutboxMessage
+from storage.progress import Source, record_progress
 
 PICK_LIMIT = 8
-NOTE_LIMIT = 1000
+
+
+def source(ctx: HandlerContext) -> Source:
+    """Who changes what, from which message: the official writing to us now."""
+    assert ctx.official is not None
+    return Source(ctx.official.id, ctx.inbound.channel, ctx.inbound.message_id, ctx.now)
 
 
 def record(
     ctx: HandlerContext, entry: Item, status: str | None, percent: int | None, note: str | None
 ) -> Outbound:
     """Apply a change to the assignment, log it, and confirm it in one line."""
-    assert ctx.official is not None
-    assignment = entry.assignment
-    if status is not None:
-        assignment.status = status
-    if status == "done":
-        assignment.percent = 100
-        assignment.done_at = ctx.now
-    elif percent is not None:
-        assignment.percent = percent
-    if status is not None and status != "done":
-        assignment.done_at = None
-    if note:
-        assignment.note = note[:NOTE_LIMIT]
-    elif status == "done":
-        assignment.note = None  # a blocking reason no longer applies
-    assignment.last_update_at = ctx.now
-    ctx.session.add(assignment)
-    ctx.session.add(
-        ProgressUpdate(
-            assignment_id=entry.id,
-            official_id=ctx.official.id,
-            status=assignment.status,
-            percent=percent if status != "done" else 100,
-            note=note[:NOTE_LIMIT] if note else None,
-            channel=ctx.inbound.channel,
-            external_message_id=ctx.inbound.message_id,
-            created_at=ctx.now,
-        )
-    )
-    ctx.session.flush()
+    record_progress(ctx.session, entry.assignment, status, percent, note, source(ctx))
     return Outbound(confirmation(entry, status, note), assignment_id=entry.id)
 
 
 def confirmation(entry: Item, status: str | None, note: str | None) -> str:
     assignment = entry.assignment
     what = status_name(assignment.status)
-    if assignment.status == "in_progress":
+    if assignment.status == AssignmentStatus.IN_PROGRESS:
         what = f"{what} {assignment.percent}%"
     mark = status_mark(assignment.status)
     if status is None:
@@ -104,7 +81,7 @@ def button_action(ctx: HandlerContext, assignment_id: int, action: str) -> list[
     number = {"id": entry.id}
     if action == payloads.DONE:
         state.clear_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
-        return [record(ctx, entry, "done", 100, None)]
+        return [record(ctx, entry, AssignmentStatus.DONE, 100, None)]
     if action == payloads.PROGRESS:
         _await(ctx, state.AWAIT_PROGRESS, entry)
         text = _('#%(id)d: how far along is it? Reply e.g. "50%%" or "50%% đã họp dân".')
@@ -215,7 +192,7 @@ def apply_quick(
     entry = allowed_item(ctx, target)
     if entry is None:
         return [not_yours(target)]
-    if reply.status == "blocked" and not reply.note:
+    if reply.status == AssignmentStatus.BLOCKED and not reply.note:
         _await(ctx, state.AWAIT_BLOCKED, entry)
         return [Outbound(_("#%(id)d: what is blocking it? Reply in a few words.") % {"id": target})]
     if current is None or current.kind != state.AWAIT_EVIDENCE:
@@ -236,7 +213,7 @@ def answer_awaited(
     if entry is None:
         return [not_yours(assignment_id)]
     if current.kind == state.AWAIT_BLOCKED:
-        return [record(ctx, entry, "blocked", None, text)]
+        return [record(ctx, entry, AssignmentStatus.BLOCKED, None, text)]
     if current.kind == state.AWAIT_NOTE:
         return [record(ctx, entry, None, None, text)]
     parsed = quickreply.parse_quick_reply(text)
@@ -245,4 +222,6 @@ def answer_awaited(
         return [ambiguous(parsed)]
     if parsed is not None and parsed.task_number is None and parsed.status is not None:
         return [record(ctx, entry, parsed.status, parsed.percent, parsed.note)]
-    return [record(ctx, entry, "in_progress", None, text)]  # words only: in progress + note
+    return [
+        record(ctx, entry, AssignmentStatus.IN_PROGRESS, None, text)
+    ]  # words only: in progress + note

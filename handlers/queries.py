@@ -3,25 +3,28 @@ task's recent updates. Ordering rules live here so the list and the paging agree
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 
-from bot.config import Settings
 from handlers.permissions import unit_has_chair
 from storage.models import (
     Assignment,
     AssignmentOfficial,
+    AssignmentStatus,
     Official,
     Plan,
     ProgressUpdate,
+    Role,
     Task,
     Unit,
 )
+from storage.plans import FLAG_REMOVED
 
-REMOVED_FLAG = "removed_from_plan"  # set by the plan import on tasks a new file dropped
+REMOVED_FLAG = FLAG_REMOVED  # set by the plan import on tasks a new file dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class Item:
 
     def overdue(self, today: date) -> bool:
         return (
-            self.assignment.status != "done"
+            self.assignment.status != AssignmentStatus.DONE
             and self.task.deadline_kind == "date"
             and self.task.due_date is not None
             and self.task.due_date < today
@@ -66,14 +69,14 @@ def my_items(session: Session, official: Official, today: date) -> list[Item]:
         AssignmentOfficial.official_id == official.id
     )
     conditions: list[ColumnElement[bool]] = [col(Assignment.id).in_(assigned)]
-    if official.role == "chair" or not unit_has_chair(session, official.unit_id):
+    if official.role == Role.CHAIR or not unit_has_chair(session, official.unit_id):
         nobody = ~exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
         conditions.append((col(Assignment.unit_id) == official.unit_id) & nobody)
     rows = session.exec(
         select(Assignment, Task)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .where(or_(*conditions))
-        .where(Assignment.status != "done")
+        .where(Assignment.status != AssignmentStatus.DONE)
     ).all()
     return sort_items(_live(list(rows)), today)
 
@@ -120,12 +123,12 @@ def assignee_names(session: Session, assignment_id: int) -> list[str]:
     return list(rows)
 
 
-def report_deadlines(session: Session, task: Task, settings: Settings) -> list[str]:
+def report_deadlines(session: Session, task: Task, configured: Sequence[str]) -> list[str]:
     """The plan's report calendar, else the configured one."""
     plan = session.get(Plan, task.plan_id)
     if plan is not None and plan.report_deadlines:
         return list(plan.report_deadlines)
-    return list(settings.report_calendar.deadlines)
+    return list(configured)
 
 
 def unit_officials(session: Session, unit_id: int) -> list[Official]:

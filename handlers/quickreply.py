@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass
 
 from kernel.textnorm import fold, nfc
+from storage.models import AssignmentStatus
 
-DONE = "done"
-IN_PROGRESS = "in_progress"
-BLOCKED = "blocked"
+DONE = AssignmentStatus.DONE
+IN_PROGRESS = AssignmentStatus.IN_PROGRESS
+BLOCKED = AssignmentStatus.BLOCKED
 
 # Folded word sequences, longest first within each meaning.
 _PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -3,21 +3,14 @@ stranger gets."""
 
 from __future__ import annotations
 
-from sqlmodel import select
-
 from handlers.context import HandlerContext
 from handlers.settings import help_text
 from handlers.texts import my_tasks_button
 from handlers.types import Outbound
 from kernel.i18n import _, use_locale
-from storage.invites import (
-    InviteAlreadyUsed,
-    InviteProblem,
-    check_invite,
-    looks_like_invite_code,
-    mark_used,
-)
-from storage.models import ChannelIdentity, Official
+from storage.identities import Account
+from storage.invites import InviteProblem, check_invite, looks_like_invite_code, redeem_invite
+from storage.models import Official
 
 
 def problem_text(problem: InviteProblem) -> str:
@@ -64,32 +57,12 @@ def register(ctx: HandlerContext, code: str) -> list[Outbound]:
     official = ctx.session.get(Official, found.official_id)
     assert official is not None  # check_invite verified it
     inbound = ctx.inbound
-    savepoint = ctx.session.begin_nested()  # a lost race with another phone undoes all this
-    # An identity of a deactivated official may exist for this account: it moves over.
-    identity = ctx.session.exec(
-        select(ChannelIdentity)
-        .where(ChannelIdentity.channel == inbound.channel)
-        .where(ChannelIdentity.external_user_id == inbound.external_user_id)
-    ).first() or ChannelIdentity(
-        official_id=found.official_id,
-        channel=inbound.channel,
-        external_user_id=inbound.external_user_id,
-        chat_id=inbound.chat_id,
+    account = Account(
+        inbound.channel, inbound.external_user_id, inbound.chat_id, inbound.display_name
     )
-    identity.official_id = found.official_id
-    identity.chat_id = inbound.chat_id
-    identity.display_name = inbound.display_name
-    identity.linked_at = ctx.now
-    identity.unreachable_at = None
-    ctx.session.add(identity)
-    ctx.session.flush()
-    assert identity.id is not None
-    try:
-        mark_used(ctx.session, found, identity.id, ctx.now)
-    except InviteAlreadyUsed:
-        savepoint.rollback()
+    identity = redeem_invite(ctx.session, found, account, ctx.now)
+    if identity is None:  # another phone spent the code a moment ago
         return [Outbound(problem_text(InviteProblem.USED))]
-    savepoint.commit()
     ctx.identity, ctx.official = identity, official
     with use_locale(official.locale):
         welcome = _("Welcome, %(name)s! This chat is now linked to your account.") % {

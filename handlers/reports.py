@@ -2,26 +2,22 @@
 and a commune's rank in its province (shown by a chair's /xa).
 
 Who may ask: a coordinator (or admin) for their province or district subtree, a chair for
-their own commune; anyone else is refused politely. Everything renders from ``storage.rollup``.
+their own commune; anyone else is refused politely. The conversation only decides who gets
+which report: it answers with a ``ReportRequest`` that the edge renders (``bot.reports``).
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-from bot.reports.files import render
-from bot.reports.text import percent, period_title, summary_text
 from handlers.context import HandlerContext
 from handlers.permissions import in_subtree, scope_root
-from handlers.types import Outbound, OutFile
+from handlers.types import Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
-from storage.models import Unit
+from storage.models import Role, Unit, UnitLevel
 from storage.periods import PeriodError, current_period, parse_period
-from storage.rollup import ancestor_at_level, rollup, unit_rank
+from storage.rollup import ancestor_at_level, unit_rank
 
-MAX_TEXT = 4000  # Telegram allows 4096 characters per message
-REPORT_ROLES = ("coordinator", "admin", "chair")
+REPORT_ROLES = (Role.COORDINATOR, Role.ADMIN, Role.CHAIR)
+FILE_FORMATS = ("xlsx", "docx")
 
 
 def _root(ctx: HandlerContext) -> Unit | None:
@@ -32,7 +28,7 @@ def _root(ctx: HandlerContext) -> Unit | None:
     return scope_root(ctx.session, official)
 
 
-def _refuse() -> list[Outbound]:
+def _refuse() -> list[Reply]:
     return [Outbound(_("Reports are for the coordinator and commune chairs."))]
 
 
@@ -40,33 +36,21 @@ def _locale(ctx: HandlerContext) -> str | None:
     return ctx.official.locale if ctx.official else None
 
 
-def province_summary(ctx: HandlerContext) -> list[Outbound]:
+def province_summary(ctx: HandlerContext) -> list[Reply]:
     """/tonghop: this quarter so far, with the change since last quarter."""
     with use_locale(_locale(ctx)):
         root = _root(ctx)
-        if root is None:
+        if root is None or root.id is None:
             return _refuse()
-        result = rollup(
-            ctx.session,
-            root,
-            current_period("quarter", ctx.today),
-            ctx.now,
-            silence_days=ctx.settings.reminders.silence_days,
-        )
-        text = summary_text(result)
-        return [Outbound(text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…")]
+        period = current_period("quarter", ctx.today)
+        return [ReportRequest(ReportKind.SUMMARY, root.id, period, _locale(ctx) or "vi")]
 
 
-def _file_stem(unit: Unit, label: str, ctx: HandlerContext) -> str:
-    safe = re.sub(r"[^0-9A-Za-z-]+", "_", f"{unit.code}_{label}")
-    return f"baocao_{safe}_{ctx.now.strftime('%Y%m%d%H%M%S')}"
-
-
-def report_files(ctx: HandlerContext, args: str) -> list[Outbound]:
+def report_files(ctx: HandlerContext, args: str) -> list[Reply]:
     """/baocao [period]: the XLSX and DOCX of the official's subtree (default: this quarter)."""
     with use_locale(_locale(ctx)):
         root = _root(ctx)
-        if root is None:
+        if root is None or root.id is None:
             return _refuse()
         try:
             period = (
@@ -84,29 +68,8 @@ def report_files(ctx: HandlerContext, args: str) -> list[Outbound]:
                     % {"text": args.strip()}
                 )
             ]
-        result = rollup(
-            ctx.session,
-            root,
-            period,
-            ctx.now,
-            silence_days=ctx.settings.reminders.silence_days,
-            with_matrix=True,
-        )
-        folder = Path(ctx.settings.app.data_dir) / "reports"
-        stem = _file_stem(root, period.label, ctx)
-        outbounds = []
-        for fmt in ("xlsx", "docx"):
-            path = render(ctx.session, result, fmt, folder / f"{stem}.{fmt}", ctx.now)
-            outbounds.append(Outbound("", file=OutFile(str(path), path.name)))
-        caption = _("Report %(unit)s, %(period)s: %(done)d/%(total)d done (%(pct)s).") % {
-            "unit": root.name,
-            "period": period_title(period),
-            "done": result.totals.done,
-            "total": result.totals.total,
-            "pct": percent(result.totals.completion),
-        }
-        first = outbounds[0]
-        return [Outbound(caption, file=first.file), *outbounds[1:]]
+        locale = _locale(ctx) or "vi"
+        return [ReportRequest(ReportKind.FILES, root.id, period, locale, FILE_FORMATS)]
 
 
 def commune_rank_line(ctx: HandlerContext, unit_id: int) -> str | None:
@@ -116,14 +79,14 @@ def commune_rank_line(ctx: HandlerContext, unit_id: int) -> str | None:
         unit = ctx.session.get(Unit, unit_id)
         if root is None or unit is None or not in_subtree(unit, root):
             return None
-        province = ancestor_at_level(ctx.session, unit, "province")
+        province = ancestor_at_level(ctx.session, unit, UnitLevel.PROVINCE)
         if province is None:
             return None
         ranked = unit_rank(ctx.session, unit, province, ctx.now)
         if ranked is None:
             return None
         rank, out_of = ranked
-        if unit.level == "commune":
+        if unit.level == UnitLevel.COMMUNE:
             return _("Ranked %(rank)d/%(of)d communes of the province") % {
                 "rank": rank,
                 "of": out_of,

@@ -7,7 +7,7 @@ Everything runs in the official's language.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from handlers import (
     chair,
@@ -23,23 +23,23 @@ from handlers import (
 from handlers import settings as user_settings
 from handlers.context import HandlerContext
 from handlers.texts import my_tasks_button
-from handlers.types import Outbound
+from handlers.types import Outbound, Reply
 from kernel.i18n import _, use_locale
 from kernel.textnorm import fold
 from storage.invites import looks_like_invite_code
 from storage.models import ConversationState
 
-Command = Callable[[HandlerContext, str], list[Outbound]]
+Command = Callable[[HandlerContext, str], Sequence[Reply]]
 
 # Typed words that open the task list, like the menu button.
 _MENU_WORDS = {"nhiem vu", "menu", "tasks", "my tasks", "nhiem vu cua toi", "danh sach"}
 
 
-def _summary(ctx: HandlerContext, _args: str) -> list[Outbound]:
+def _summary(ctx: HandlerContext, _args: str) -> list[Reply]:
     return reports.province_summary(ctx)
 
 
-def _report_files(ctx: HandlerContext, args: str) -> list[Outbound]:
+def _report_files(ctx: HandlerContext, args: str) -> list[Reply]:
     return reports.report_files(ctx, args)  # it checks who may have which report
 
 
@@ -117,7 +117,7 @@ def _button(ctx: HandlerContext, raw: str) -> list[Outbound]:
     return [Outbound(_("This button is no longer valid."), buttons=((my_tasks_button(),),))]
 
 
-def _text(ctx: HandlerContext, text: str, current: ConversationState | None) -> list[Outbound]:
+def _text(ctx: HandlerContext, text: str, current: ConversationState | None) -> Sequence[Reply]:
     inbound = ctx.inbound
     command = split_command(text)
     if command is not None:
@@ -155,7 +155,7 @@ def _text(ctx: HandlerContext, text: str, current: ConversationState | None) -> 
     ]
 
 
-def _dispatch(ctx: HandlerContext) -> list[Outbound]:
+def _dispatch(ctx: HandlerContext) -> Sequence[Reply]:
     inbound = ctx.inbound
     if ctx.official is None:
         return _stranger(ctx)
@@ -170,9 +170,10 @@ def _dispatch(ctx: HandlerContext) -> list[Outbound]:
     return _text(ctx, text, current)
 
 
-def handle(ctx: HandlerContext) -> list[Outbound]:
-    """The conversation's answer to one inbound message (changes go into ``ctx.session``)."""
-    locale = ctx.official.locale if ctx.official else ctx.settings.app.default_locale
+def handle(ctx: HandlerContext) -> list[Reply]:
+    """The conversation's answer to one inbound message (changes go into ``ctx.session``):
+    messages to send, and reports for the edge to render."""
+    locale = ctx.official.locale if ctx.official else ctx.settings.default_locale
     with use_locale(locale):
-        outbounds = _dispatch(ctx)
-    return outbounds
+        replies = list(_dispatch(ctx))
+    return replies

@@ -7,7 +7,8 @@ from handlers.texts import my_tasks_button
 from handlers.types import Outbound
 from kernel.i18n import SUPPORTED_LOCALES, _, use_locale
 from kernel.textnorm import fold
-from storage.models import Official
+from storage.models import Official, Role
+from storage.officials import set_locale
 
 _LANGUAGE_WORDS = {
     "vi": "vi",
@@ -26,11 +27,11 @@ def help_text(official: Official) -> str:
         _('Reply to a task: "12 xong", "12 50%% đã họp dân", "12 vướng: thiếu kinh phí"'),
         _("Send a photo or document with the task number as caption: evidence"),
     ]
-    if official.role == "chair":
+    if official.role == Role.CHAIR:
         lines.append(_("/xa — your commune's tasks, status counts and who is behind"))
         lines.append(_("/giao 12 — assign task 12 to officials of your commune"))
         lines.append(_("/baocao — report files"))
-    if official.role in ("coordinator", "admin"):
+    if official.role in (Role.COORDINATOR, Role.ADMIN):
         lines.append(_("/tonghop — province summary"))
         lines.append(_("/baocao — report files"))
     lines.append(_("/lang vi|en — change language"))
@@ -48,8 +49,6 @@ def change_language(ctx: HandlerContext, args: str) -> list[Outbound]:
     wanted = _LANGUAGE_WORDS.get(fold(args))
     if wanted is None or wanted not in SUPPORTED_LOCALES:
         return [Outbound(_("Usage: /lang vi or /lang en"))]
-    ctx.official.locale = wanted
-    ctx.session.add(ctx.official)
-    ctx.session.flush()
+    set_locale(ctx.session, ctx.official, wanted)
     with use_locale(wanted):
         return [Outbound(_("Language changed to English."))]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from storage import conversation
 from storage.models import ConversationState
 
 # What a state waits for.
@@ -35,41 +35,16 @@ TTL = {
 def get_state(
     session: Session, channel: str, chat_id: str, now: datetime
 ) -> ConversationState | None:
-    state = session.exec(
-        select(ConversationState)
-        .where(ConversationState.channel == channel)
-        .where(ConversationState.chat_id == chat_id)
-    ).first()
-    if state is None:
-        return None
-    if state.expires_at is not None and state.expires_at <= now:
-        session.delete(state)
-        session.flush()
-        return None
-    return state
+    return conversation.get_state(session, channel, chat_id, now)
 
 
 def set_state(
     session: Session, channel: str, chat_id: str, kind: str, data: dict[str, Any], now: datetime
 ) -> ConversationState:
-    """Replace the chat's state (flushed)."""
-    state = session.exec(
-        select(ConversationState)
-        .where(ConversationState.channel == channel)
-        .where(ConversationState.chat_id == chat_id)
-    ).first() or ConversationState(channel=channel, chat_id=chat_id, kind=kind)
-    state.kind = kind
-    state.data = dict(data)
-    state.updated_at = now
-    state.expires_at = now + TTL.get(kind, timedelta(hours=1))
-    session.add(state)
-    session.flush()
-    return state
+    """Replace the chat's state (flushed), for as long as a state of this kind lives."""
+    ttl = TTL.get(kind, timedelta(hours=1))
+    return conversation.set_state(session, channel, chat_id, kind, data, now, ttl)
 
 
 def clear_state(session: Session, channel: str, chat_id: str) -> None:
-    session.execute(
-        delete(ConversationState)
-        .where(col(ConversationState.channel) == channel)
-        .where(col(ConversationState.chat_id) == chat_id)
-    )
+    conversation.clear_state(session, channel, chat_id)

@@ -30,6 +30,7 @@ from handlers.texts import (
 from handlers.types import Button, Outbound
 from kernel.dates import short_datetime
 from kernel.i18n import _, current_locale
+from storage.models import AssignmentStatus
 
 PAGE_SIZE = 8
 TASK_TEXT_LIMIT = 2500
@@ -42,14 +43,18 @@ def deadline_text(ctx: HandlerContext, entry: Item) -> str:
         task.due_date,
         task.deadline_raw,
         ctx.today,
-        report_deadlines(ctx.session, task, ctx.settings),
+        report_deadlines(ctx.session, task, ctx.settings.report_deadlines),
     )
 
 
 def item_line(ctx: HandlerContext, entry: Item, text_limit: int = 90) -> str:
     mark = status_mark(entry.assignment.status, entry.overdue(ctx.today))
     percent = entry.assignment.percent
-    progress = f" {percent}%" if entry.assignment.status == "in_progress" and percent else ""
+    progress = (
+        f" {percent}%"
+        if entry.assignment.status == AssignmentStatus.IN_PROGRESS and percent
+        else ""
+    )
     return f"{mark} #{entry.id}{progress} {shorten(entry.task.text, text_limit)} — " + (
         deadline_text(ctx, entry)
     )
@@ -120,7 +125,7 @@ def my_tasks(ctx: HandlerContext, page: int = 0) -> list[Outbound]:
 def task_view_text(ctx: HandlerContext, entry: Item) -> str:
     task, assignment = entry.task, entry.assignment
     status = status_name(assignment.status)
-    if assignment.status == "in_progress" and assignment.percent:
+    if assignment.status == AssignmentStatus.IN_PROGRESS and assignment.percent:
         status = f"{status} {assignment.percent}%"
     lines = [
         f"#{entry.id} · {dimension_title(task.dimension)}",
@@ -142,7 +147,7 @@ def task_view_text(ctx: HandlerContext, entry: Item) -> str:
         lines.extend(["", _("Latest updates:")])
         for update, name in updates:
             what = status_name(update.status)
-            if update.percent is not None and update.status == "in_progress":
+            if update.percent is not None and update.status == AssignmentStatus.IN_PROGRESS:
                 what = f"{what} {update.percent}%"
             note = f": {shorten(update.note, 120)}" if update.note else ""
             when = short_datetime(update.created_at, current_locale())

@@ -5,15 +5,21 @@ from __future__ import annotations
 from handlers import payloads
 from handlers.types import Button
 from kernel.i18n import N_, _, current_locale
+from storage.models import AssignmentStatus
 from storage.taxonomy import papi_name
 
-STATUS_NAMES = {
-    "not_started": N_("Not started"),
-    "in_progress": N_("In progress"),
-    "done": N_("Done"),
-    "blocked": N_("Blocked"),
+STATUS_NAMES: dict[str, str] = {
+    AssignmentStatus.NOT_STARTED: N_("Not started"),
+    AssignmentStatus.IN_PROGRESS: N_("In progress"),
+    AssignmentStatus.DONE: N_("Done"),
+    AssignmentStatus.BLOCKED: N_("Blocked"),
 }
-STATUS_MARKS = {"not_started": "⬜", "in_progress": "🔄", "done": "✅", "blocked": "⛔"}
+STATUS_MARKS: dict[str, str] = {
+    AssignmentStatus.NOT_STARTED: "⬜",
+    AssignmentStatus.IN_PROGRESS: "🔄",
+    AssignmentStatus.DONE: "✅",
+    AssignmentStatus.BLOCKED: "⛔",
+}
 OVERDUE_MARK = "❗"
 # Telegram's limit is 4096; leave room for a channel that adds a numbered menu below.
 MAX_MESSAGE = 3800

@@ -1,14 +1,19 @@
 """What a channel hands the conversation, and what the conversation hands back.
 
 A channel adapter turns a platform payload into an ``Inbound``; the conversation returns
-``Outbound``s, which the pipeline writes to the outbox. Buttons are data: a channel without
-buttons (Zalo Bot) renders them as a numbered menu and maps "1", "2" back to payloads.
+``Outbound``s, which the pipeline writes to the outbox, and ``ReportRequest``s: slow work
+(report files) the edge renders, so the conversation never imports a renderer. Buttons are
+data: a channel without buttons (Zalo Bot) renders them as a numbered menu and maps "1", "2"
+back to payloads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+from storage.periods import Period
 
 # Telegram's callback_data limit; every payload must fit on every channel.
 MAX_PAYLOAD_BYTES = 64
@@ -69,3 +74,25 @@ class Outbound:
     # Telegram can edit the message a button was pressed on (paging); others send anew.
     edit_message_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+class ReportKind(StrEnum):
+    SUMMARY = "summary"  # /tonghop: one text message
+    FILES = "files"  # /baocao: the XLSX and DOCX files, the first with a caption
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """A report the official may have, to be rendered by the edge (``bot.reports``) and sent
+    back to the chat the inbound came from: the roll-up of ``unit_id``'s subtree for
+    ``period``, worded in ``locale``. The handler has checked who may have it."""
+
+    kind: ReportKind
+    unit_id: int
+    period: Period
+    locale: str
+    formats: tuple[str, ...] = ()  # for FILES: "xlsx", "docx" in the order to send
+
+
+# What a handler answers with.
+Reply = Outbound | ReportRequest

@@ -13,6 +13,7 @@ rm -rf "$VENV"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy" .
+"$VENV/bin/lint-imports"  # the floors: bot > handlers > storage > kernel (pyproject.toml)
 # PostgreSQL: the same code on another database.url. Started here when it can be (Debian,
 # root or sudo: CI); elsewhere the PostgreSQL tests say why they did not run.
 if [ -z "${PAPI_BOT_TEST_POSTGRES_URL:-}" ] && [ "${PAPI_BOT_NO_POSTGRES:-}" != 1 ]; then

@@ -16,7 +16,8 @@ from enum import Enum
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from storage.models import Invite, Official
+from storage.identities import Account, link_identity
+from storage.models import ChannelIdentity, Invite, Official
 
 # No 0/O, 1/I: officials copy the code from a printed list or read it over the phone.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -129,3 +130,20 @@ def mark_used(session: Session, invite: Invite, identity_id: int, now: datetime)
         raise InviteAlreadyUsed(f"invite {invite.code} was already used")
     invite.used_at = now
     invite.used_by_identity_id = identity_id
+
+
+def redeem_invite(
+    session: Session, invite: Invite, account: Account, now: datetime
+) -> ChannelIdentity | None:
+    """Link ``account`` to the invite's official and spend the code, all or nothing; None (and
+    nothing changed) when another phone spent the code first."""
+    savepoint = session.begin_nested()  # a lost race with another phone undoes all this
+    identity = link_identity(session, account, invite.official_id, now)
+    assert identity.id is not None
+    try:
+        mark_used(session, invite, identity.id, now)
+    except InviteAlreadyUsed:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return identity

@@ -1,9 +1,12 @@
 """The tables: the truth of papi-bot. Nothing here knows about channels or conversation.
 
 Times are aware datetimes (``UTCDateTime``); calendar dates (a task's due date) are plain
-``date`` in Vietnam's calendar. Enumerations are short strings, listed in the ``*_VALUES``
-tuples, so PostgreSQL and SQLite store them the same way and Alembic has nothing to migrate
-when a value is added.
+``date`` in Vietnam's calendar. Statuses, roles and levels are ``StrEnum``s
+(``storage/enums.py``) stored as their short string values, read back as members; a value
+outside the enumeration is refused. Their columns are annotated ``str`` (a member is a
+``str``), so rows may still be built from plain strings. PostgreSQL and SQLite store every
+enumeration the same way, and Alembic has nothing to migrate when a value is added. Other
+enumerations are short strings, listed in the ``*S`` tuples.
 """
 
 from __future__ import annotations
@@ -15,15 +18,21 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.enums import AssignmentRole as AssignmentRole  # re-exported: the tables' values
+from storage.enums import AssignmentRoleText, AssignmentStatusText, RoleText, UnitLevelText
+from storage.enums import AssignmentStatus as AssignmentStatus
+from storage.enums import OutboxStatus as OutboxStatus
+from storage.enums import Role as Role
+from storage.enums import UnitLevel as UnitLevel
 from storage.types import UTCDateTime
 
-UNIT_LEVELS = ("province", "district", "commune", "department")
-ROLES = ("official", "chair", "coordinator", "admin")
+UNIT_LEVELS = tuple(UnitLevel)
+ROLES = tuple(Role)
 CHANNELS = ("telegram", "zalo", "zalo_oa", "console")
-ASSIGNMENT_STATUSES = ("not_started", "in_progress", "done", "blocked")
-ASSIGNMENT_ROLES = ("lead", "coordinating")
+ASSIGNMENT_STATUSES = tuple(AssignmentStatus)
+ASSIGNMENT_ROLES = tuple(AssignmentRole)
 DEADLINE_KINDS = ("date", "recurring", "term", "unknown")
-OUTBOX_STATUSES = ("pending", "sent", "failed", "unreachable")
+OUTBOX_STATUSES = tuple(OutboxStatus)
 
 
 def utcnow() -> datetime:
@@ -52,7 +61,7 @@ class Unit(SQLModel, table=True):
     code: str = Field(unique=True, index=True, max_length=32)
     name: str = Field(max_length=255)
     name_folded: str = Field(index=True, max_length=255)  # textnorm.fold(name), for matching
-    level: str = Field(max_length=16)  # UNIT_LEVELS
+    level: str = Field(sa_type=UnitLevelText)  # UnitLevel
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     # Materialised path "/1/7/42/": a subtree is `path LIKE '/1/7/%'`, one indexed range scan.
     path: str = Field(default="", max_length=255)
@@ -63,7 +72,7 @@ class Official(SQLModel, table=True):
     name: str = Field(max_length=255)
     phone: str = Field(unique=True, index=True, max_length=20)  # E.164: +84912345678
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    role: str = Field(default="official", max_length=16)  # ROLES
+    role: str = Field(default=Role.OFFICIAL, sa_type=RoleText)  # Role
     locale: str = Field(default="vi", max_length=8)
     active: bool = True
     created_at: datetime = _when(default_factory=utcnow)
@@ -150,7 +159,7 @@ class TaskAgency(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
-    role: str = Field(max_length=16)  # ASSIGNMENT_ROLES
+    role: str = Field(sa_type=AssignmentRoleText)  # AssignmentRole
     raw_name: str
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
 
@@ -166,8 +175,8 @@ class Assignment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
     unit_id: int = Field(foreign_key="unit.id")
-    role: str = Field(default="lead", max_length=16)  # ASSIGNMENT_ROLES
-    status: str = Field(default="not_started", max_length=16)  # ASSIGNMENT_STATUSES
+    role: str = Field(default=AssignmentRole.LEAD, sa_type=AssignmentRoleText)  # AssignmentRole
+    status: str = Field(default=AssignmentStatus.NOT_STARTED, sa_type=AssignmentStatusText)
     percent: int = 0
     note: str | None = None  # the latest note / blocking reason
     created_at: datetime = _when(default_factory=utcnow)
@@ -190,7 +199,7 @@ class ProgressUpdate(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id")
     official_id: int | None = Field(default=None, foreign_key="official.id")
-    status: str = Field(max_length=16)  # ASSIGNMENT_STATUSES after this update
+    status: str = Field(sa_type=AssignmentStatusText)  # AssignmentStatus after this update
     percent: int | None = None
     note: str | None = None
     channel: str | None = Field(default=None, max_length=16)

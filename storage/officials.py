@@ -19,21 +19,21 @@ from kernel.i18n import SUPPORTED_LOCALES, _
 from kernel.phones import normalize_phone
 from kernel.textnorm import fold, nfc
 from storage.csvrows import CsvRow, ImportRefused, RowError, read_csv
-from storage.models import ROLES, Official, Unit
+from storage.models import ROLES, Official, Role, Unit
 from storage.units import ImportCounts
 
 OFFICIAL_COLUMNS = ("name", "phone", "unit_code", "role", "locale")
-DEFAULT_ROLE = "official"
+DEFAULT_ROLE = Role.OFFICIAL
 # Vietnamese words admins use in the role column, matched after textnorm.fold.
-_ROLE_WORDS = {
-    "can bo": "official",
-    "cong chuc": "official",
-    "can bo, cong chuc": "official",
-    "chu tich": "chair",
-    "pho chu tich": "chair",
-    "dau moi": "coordinator",
-    "dieu phoi": "coordinator",
-    "quan tri": "admin",
+_ROLE_WORDS: dict[str, Role] = {
+    "can bo": Role.OFFICIAL,
+    "cong chuc": Role.OFFICIAL,
+    "can bo, cong chuc": Role.OFFICIAL,
+    "chu tich": Role.CHAIR,
+    "pho chu tich": Role.CHAIR,
+    "dau moi": Role.COORDINATOR,
+    "dieu phoi": Role.COORDINATOR,
+    "quan tri": Role.ADMIN,
 }
 
 
@@ -43,7 +43,7 @@ def parse_role(text: str) -> str | None:
     if not folded:
         return DEFAULT_ROLE
     if folded in ROLES:
-        return folded
+        return Role(folded)
     return _ROLE_WORDS.get(folded)
 
 
@@ -77,6 +77,15 @@ def add_official(
     session.add(official)
     session.flush()
     return official
+
+
+def set_locale(session: Session, official: Official, locale: str) -> None:
+    """The language the official is written to in (flushed)."""
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(_locale_message(locale))
+    official.locale = locale
+    session.add(official)
+    session.flush()
 
 
 def _role_message(role: str) -> str:

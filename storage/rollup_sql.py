@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
-from storage.models import Assignment, ProgressUpdate, Task, Unit
+from storage.models import Assignment, AssignmentStatus, ProgressUpdate, Task, Unit
 from storage.types import UTCDateTime
 
 # Statements are built once per shape and cached; the values travel as bound parameters.
@@ -146,7 +146,7 @@ def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) 
     aid = col(Assignment.id)
     last = aliased(ProgressUpdate, name="last_update")
     if historic:
-        status: Any = func.coalesce(col(last.status), "not_started")
+        status: Any = func.coalesce(col(last.status), AssignmentStatus.NOT_STARTED)
         # An update without a percent keeps the one reported before (probed only then).
         percent: Any = func.coalesce(
             col(last.percent), _latest(col(ProgressUpdate.percent), AS_OF, aid, known=True)
@@ -214,19 +214,25 @@ def _grouped_statement(
 ) -> Any:
     c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
     keys = [c[key] if key in by else null() for key in GROUP_KEYS]
-    not_done = c.st != "done"
+    not_done = c.st != AssignmentStatus.DONE
     # Probe the history only for what may have become done in the period.
     at_start = func.coalesce(_latest(col(ProgressUpdate.status), START, c.aid), "")
     return select(
         *keys,
-        _count(c.st == "not_started"),
-        _count(c.st == "in_progress"),
-        _count(c.st == "done"),
-        _count(c.st == "blocked"),
+        _count(c.st == AssignmentStatus.NOT_STARTED),
+        _count(c.st == AssignmentStatus.IN_PROGRESS),
+        _count(c.st == AssignmentStatus.DONE),
+        _count(c.st == AssignmentStatus.BLOCKED),
         _count(and_(not_done, c.deadline_kind == "date", c.due_date < AS_OF_DAY)),
         _count(and_(not_done, or_(c.lu < CUTOFF, and_(c.lu.is_(None), c.created_at < CUTOFF)))),
-        _count(and_(c.st == "done", c.done_at >= START, at_start != "done")),
-        func.coalesce(func.sum(case((c.st == "done", 100), else_=func.coalesce(c.pct, 0))), 0),
+        _count(
+            and_(
+                c.st == AssignmentStatus.DONE, c.done_at >= START, at_start != AssignmentStatus.DONE
+            )
+        ),
+        func.coalesce(
+            func.sum(case((c.st == AssignmentStatus.DONE, 100), else_=func.coalesce(c.pct, 0))), 0
+        ),
     ).group_by(*(c[key] for key in by))
 
 
@@ -249,7 +255,7 @@ def grouped(
 @cache
 def _blocked_statement(dialect: str, historic: bool, children: bool, by_plan: bool) -> Any:
     c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
-    return select(c.aid, c.unit_id, c.task_id, c.note, c.lu).where(c.st == "blocked")
+    return select(c.aid, c.unit_id, c.task_id, c.note, c.lu).where(c.st == AssignmentStatus.BLOCKED)
 
 
 def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
@@ -268,13 +274,13 @@ def unit_completion(
 ) -> list[tuple[int, str, int, int, int]]:
     """(unit id, name, assignments, done, overdue) of every unit of ``level`` under the root
     that carries at least one assignment, by the current status."""
-    not_done = col(Assignment.status) != "done"
+    not_done = col(Assignment.status) != AssignmentStatus.DONE
     query = (
         select(
             col(Unit.id),
             col(Unit.name),
             func.count(col(Assignment.id)),
-            _count(col(Assignment.status) == "done"),
+            _count(col(Assignment.status) == AssignmentStatus.DONE),
             _count(
                 and_(
                     not_done,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from kernel.i18n import N_, _
 from kernel.textnorm import fold, nfc
 from storage.csvrows import CsvRow, ImportRefused, RowError, read_csv
-from storage.models import UNIT_LEVELS, Unit
+from storage.models import UNIT_LEVELS, Unit, UnitLevel
 
 UNIT_COLUMNS = ("code", "name", "level", "parent_code")
 MAX_CODE_LENGTH = 32
@@ -26,33 +26,33 @@ MAX_NAME_LENGTH = 255
 # What each level may sit under. A province is a root; communes hang under a district (three
 # levels) or directly under the province (two levels, since 1 July 2025).
 ALLOWED_PARENTS: dict[str, frozenset[str]] = {
-    "province": frozenset(),
-    "district": frozenset({"province"}),
-    "commune": frozenset({"province", "district"}),
-    "department": frozenset({"province", "district"}),
+    UnitLevel.PROVINCE: frozenset(),
+    UnitLevel.DISTRICT: frozenset({UnitLevel.PROVINCE}),
+    UnitLevel.COMMUNE: frozenset({UnitLevel.PROVINCE, UnitLevel.DISTRICT}),
+    UnitLevel.DEPARTMENT: frozenset({UnitLevel.PROVINCE, UnitLevel.DISTRICT}),
 }
 # Admins also write the level in Vietnamese; matched after textnorm.fold.
-_LEVEL_WORDS = {
-    "tinh": "province",
-    "thanh pho truc thuoc trung uong": "province",
-    "huyen": "district",
-    "quan": "district",
-    "thi xa": "district",
-    "xa": "commune",
-    "phuong": "commune",
-    "thi tran": "commune",
-    "dac khu": "commune",
-    "so": "department",
-    "so, nganh": "department",
+_LEVEL_WORDS: dict[str, UnitLevel] = {
+    "tinh": UnitLevel.PROVINCE,
+    "thanh pho truc thuoc trung uong": UnitLevel.PROVINCE,
+    "huyen": UnitLevel.DISTRICT,
+    "quan": UnitLevel.DISTRICT,
+    "thi xa": UnitLevel.DISTRICT,
+    "xa": UnitLevel.COMMUNE,
+    "phuong": UnitLevel.COMMUNE,
+    "thi tran": UnitLevel.COMMUNE,
+    "dac khu": UnitLevel.COMMUNE,
+    "so": UnitLevel.DEPARTMENT,
+    "so, nganh": UnitLevel.DEPARTMENT,
 }
 
 
 # How a level is named in messages (the CSV keeps the English keywords).
-LEVEL_LABELS = {
-    "province": N_("province"),
-    "district": N_("district"),
-    "commune": N_("commune"),
-    "department": N_("department"),
+LEVEL_LABELS: dict[str, str] = {
+    UnitLevel.PROVINCE: N_("province"),
+    UnitLevel.DISTRICT: N_("district"),
+    UnitLevel.COMMUNE: N_("commune"),
+    UnitLevel.DEPARTMENT: N_("department"),
 }
 
 
@@ -64,7 +64,7 @@ def parse_level(text: str) -> str | None:
     """``province`` for "province", "Tỉnh" or "tinh"; None when it is not a level."""
     folded = fold(text)
     if folded in UNIT_LEVELS:
-        return folded
+        return UnitLevel(folded)
     return _LEVEL_WORDS.get(folded)
 
 
@@ -87,13 +87,13 @@ def units_under(session: Session, root: Unit, level: str | None = None) -> list[
 
 def province_of(session: Session, unit: Unit) -> Unit | None:
     """The province ``unit`` belongs to (itself if it is one); None for a detached unit."""
-    if unit.level == "province":
+    if unit.level == UnitLevel.PROVINCE:
         return unit
     ancestor_ids = [int(part) for part in unit.path.strip("/").split("/") if part]
     if not ancestor_ids:
         return None
     provinces = session.exec(
-        select(Unit).where(col(Unit.id).in_(ancestor_ids)).where(Unit.level == "province")
+        select(Unit).where(col(Unit.id).in_(ancestor_ids)).where(Unit.level == UnitLevel.PROVINCE)
     ).all()
     by_id = {province.id: province for province in provinces}
     for unit_id in reversed(ancestor_ids):  # the nearest one, should provinces ever nest
@@ -226,7 +226,7 @@ def _check_parents(
     for code, row in rows.items():
         parent_code = parent[code]
         if parent_code is None:
-            if row.level != "province":
+            if row.level != UnitLevel.PROVINCE:
                 errors.append(
                     RowError(
                         row.line,

@@ -18,10 +18,10 @@ from handlers.types import Outbound
 from kernel.clock import SystemClock
 from kernel.i18n import _, use_locale
 from storage.db import session_scope
-from storage.models import Official, Unit
+from storage.models import Official, Role, Unit, UnitLevel
 
 # Who reads the digest of a unit: its chairs (commune, department) or its coordinators.
-_READER_ROLE = {"commune": "chair", "department": "chair"}
+_READER_ROLE = {UnitLevel.COMMUNE: Role.CHAIR, UnitLevel.DEPARTMENT: Role.CHAIR}
 
 
 def _moment(text: str | None) -> datetime:
@@ -38,7 +38,7 @@ def _moment(text: str | None) -> datetime:
 
 
 def _readers(session: Session, unit: Unit) -> list[Official]:
-    role = _READER_ROLE.get(unit.level, "coordinator")
+    role = _READER_ROLE.get(UnitLevel(unit.level), Role.COORDINATOR)
     return officials_with_role(session, [unit.id or 0], role).get(unit.id or 0, [])
 
 

@@ -18,7 +18,7 @@ from bot.planimport.store import Resolution, count_assignments, resolve_plan
 from bot.planimport.tabular import write_review
 from kernel.i18n import N_, _, ngettext, use_locale
 from storage.db import current_revision, head_revision, session_scope
-from storage.models import Unit
+from storage.models import Unit, UnitLevel
 
 FLAG_LABELS = {
     "unknown_deadline": N_("deadline not understood"),
@@ -48,7 +48,7 @@ def _where(text: str) -> str:
 
 
 def _find_province(session: Session, code: str | None) -> Unit:
-    query = select(Unit).where(col(Unit.level) == "province")
+    query = select(Unit).where(col(Unit.level) == UnitLevel.PROVINCE)
     if code is not None:
         unit = session.exec(query.where(col(Unit.code) == code)).first()
         if unit is None:
@@ -138,7 +138,7 @@ def _report_resolution(parsed: ParsedPlan, province_code: str | None) -> None:
     if current_revision(db) != head_revision(db):
         return
     with session_scope(db) as session:
-        query = select(Unit).where(col(Unit.level) == "province")
+        query = select(Unit).where(col(Unit.level) == UnitLevel.PROVINCE)
         if province_code is not None:
             query = query.where(col(Unit.code) == province_code)
         provinces = session.exec(query).all()

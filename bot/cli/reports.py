@@ -10,13 +10,7 @@ from sqlmodel import Session
 
 from bot.cli.common import echo, fail, require_database, settings
 from bot.reports.files import FORMATS, render
-from bot.reports.scores import (
-    ScoreError,
-    read_scores_csv,
-    save_scores,
-    save_stated,
-    scores_from_text,
-)
+from bot.reports.scores import ScoreError, read_scores_csv, save_stated, scores_from_text
 from bot.reports.text import percent, period_title
 from kernel.clock import SystemClock
 from kernel.dates import today_local
@@ -24,6 +18,7 @@ from kernel.i18n import _, use_locale
 from storage.db import session_scope
 from storage.periods import PeriodError, parse_period
 from storage.rollup import RollupError, rollup
+from storage.scores import save_scores
 from storage.units import get_unit_by_code
 
 scores_app = typer.Typer(help="Published PAPI scores (weakest dimensions come first in reports).")

@@ -1,5 +1,6 @@
-"""Writing a parsed plan: Plan, Task, TaskAgency and Assignment rows, in the caller's
-transaction (the caller commits, or rolls back on any error: nothing half-written).
+"""Storing a parsed plan: which units its agencies are, then ``storage.plans.write_plan``
+writes the Plan, Task, TaskAgency and Assignment rows in the caller's transaction (the caller
+commits, or rolls back on any error: nothing half-written).
 
 Agencies resolve against the units under the province (``Unit.path`` prefix). Each task gets
 one assignment per resolved lead unit (``role="lead"``) and one per resolved coordinating
@@ -14,10 +15,10 @@ officials, sent messages) are kept, the others follow the new file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.planimport.agencies import UnitIndex
@@ -29,22 +30,10 @@ from bot.planimport.model import (
     PlanFormatError,
 )
 from kernel.i18n import _
-from storage.models import (
-    Assignment,
-    AssignmentOfficial,
-    Evidence,
-    OutboxMessage,
-    Plan,
-    ProgressUpdate,
-    ReminderLog,
-    Task,
-    TaskAgency,
-    Unit,
-    utcnow,
-)
+from storage.models import Assignment, AssignmentRole, Plan, Task, Unit, UnitLevel
+from storage.plans import AgencyRef, PlanFields, TaskFields, write_plan
 
-COORDINATING_LEVELS = ("commune", "district", "department")
-FLAG_REMOVED = "removed_from_plan"
+COORDINATING_LEVELS = (UnitLevel.COMMUNE, UnitLevel.DISTRICT, UnitLevel.DEPARTMENT)
 
 
 @dataclass
@@ -91,91 +80,51 @@ def find_existing(session: Session, parsed: ParsedPlan, province: Unit) -> Plan 
     ).first()
 
 
-def _wanted_units(resolution: Resolution) -> dict[int, str]:
+def _wanted_units(resolution: Resolution) -> dict[int, AssignmentRole]:
     """unit id → role for one task; lead wins over coordinating."""
-    wanted: dict[int, str] = {}
+    wanted: dict[int, AssignmentRole] = {}
     for units in resolution.lead.values():
         for unit in units:
             assert unit.id is not None
-            wanted[unit.id] = "lead"
+            wanted[unit.id] = AssignmentRole.LEAD
     for units in resolution.coordinating.values():
         for unit in units:
             assert unit.id is not None
             if unit.level in COORDINATING_LEVELS:
-                wanted.setdefault(unit.id, "coordinating")
+                wanted.setdefault(unit.id, AssignmentRole.COORDINATING)
     return wanted
 
 
-def _referenced(session: Session, assignment_ids: Sequence[int]) -> set[int]:
-    """Assignments that carry work or history and must not be deleted."""
-    if not assignment_ids:
-        return set()
-    used: set[int] = set()
-    for model in (ProgressUpdate, Evidence, AssignmentOfficial, OutboxMessage, ReminderLog):
-        column = col(model.assignment_id)
-        rows = session.exec(select(column).where(column.in_(assignment_ids)).distinct()).all()
-        used.update(int(r) for r in rows if r is not None)
-    busy = session.exec(
-        select(Assignment.id).where(
-            col(Assignment.id).in_(assignment_ids), col(Assignment.status) != "not_started"
-        )
-    ).all()
-    used.update(int(r) for r in busy if r is not None)
-    return used
-
-
-def _fill_task(row: Task, parsed: ParsedTask, resolution: Resolution, order: int) -> None:
+def task_fields(parsed: ParsedTask, resolution: Resolution) -> TaskFields:
+    """What storage writes for one task: its cells, its agencies, the units that carry it."""
     flags = list(parsed.flags)
     if resolution.unresolved and FLAG_UNRESOLVED_AGENCY not in flags:
         flags.append(FLAG_UNRESOLVED_AGENCY)
-    row.order, row.stt, row.section, row.text = order, parsed.stt, parsed.section, parsed.text
-    row.lead_raw = "; ".join(parsed.lead)
-    row.coordinating_raw = "; ".join(parsed.coordinating)
-    row.deadline_raw, row.deadline_kind = parsed.deadline.raw, parsed.deadline.kind
-    row.due_date, row.deadline_note = parsed.deadline.due, parsed.deadline.note
-    row.dimension, row.subdimension = parsed.dimension, parsed.subdimension
-    row.dimension_confidence = parsed.confidence
-    row.flags = flags
-
-
-def _agency_rows(task_id: int, resolution: Resolution) -> Iterable[dict[str, object]]:
-    for role, names in (("lead", resolution.lead), ("coordinating", resolution.coordinating)):
-        for name, units in names.items():
-            for unit_id in [unit.id for unit in units] or [None]:
-                yield {"task_id": task_id, "role": role, "raw_name": name, "unit_id": unit_id}
-
-
-def _sync_assignments(session: Session, task_id: int, wanted: dict[int, str]) -> None:
-    existing = session.exec(select(Assignment).where(Assignment.task_id == task_id)).all()
-    keep = _referenced(session, [a.id for a in existing if a.id is not None])
-    have: set[int] = set()
-    for assignment in existing:
-        if assignment.unit_id in wanted:
-            assignment.role = wanted[assignment.unit_id]
-            have.add(assignment.unit_id)
-        elif assignment.id not in keep:
-            session.delete(assignment)
-    session.add_all(
-        Assignment(task_id=task_id, unit_id=unit_id, role=role)
-        for unit_id, role in wanted.items()
-        if unit_id not in have
+    return TaskFields(
+        stt=parsed.stt,
+        section=parsed.section,
+        text=parsed.text,
+        lead_raw="; ".join(parsed.lead),
+        coordinating_raw="; ".join(parsed.coordinating),
+        deadline_raw=parsed.deadline.raw,
+        deadline_kind=parsed.deadline.kind,
+        due_date=parsed.deadline.due,
+        deadline_note=parsed.deadline.note,
+        dimension=parsed.dimension,
+        subdimension=parsed.subdimension,
+        dimension_confidence=parsed.confidence,
+        flags=tuple(flags),
+        agencies=tuple(_agencies(resolution)),
+        units=_wanted_units(resolution),
     )
 
 
-def _retire_task(session: Session, task: Task) -> None:
-    """A task the new file no longer has: delete it unless it carries work."""
-    assert task.id is not None
-    assignments = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
-    keep = _referenced(session, [a.id for a in assignments if a.id is not None])
-    session.execute(delete(TaskAgency).where(col(TaskAgency.task_id) == task.id))
-    for assignment in assignments:
-        if assignment.id not in keep:
-            session.delete(assignment)
-    if keep:
-        task.flags = [*task.flags, FLAG_REMOVED]
-    else:
-        session.flush()
-        session.delete(task)
+def _agencies(resolution: Resolution) -> Iterable[AgencyRef]:
+    lead, coordinating = AssignmentRole.LEAD, AssignmentRole.COORDINATING
+    for role, names in ((lead, resolution.lead), (coordinating, resolution.coordinating)):
+        for name, units in names.items():
+            for unit_id in [unit.id for unit in units] or [None]:
+                yield AgencyRef(role, name, unit_id)
 
 
 def store_plan(
@@ -193,41 +142,18 @@ def store_plan(
             _("plan already imported as #%(id)s (%(title)s): use --replace to update it")
             % {"id": existing.id, "title": existing.title}
         )
-    plan = existing or Plan(year=parsed.year, title=parsed.title)
-    plan.province_id, plan.year, plan.title = province.id, parsed.year, parsed.title
-    plan.number, plan.source_file = parsed.number, parsed.source_file
-    plan.source_sha256, plan.report_deadlines = parsed.source_sha256, list(parsed.report_deadlines)
-    session.add(plan)
-    session.flush()
-    assert plan.id is not None
-    old = {t.order: t for t in session.exec(select(Task).where(Task.plan_id == plan.id)).all()}
+    fields = PlanFields(
+        province_id=province.id,
+        year=parsed.year,
+        title=parsed.title,
+        number=parsed.number,
+        source_file=parsed.source_file,
+        source_sha256=parsed.source_sha256,
+        report_deadlines=tuple(parsed.report_deadlines),
+    )
     resolutions = resolve_plan(session, parsed, province)
-    agencies: list[dict[str, object]] = []
-    fresh: list[dict[str, object]] = []
-    for order, (task, resolution) in enumerate(zip(parsed.tasks, resolutions, strict=True), 1):
-        previous = old.pop(order, None)
-        row = previous or Task(plan_id=plan.id, order=order, text=task.text)
-        _fill_task(row, task, resolution, order)
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        agencies.extend(_agency_rows(row.id, resolution))
-        wanted = _wanted_units(resolution)
-        if previous is None:  # a new task: nothing to reconcile, insert in bulk below
-            fresh.extend({"task_id": row.id, "unit_id": u, "role": r} for u, r in wanted.items())
-        else:
-            session.execute(delete(TaskAgency).where(col(TaskAgency.task_id) == row.id))
-            _sync_assignments(session, row.id, wanted)
-    # Core inserts: a plan fans out to thousands of rows; ORM objects would cost seconds.
-    if agencies:
-        session.execute(insert(TaskAgency), agencies)
-    if fresh:
-        now = utcnow()
-        session.execute(insert(Assignment), [{**a, "created_at": now} for a in fresh])
-    for leftover in old.values():
-        _retire_task(session, leftover)
-    session.flush()
-    return plan
+    tasks = [task_fields(t, r) for t, r in zip(parsed.tasks, resolutions, strict=True)]
+    return write_plan(session, fields, tasks, existing)
 
 
 def count_assignments(session: Session, plan: Plan) -> int:

@@ -22,7 +22,8 @@ from sqlmodel import Session, select
 
 from kernel.i18n import _
 from kernel.textnorm import fold, nfc
-from storage.models import Score, Unit
+from storage.models import Unit
+from storage.scores import ScoreRow, save_scores
 from storage.taxonomy import taxonomy_rows
 
 TOTAL = "total"
@@ -81,15 +82,6 @@ def scores_from_text(text: str) -> StatedScores:
     return StatedScores(year, {k: v for k, v in values.items() if 0 <= v <= maxima.get(k, 80)})
 
 
-@dataclass(frozen=True, slots=True)
-class ScoreRow:
-    unit_id: int
-    index_name: str
-    year: int
-    code: str
-    score: float
-
-
 def read_scores_csv(session: Session, path: Path) -> list[ScoreRow]:
     """Every line checked; raises ScoreError naming the first bad one."""
     maxima = papi_maxima()
@@ -141,29 +133,6 @@ def _row(
             % {"line": line, "score": score, "max": maxima.get(code, "?")}
         )
     return ScoreRow(unit_id, index_name, year, code, score)
-
-
-def save_scores(session: Session, rows: list[ScoreRow]) -> tuple[int, int]:
-    """Insert or replace; returns (added, updated)."""
-    added = updated = 0
-    for row in rows:
-        existing = session.exec(
-            select(Score).where(
-                Score.unit_id == row.unit_id,
-                Score.index_name == row.index_name,
-                Score.year == row.year,
-                Score.code == row.code,
-            )
-        ).first()
-        if existing is None:
-            session.add(Score(**{k: getattr(row, k) for k in ScoreRow.__slots__}))
-            added += 1
-        elif existing.score != row.score:
-            existing.score = row.score
-            session.add(existing)
-            updated += 1
-    session.flush()
-    return added, updated
 
 
 def save_stated(session: Session, unit_id: int, stated: StatedScores) -> tuple[int, int]:

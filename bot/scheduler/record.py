@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -21,7 +20,8 @@ from sqlmodel import Session, col, select
 from bot.pipeline import outbox_values, reachable_identities
 from handlers.types import Outbound
 from storage.db import session_scope
-from storage.models import OutboxMessage, ReminderLog
+from storage.models import ReminderLog
+from storage.queue import insert_outbox_rows, insert_reminder_logs
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -84,15 +84,9 @@ def _add(session: Session, batch: Sequence[Planned], now: datetime) -> int:
                     )
                 )
                 owners.append(index)
-    connection = session.connection()
     first_ids: dict[int, int] = {}
-    if rows:
-        inserted = connection.execute(
-            insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True),
-            rows,
-        )
-        for index, row_id in zip(owners, inserted.scalars(), strict=True):
-            first_ids.setdefault(index, int(row_id or 0))
+    for index, row_id in zip(owners, insert_outbox_rows(session, rows), strict=True):
+        first_ids.setdefault(index, row_id)
     logs = [
         {
             "key": item.key,
@@ -106,8 +100,7 @@ def _add(session: Session, batch: Sequence[Planned], now: datetime) -> int:
         for index, planned in enumerate(batch)
         for item in planned.keys
     ]
-    if logs:
-        connection.execute(insert(ReminderLog), logs)
+    insert_reminder_logs(session, logs)
     return len(rows)
 
 

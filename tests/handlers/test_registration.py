@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from handlers import registration
+from storage import invites
 from storage.db import session_scope
 from storage.invites import InviteAlreadyUsed, create_invite
 from storage.models import ChannelIdentity, ConversationState, Invite, Official
@@ -93,7 +93,7 @@ def test_losing_a_race_for_the_code_links_nothing(
     def someone_was_faster(*args: object) -> None:
         raise InviteAlreadyUsed(code)
 
-    monkeypatch.setattr(registration, "mark_used", someone_was_faster)
+    monkeypatch.setattr(invites, "mark_used", someone_was_faster)  # spent in redeem_invite
     assert "đã được sử dụng" in world.texts("tg-100", code)
     assert _identities(world) == []
 

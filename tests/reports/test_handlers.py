@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from docx import Document
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from bot.config import AppConfig, Settings
-from handlers.context import HandlerContext
+from bot.reports.requests import render_request
+from handlers.context import ConversationSettings, HandlerContext
 from handlers.reports import commune_rank_line, province_summary, report_files
-from handlers.types import Inbound
+from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from storage.models import Official
 from tests.reports.dataset import NOW, Dataset, build_three_level
 
@@ -29,14 +30,26 @@ def _ctx(session: Session, official: Official, tmp_path: Path) -> HandlerContext
     inbound = Inbound(
         channel="telegram", external_user_id="1", chat_id="1", update_key="1", received_at=NOW
     )
-    settings = Settings(app=AppConfig(data_dir=tmp_path))
-    return HandlerContext(session, settings, NOW, inbound, official=official)
+    return HandlerContext(session, ConversationSettings(), NOW, inbound, official=official)
+
+
+def _answer(session: Session, replies: Sequence[Reply], tmp_path: Path) -> list[Outbound]:
+    """What the edge sends: each report request rendered (files under ``tmp_path``)."""
+    out: list[Outbound] = []
+    for reply in replies:
+        if isinstance(reply, ReportRequest):
+            out += render_request(session, reply, data_dir=tmp_path, silence_days=21, now=NOW)
+        else:
+            out.append(reply)
+    return out
 
 
 def test_summary_for_the_coordinator(session: Session, tmp_path: Path) -> None:
     data = build_three_level(session)
     coordinator = _official(session, data, "S", "coordinator", "+84900000001")
-    [reply] = province_summary(_ctx(session, coordinator, tmp_path))
+    [request] = province_summary(_ctx(session, coordinator, tmp_path))
+    assert isinstance(request, ReportRequest) and request.kind == ReportKind.SUMMARY
+    [reply] = _answer(session, [request], tmp_path)
     assert reply.text.startswith("Tỉnh Bắc Giang — quý III/2024\nHoàn thành 4/11 (36,4%)")
 
 
@@ -44,7 +57,7 @@ def test_summary_for_a_chair_is_their_commune(session: Session, tmp_path: Path) 
     data = build_three_level(session)
     chair = _official(session, data, "C2", "chair", "+84900000002")
     chair.locale = "en"
-    [reply] = province_summary(_ctx(session, chair, tmp_path))
+    [reply] = _answer(session, province_summary(_ctx(session, chair, tmp_path)), tmp_path)
     assert reply.text.startswith("Xã Nham Sơn — quarter III/2024\n1/3 done (33.3%)")
 
 
@@ -52,10 +65,11 @@ def test_plain_officials_are_refused(session: Session, tmp_path: Path) -> None:
     data = build_three_level(session)
     official = _official(session, data, "C1", "official", "+84900000003")
     ctx = _ctx(session, official, tmp_path)
-    assert province_summary(ctx)[0].text == (
+    assert _answer(session, province_summary(ctx), tmp_path)[0].text == (
         "Chức năng báo cáo dành cho cán bộ đầu mối Sở Nội vụ và Chủ tịch UBND xã."
     )
-    assert report_files(ctx, "2024-Q3")[0].file is None
+    assert _answer(session, report_files(ctx, "2024-Q3"), tmp_path)[0].file is None
+    assert not any(isinstance(r, ReportRequest) for r in report_files(ctx, "2024-Q3"))
     assert commune_rank_line(ctx, data.units["C1"].id or 0) is None
     assert not (tmp_path / "reports").exists()
 
@@ -63,7 +77,11 @@ def test_plain_officials_are_refused(session: Session, tmp_path: Path) -> None:
 def test_report_files(session: Session, tmp_path: Path) -> None:
     data = build_three_level(session)
     coordinator = _official(session, data, "S", "coordinator", "+84900000001")
-    first, second = report_files(_ctx(session, coordinator, tmp_path), "2024-Q3")
+    [request] = report_files(_ctx(session, coordinator, tmp_path), "2024-Q3")
+    assert isinstance(request, ReportRequest) and request.kind == ReportKind.FILES
+    assert request.period.label == "2024-Q3" and request.formats == ("xlsx", "docx")
+    assert not (tmp_path / "reports").exists()  # the handler renders nothing itself
+    first, second = _answer(session, [request], tmp_path)
     assert first.text == "Báo cáo Tỉnh Bắc Giang, quý III/2024: hoàn thành 4/11 (36,4%)."
     assert first.file is not None and second.file is not None
     assert first.file.file_name.endswith(".xlsx") and second.file.file_name.endswith(".docx")
@@ -76,7 +94,9 @@ def test_report_files(session: Session, tmp_path: Path) -> None:
 def test_report_files_bad_period(session: Session, tmp_path: Path) -> None:
     data = build_three_level(session)
     coordinator = _official(session, data, "S", "coordinator", "+84900000001")
-    [reply] = report_files(_ctx(session, coordinator, tmp_path), "quý 9")
+    [reply] = _answer(
+        session, report_files(_ctx(session, coordinator, tmp_path), "quý 9"), tmp_path
+    )
     assert reply.text.startswith("Không hiểu kỳ báo cáo quý 9.") and reply.file is None
     assert not (tmp_path / "reports").exists()
 
