@@ -52,6 +52,7 @@ from bot.planimport.model import (
     PlanFormatError,
 )
 from bot.planimport.table import header_key
+from bot.reports.cells import append_row, save_workbook
 from kernel.i18n import _
 from kernel.textnorm import fold
 
@@ -373,12 +374,12 @@ def write_review(plan: ParsedPlan, path: Path) -> None:
     sheet = book.active
     assert sheet is not None
     sheet.title = TASK_SHEET
-    sheet.append([label for _key, label in COLUMNS])
+    append_row(sheet, [label for _key, label in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     highlight = PatternFill(start_color="FFF2CC", end_color="FFF2CC", fill_type="solid")
     for task in plan.tasks:
-        sheet.append(_task_values(task))
+        append_row(sheet, _task_values(task))
         if task.flags:
             for cell in sheet[sheet.max_row]:
                 cell.fill = highlight
@@ -391,8 +392,7 @@ def write_review(plan: ParsedPlan, path: Path) -> None:
     sheet.freeze_panes = "C2"
     _validations(sheet)
     meta = book.create_sheet(PLAN_SHEET)
-    meta.append(["title", plan.title])
-    meta.append(["year", plan.year])
-    meta.append(["number", plan.number])
-    meta.append(["report_deadlines", ", ".join(plan.report_deadlines)])
-    book.save(path)
+    for key, value in (("title", plan.title), ("year", plan.year), ("number", plan.number)):
+        append_row(meta, [key, value])
+    append_row(meta, ["report_deadlines", ", ".join(plan.report_deadlines)])
+    save_workbook(book, path)  # plan text starting with "=" stays text
