@@ -75,6 +75,10 @@ class DatabaseConfig(_Section):
 
 class InvitesConfig(_Section):
     ttl_days: int = Field(14, ge=1, le=365)
+    # Guessing: this many wrong codes from one chat within the window locks it out a while.
+    max_wrong_codes: int = Field(5, ge=1, le=100)
+    wrong_code_window_minutes: int = Field(15, ge=1)
+    lockout_minutes: int = Field(60, ge=1)
 
 
 class TelegramConfig(_Section):
