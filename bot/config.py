@@ -81,6 +81,16 @@ class InvitesConfig(_Section):
     lockout_minutes: int = Field(60, ge=1)
 
 
+class ImportsConfig(_Section):
+    """Plan files (bot/planimport/limits.py): bigger ones are refused before they are read."""
+
+    max_file_mb: float = Field(20, gt=0)
+    max_unzipped_mb: float = Field(50, gt=0)  # a DOCX/XLSX unpacked
+    max_compression_ratio: int = Field(100, ge=10)  # per part of 1 MB or more unpacked
+    max_rows: int = Field(5000, ge=1)
+    max_cells: int = Field(100_000, ge=1)
+
+
 class TelegramConfig(_Section):
     api_base: str = "https://api.telegram.org"
     bot_username: str = ""
@@ -153,6 +163,7 @@ class Settings(_Section):
     app: AppConfig = AppConfig()
     database: DatabaseConfig = DatabaseConfig()
     invites: InvitesConfig = InvitesConfig()
+    imports: ImportsConfig = ImportsConfig()
     telegram: TelegramConfig = TelegramConfig()
     zalo: ZaloConfig = ZaloConfig()
     outbox: OutboxConfig = OutboxConfig()
