@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -26,13 +25,11 @@ from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
 from handlers.types import Inbound
 from kernel.clock import Clock
+from kernel.phones import redact_phones
 
 log = logging.getLogger("papi_bot")
 
 STOP_GRACE_SECONDS = 10.0
-
-# A Vietnamese mobile number (+84xxxxxxxxx or 0xxxxxxxxx): never written to a log.
-_PHONE = re.compile(r"(?<![\d+])(?:\+84|0)\d{9}(?!\d)")
 
 
 class StartupError(Exception):
@@ -54,7 +51,7 @@ class RedactingFormatter(logging.Formatter):
 def redact_text(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "<secret>")
-    return _PHONE.sub("<phone>", text)
+    return redact_phones(text)
 
 
 def _secrets(settings: Settings) -> list[str]:

@@ -77,6 +77,20 @@ class DatabaseConfig(_Section):
 
 class InvitesConfig(_Section):
     ttl_days: int = Field(14, ge=1, le=365)
+    # Guessing: this many wrong codes from one chat within the window locks it out a while.
+    max_wrong_codes: int = Field(5, ge=1, le=100)
+    wrong_code_window_minutes: int = Field(15, ge=1)
+    lockout_minutes: int = Field(60, ge=1)
+
+
+class ImportsConfig(_Section):
+    """Plan files (bot/planimport/limits.py): bigger ones are refused before they are read."""
+
+    max_file_mb: float = Field(20, gt=0)
+    max_unzipped_mb: float = Field(50, gt=0)  # a DOCX/XLSX unpacked
+    max_compression_ratio: int = Field(100, ge=10)  # per part of 1 MB or more unpacked
+    max_rows: int = Field(5000, ge=1)
+    max_cells: int = Field(100_000, ge=1)
 
 
 class TelegramConfig(_Section):
@@ -151,6 +165,7 @@ class Settings(_Section):
     app: AppConfig = AppConfig()
     database: DatabaseConfig = DatabaseConfig()
     invites: InvitesConfig = InvitesConfig()
+    imports: ImportsConfig = ImportsConfig()
     telegram: TelegramConfig = TelegramConfig()
     zalo: ZaloConfig = ZaloConfig()
     outbox: OutboxConfig = OutboxConfig()

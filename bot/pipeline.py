@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from handlers.context import ConversationSettings, HandlerContext
 from handlers.types import Inbound, Outbound, Reply, ReportRequest
 from kernel.i18n import _, use_locale
 from storage.identities import find_identity, mark_processed, note_chat
+from storage.lockout import LockoutPolicy
 from storage.models import ChannelIdentity, Official, OutboxMessage, OutboxStatus
 from storage.queue import add_outbox_rows
 
@@ -137,6 +138,11 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
         timezone=settings.app.timezone,
         silence_days=settings.reminders.silence_days,
         report_deadlines=tuple(settings.report_calendar.deadlines),
+        invite_lockout=LockoutPolicy(
+            max_failures=settings.invites.max_wrong_codes,
+            window=timedelta(minutes=settings.invites.wrong_code_window_minutes),
+            lockout=timedelta(minutes=settings.invites.lockout_minutes),
+        ),
     )
 
 

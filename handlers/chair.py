@@ -182,9 +182,12 @@ def _notice(ctx: HandlerContext, entry: Item, official: Official) -> Outbound:
 def assign_command(ctx: HandlerContext, args: str) -> list[Outbound]:
     """/giao 12 → the pick list; /giao 12 1 3 → numbers from that list."""
     parts = args.split()
-    if not parts or not parts[0].lstrip("#").isdigit():
+    number = parts[0].lstrip("#") if parts else ""
+    if not (number.isascii() and number.isdigit()):
         return [Outbound(_("Usage: /giao <task number> [official numbers], e.g. /giao 12 1 2"))]
-    assignment_id = int(parts[0].lstrip("#"))
+    if not payloads.is_number(number):  # more digits than any task id can have
+        return [not_yours(int(number))]
+    assignment_id = int(number)
     if len(parts) == 1:
         return assign_menu(ctx, assignment_id)
     entry = _assignable(ctx, assignment_id)
@@ -193,7 +196,7 @@ def assign_command(ctx: HandlerContext, args: str) -> list[Outbound]:
     officials = _candidates(ctx, entry)
     picks: list[int] = []
     for part in parts[1:]:
-        if not part.isdigit() or not 1 <= int(part) <= len(officials):
+        if not payloads.is_number(part) or not 1 <= int(part) <= len(officials):
             return [
                 Outbound(
                     _("There is no official number %(n)s in the list. Nothing was changed.")

@@ -7,13 +7,14 @@ webhook secrets) and no channel or database setting ever reaches a handler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from handlers.types import Inbound
+from storage.lockout import LockoutPolicy
 from storage.models import ChannelIdentity, Official
 
 
@@ -23,6 +24,7 @@ class ConversationSettings:
     timezone: str = "Asia/Ho_Chi_Minh"  # what "today" means (deadlines, overdue)
     silence_days: int = 21  # [reminders] silence_days: a task with no news is "silent"
     report_deadlines: tuple[str, ...] = ("03-20", "06-20", "11-30")  # "MM-DD", default calendar
+    invite_lockout: LockoutPolicy = field(default_factory=LockoutPolicy)  # [invites] lockout
 
 
 @dataclass

@@ -29,6 +29,16 @@ ASSIGN = "g"
 PICK = "q"
 
 
+# Ids and page numbers fit a 64-bit database integer: at most 18 ASCII digits. str.isdigit()
+# alone accepts "²" or "٣", which int() then refuses or the database cannot hold.
+MAX_NUMBER_DIGITS = 18
+
+
+def is_number(text: str) -> bool:
+    """True for a whole number this bot could have sent: ASCII digits, not too many."""
+    return 0 < len(text) <= MAX_NUMBER_DIGITS and text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True, slots=True)
 class Payload:
     verb: str
@@ -59,11 +69,11 @@ def parse(payload: str) -> Payload | None:
         return None
     verb, *args = payload.split(":")
     well_formed = {
-        "a": len(args) == 2 and args[0].isdigit() and args[1] in TASK_ACTIONS,
-        LIST_PAGE: len(args) == 1 and args[0].isdigit(),
-        COMMUNE_PAGE: len(args) == 1 and args[0].isdigit(),
-        ASSIGN: len(args) == 2 and all(arg.isdigit() for arg in args),
-        PICK: len(args) == 1 and args[0].isdigit(),
+        "a": len(args) == 2 and is_number(args[0]) and args[1] in TASK_ACTIONS,
+        LIST_PAGE: len(args) == 1 and is_number(args[0]),
+        COMMUNE_PAGE: len(args) == 1 and is_number(args[0]),
+        ASSIGN: len(args) == 2 and all(is_number(arg) for arg in args),
+        PICK: len(args) == 1 and is_number(args[0]),
     }
     if not verb or not well_formed.get(verb, True):
         return None

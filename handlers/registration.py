@@ -4,10 +4,12 @@ stranger gets."""
 from __future__ import annotations
 
 from handlers.context import HandlerContext
+from handlers.lockout import locked_out_text, lockout_policy
 from handlers.settings import help_text
 from handlers.texts import my_tasks_button
 from handlers.types import Outbound
 from kernel.i18n import _, use_locale
+from storage import lockout
 from storage.identities import Account
 from storage.invites import InviteProblem, check_invite, looks_like_invite_code, redeem_invite
 from storage.models import Official
@@ -48,6 +50,21 @@ def stranger() -> list[Outbound]:
 
 
 def register(ctx: HandlerContext, code: str) -> list[Outbound]:
+    """:func:`link`, unless this chat sent too many wrong codes (storage.lockout)."""
+    where = (ctx.inbound.channel, ctx.inbound.chat_id)
+    until = lockout.locked_until(ctx.session, *where, ctx.now)
+    if until is None:
+        replies = link(ctx, code)
+        if ctx.official is not None:
+            lockout.clear_failures(ctx.session, *where)
+            return replies
+        until = lockout.record_failure(ctx.session, *where, ctx.now, lockout_policy(ctx))
+        if until is None:
+            return replies
+    return [Outbound(locked_out_text(until))]
+
+
+def link(ctx: HandlerContext, code: str) -> list[Outbound]:
     """Link this chat to the invite's official; any problem links nothing."""
     if not looks_like_invite_code(code):
         return [Outbound(problem_text(InviteProblem.UNKNOWN))]

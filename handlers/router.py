@@ -167,7 +167,19 @@ def _dispatch(ctx: HandlerContext) -> Sequence[Reply]:
     text = (inbound.text or "").strip()
     if not text:
         return [Outbound(_("Send /help to see what you can do."))]
+    if inbound.is_forwarded:  # evidence may be forwarded (above); progress may not
+        return [_forwarded()]
     return _text(ctx, text, current)
+
+
+def _forwarded() -> Outbound:
+    return Outbound(
+        _(
+            "This message was forwarded, so it was not recorded as your progress. "
+            'To report, type it yourself, e.g. "12 xong".'
+        ),
+        buttons=((my_tasks_button(),),),
+    )
 
 
 def handle(ctx: HandlerContext) -> list[Reply]:

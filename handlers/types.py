@@ -42,6 +42,8 @@ class Inbound:
     attachments: tuple[Attachment, ...] = ()
     reply_to_message_id: str | None = None  # the bot message this replies to, if any
     display_name: str | None = None
+    # Forwarded from another chat: someone else's words, never the sender's own report.
+    is_forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

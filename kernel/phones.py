@@ -1,8 +1,8 @@
 """Vietnamese mobile numbers: one canonical form (E.164) however they were typed.
 
 ``0912345678``, ``+84912345678``, ``84 912 345 678`` and ``0912.345.678`` are one number,
-stored as ``+84912345678``. Phones are personal data: anything shown or logged goes through
-:func:`mask_phone`.
+stored as ``+84912345678``. Phones are personal data: anything shown goes through
+:func:`mask_phone`, and every log line through :func:`redact_phones`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,14 @@ COUNTRY_CODE = "84"
 # renumbering); 02x is a landline, which cannot run Telegram or Zalo.
 _MOBILE_FIRST_DIGITS = "35789"
 _SEPARATORS = re.compile(r"[\s.\-()/]+")
+# Every spelling normalize_phone accepts, inside any text: an optional country prefix
+# (+84, 0084, 84; "+84 0912..." keeps the trunk 0 too), then 0 or nothing, a mobile first
+# digit and eight more digits, with the same separators allowed anywhere in between.
+_SEP = r"[\s.\-()/]*"
+_PHONE_IN_TEXT = re.compile(
+    rf"(?<![0-9])(?:(?:\+{_SEP}|0{_SEP}0{_SEP})?8{_SEP}4{_SEP}(?:0{_SEP})?|0{_SEP})"
+    rf"[{_MOBILE_FIRST_DIGITS}](?:{_SEP}[0-9]){{8}}(?![0-9])"
+)
 
 
 def normalize_phone(raw: str) -> str:
@@ -65,3 +73,8 @@ def mask_phone(e164: str) -> str:
     if len(number) < 8:
         return "*" * len(number)
     return f"{number[:4]}{'*' * (len(number) - 7)}{number[-3:]}"
+
+
+def redact_phones(text: str, replacement: str = "<phone>") -> str:
+    """``text`` with every Vietnamese mobile number, however spelt, replaced (for logs)."""
+    return _PHONE_IN_TEXT.sub(replacement, text)

@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from kernel.private import private_file, tighten
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -33,12 +35,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; for SQLite the file's folder is created if missing."""
+    """An engine for ``url``; for SQLite the file (0600) and its folder (0700) are created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 in a 0700 folder before SQLite opens it; SQLite gives its -wal and
+            # -shm files the database file's mode.
+            private_file(Path(database))
+            for suffix in ("-wal", "-shm", "-journal"):
+                tighten(Path(database + suffix))
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -4,12 +4,19 @@ The admin prints a code with ``papi-bot invite PHONE``; the official sends it to
 opens the ``t.me/<bot>?start=<code>`` link) and the conversation calls :func:`check_invite`
 then :func:`mark_used`. Codes come from :mod:`secrets`, so nothing about them can be guessed
 from the phone number or the time they were made.
+
+Only a slow hash of each code is stored (:func:`hash_code`): the database file holds every
+official's phone number, and a copy of it must not also hold codes that link a phone to an
+official's account. The plain code exists once, in what :func:`create_invite` returns, for the
+admin to print.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -24,6 +31,12 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—_.]+")
 _MAX_TRIES = 20
+# PBKDF2 rather than one SHA-256: the codes have 40 bits, so a fast hash of a stolen database
+# would be reversed in minutes; 20,000 rounds make that weeks, longer than a code lives
+# (invites.ttl_days), while one lookup costs a few milliseconds. The salt is fixed because
+# the hash is looked up; migration 0007 holds a copy of these two values.
+HASH_ROUNDS = 20_000
+HASH_SALT = b"papi-bot invite code v1"
 
 
 class InviteProblem(Enum):
@@ -35,6 +48,24 @@ class InviteProblem(Enum):
 
 class InviteAlreadyUsed(ValueError):
     """Another identity used the code between check and use (two phones, one code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvite:
+    """A new invite: the stored row, and the plain code to print (it is not stored)."""
+
+    invite: Invite
+    code: str
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.invite.expires_at
+
+
+def hash_code(code: str) -> str:
+    """What the database holds for a code: PBKDF2-SHA256 of its normalised form, in hex."""
+    normalized = normalize_code(code).encode()
+    return hashlib.pbkdf2_hmac("sha256", normalized, HASH_SALT, HASH_ROUNDS).hex()
 
 
 def new_code() -> str:
@@ -58,7 +89,7 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("naive datetime: pass an aware 'now'")
 
 
-def create_invite(session: Session, official_id: int, now: datetime, ttl_days: int) -> Invite:
+def create_invite(session: Session, official_id: int, now: datetime, ttl_days: int) -> IssuedInvite:
     """A fresh code for the official, valid ``ttl_days`` from ``now``.
 
     Earlier unused codes of the same official stop working: only the latest printed code is
@@ -78,19 +109,20 @@ def create_invite(session: Session, official_id: int, now: datetime, ttl_days: i
     )
     for _ in range(_MAX_TRIES):
         code = new_code()
-        if session.exec(select(Invite.id).where(Invite.code == code)).first() is None:
+        digest = hash_code(code)
+        if session.exec(select(Invite.id).where(Invite.code_hash == digest)).first() is None:
             break
     else:  # pragma: no cover - 20 collisions in a 10^12 space means a broken RNG
         raise RuntimeError("could not find an unused invite code")
     invite = Invite(
-        code=code,
+        code_hash=digest,
         official_id=official_id,
         created_at=now,
         expires_at=now + timedelta(days=ttl_days),
     )
     session.add(invite)
     session.flush()
-    return invite
+    return IssuedInvite(invite, code)
 
 
 def check_invite(session: Session, code: str, now: datetime) -> Invite | InviteProblem:
@@ -99,7 +131,7 @@ def check_invite(session: Session, code: str, now: datetime) -> Invite | InviteP
     normalized = normalize_code(code)
     if not looks_like_invite_code(normalized):
         return InviteProblem.UNKNOWN
-    invite = session.exec(select(Invite).where(Invite.code == normalized)).first()
+    invite = session.exec(select(Invite).where(Invite.code_hash == hash_code(normalized))).first()
     if invite is None:
         return InviteProblem.UNKNOWN
     if invite.used_at is not None:
@@ -127,7 +159,7 @@ def mark_used(session: Session, invite: Invite, identity_id: int, now: datetime)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise InviteAlreadyUsed(f"invite {invite.code} was already used")
+        raise InviteAlreadyUsed(f"invite {invite.id} was already used")
     invite.used_at = now
     invite.used_by_identity_id = identity_id
 

@@ -96,7 +96,7 @@ class ChannelIdentity(SQLModel, table=True):
 
 class Invite(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(unique=True, index=True, max_length=32)
+    code_hash: str = Field(unique=True, index=True, max_length=64)  # storage.invites.hash_code
     official_id: int = Field(foreign_key="official.id", index=True)
     created_at: datetime = _when(default_factory=utcnow)
     expires_at: datetime = _when()
@@ -304,3 +304,16 @@ class ReminderLog(SQLModel, table=True):
     due_at: datetime = _when()
     created_at: datetime = _when(default_factory=utcnow)
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
+
+
+class InviteLockout(SQLModel, table=True):
+    """Wrong invite codes sent from one chat (storage.lockout): after a few, the chat waits."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    failures: int = 0  # wrong codes since first_failure_at
+    first_failure_at: datetime = _when()
+    locked_until: datetime | None = _when(default=None, nullable=True)

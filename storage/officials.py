@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from kernel.i18n import SUPPORTED_LOCALES, _
-from kernel.phones import normalize_phone
+from kernel.phones import mask_phone, normalize_phone
 from kernel.textnorm import fold, nfc
 from storage.csvrows import CsvRow, ImportRefused, RowError, read_csv
 from storage.models import ROLES, Official, Role, Unit
@@ -170,7 +170,7 @@ def check_official_rows(session: Session, csv_rows: Sequence[CsvRow]) -> list[Of
                 RowError(
                     row.line,
                     _("phone %(phone)s already appears on line %(first)s")
-                    % {"phone": csv_row.get("phone"), "first": rows[row.phone].line},
+                    % {"phone": mask_phone(row.phone), "first": rows[row.phone].line},
                 )
             )
             continue

@@ -35,6 +35,12 @@ _RELATIVE = {
 }
 
 
+# Reports cover the years a plan can run; outside them a period is a typing error (or a
+# probe: 0001-01-01..9999-12-31 would overflow the date arithmetic around the period).
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+
 class PeriodError(ValueError):
     """The text is not a period this module understands; ``text`` is what was given."""
 
@@ -125,9 +131,12 @@ def parse_period(text: str, today: date) -> Period:
     if not key:
         raise PeriodError(text)
     try:
-        return _parse_folded(key, today)
+        period = _parse_folded(key, today)
     except ValueError as exc:  # date(2024, 13, 1), an ISO week 60, a PeriodError of a part
         raise PeriodError(text) from exc
+    if period.start.year < MIN_YEAR or period.end.year > MAX_YEAR:
+        raise PeriodError(text)
+    return period
 
 
 def _parse_folded(key: str, today: date) -> Period:

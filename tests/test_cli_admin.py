@@ -13,6 +13,7 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner, Result
 
 from bot.cli import app, common
+from storage.invites import hash_code
 from storage.models import Invite, Official, Unit
 
 Run = Callable[..., Result]
@@ -195,7 +196,8 @@ def test_officials_bad_file(engine: Engine, cli: Run, tmp_path: Path) -> None:
     )
     result = cli("officials", "import", bad)
     assert result.exit_code == 2
-    assert "line 4: phone 0912 345 678 already appears on line 2" in result.stderr
+    assert "line 4: phone 0912***678 already appears on line 2" in result.stderr
+    assert "345" not in result.stderr
     assert result.stderr.count("line 5:") == 3
     assert _count(engine, Official) == 0
 
@@ -247,9 +249,10 @@ def test_invite_prints_code_expiry_and_link(
     with Session(engine) as session:
         invite = session.exec(select(Invite)).one()
     assert invite.expires_at == datetime(2026, 11, 21, 20, 0, tzinfo=UTC) + timedelta(days=14)
-    assert f"Mã mời của Nguyễn Văn A (0912***678): {invite.code}" in out
+    code = out.split("Mã mời của Nguyễn Văn A (0912***678): ", 1)[1].split()[0]
+    assert invite.code_hash == hash_code(code) and code not in invite.code_hash  # only the hash
     assert "hết ngày 6 tháng 12 năm 2026" in out
-    assert f"https://t.me/PapiBot?start={invite.code}" in out
+    assert f"https://t.me/PapiBot?start={code}" in out
     assert "912345678" not in out
 
 
@@ -267,7 +270,7 @@ def test_each_invite_is_a_new_code(engine: Engine, cli: Run) -> None:
     _ok(cli("invite", "0912345678"))
     _ok(cli("invite", "0912345678"))
     with Session(engine) as session:
-        codes = {invite.code for invite in session.exec(select(Invite)).all()}
+        codes = {invite.code_hash for invite in session.exec(select(Invite)).all()}
     assert len(codes) == 2
 
 

@@ -63,7 +63,7 @@ def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
         session.add(official)
         session.flush()
         assert official.id is not None
-        session.add(Invite(code="K7QM2XPA", official_id=official.id, expires_at=moment))
+        session.add(Invite(code_hash="K7QM2XPA", official_id=official.id, expires_at=moment))
     with Session(engine) as session:
         invite = session.exec(select(Invite)).one()
     assert invite.expires_at == moment

@@ -14,6 +14,7 @@ from storage.invites import (
     InviteProblem,
     check_invite,
     create_invite,
+    hash_code,
     looks_like_invite_code,
     mark_used,
     new_code,
@@ -81,7 +82,7 @@ def test_create_and_check(session: Session, official: Official) -> None:
     assert invite.expires_at == NOW + timedelta(days=14)
     found = check_invite(session, invite.code.lower(), NOW + timedelta(days=13))
     assert isinstance(found, Invite)
-    assert found.id == invite.id
+    assert found.id == invite.invite.id
 
 
 def test_unknown_code(session: Session, official: Official) -> None:
@@ -99,9 +100,9 @@ def test_used_code_is_refused_the_second_time(session: Session, official: Offici
     assert official.id is not None
     invite = create_invite(session, official.id, NOW, ttl_days=14)
     identity_id = _identity(session, official, "111")
-    mark_used(session, invite, identity_id, NOW)
+    mark_used(session, invite.invite, identity_id, NOW)
     session.commit()
-    stored = session.exec(select(Invite).where(Invite.id == invite.id)).one()
+    stored = session.exec(select(Invite).where(Invite.id == invite.invite.id)).one()
     assert stored.used_at == NOW
     assert stored.used_by_identity_id == identity_id
     assert check_invite(session, invite.code, NOW) is InviteProblem.USED
@@ -111,11 +112,11 @@ def test_two_phones_racing_with_one_code(session: Session, official: Official) -
     assert official.id is not None
     invite = create_invite(session, official.id, NOW, ttl_days=14)
     first, second = _identity(session, official, "111"), _identity(session, official, "222")
-    stale_copy = Invite.model_validate(invite.model_dump())  # what the second request loaded
-    mark_used(session, invite, first, NOW)
+    stale_copy = Invite.model_validate(invite.invite.model_dump())  # what the second request loaded
+    mark_used(session, invite.invite, first, NOW)
     with pytest.raises(InviteAlreadyUsed):
         mark_used(session, stale_copy, second, NOW)
-    stored = session.exec(select(Invite).where(Invite.id == invite.id)).one()
+    stored = session.exec(select(Invite).where(Invite.id == invite.invite.id)).one()
     assert stored.used_by_identity_id == first
 
 
@@ -146,3 +147,14 @@ def test_bad_arguments(session: Session, official: Official) -> None:
     with pytest.raises(ValueError, match="no official"):
         create_invite(session, 9999, NOW, ttl_days=14)
     assert session.exec(select(Invite)).all() == []
+
+
+def test_only_a_hash_of_the_code_is_stored(session: Session, official: Official) -> None:
+    assert official.id is not None
+    issued = create_invite(session, official.id, NOW, ttl_days=14)
+    session.commit()
+    row = session.exec(select(Invite)).one()
+    assert row.code_hash == hash_code(issued.code) == hash_code(issued.code.lower())
+    assert issued.code not in row.code_hash and len(row.code_hash) == 64
+    dumped = " ".join(str(value) for value in row.model_dump().values())
+    assert issued.code not in dumped

@@ -65,7 +65,8 @@ def _rows(db: Engine) -> list[tuple[object, ...]]:
     with db.connect() as connection:
         units = connection.execute(text("SELECT id, code, name, parent_id, path FROM unit"))
         officials = connection.execute(text("SELECT id, name, phone, unit_id FROM official"))
-        invites = connection.execute(text("SELECT code, official_id FROM invite"))
+        # Revision 0007 replaces the plain code by its hash: compare what both revisions have.
+        invites = connection.execute(text("SELECT id, official_id, expires_at FROM invite"))
         return [*units.all(), *officials.all(), *invites.all()]
 
 
@@ -113,3 +114,23 @@ def test_migrations_create_exactly_the_models(engine: Engine) -> None:
         differences = compare_metadata(context, SQLModel.metadata)
     missing = [d for d in differences if d[0] in ("add_table", "add_column")]
     assert missing == []
+
+
+def test_migration_0007_hashes_the_printed_codes(old_db: Engine, init: CliRunner) -> None:
+    """A code printed before the upgrade still works after it; the plain code is gone."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from storage.invites import check_invite, hash_code
+    from storage.models import Invite
+
+    assert init.invoke(app, ["init"]).exit_code == 0
+    with old_db.connect() as connection:
+        columns = [row[1] for row in connection.execute(text("PRAGMA table_info(invite)"))]
+        stored = connection.execute(text("SELECT code_hash FROM invite")).scalar_one()
+    assert "code" not in columns
+    assert stored == hash_code("K7QM2XPA") and "K7QM2XPA" not in stored
+    with Session(old_db) as session:
+        found = check_invite(session, "k7qm-2xpa", datetime(2026, 1, 10, tzinfo=UTC))
+    assert isinstance(found, Invite) and found.id == 1

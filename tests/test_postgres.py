@@ -148,7 +148,7 @@ def test_imports_invites_and_queries(pg: Engine, cli: CliRunner, tmp_path: Path)
         session.flush()
         assert identity.id is not None
         assert isinstance(check_invite(session, invite.code, now), Invite)
-        mark_used(session, invite, identity.id, now)
+        mark_used(session, invite.invite, identity.id, now)
         session.commit()
         assert check_invite(session, invite.code, now) is InviteProblem.USED
         stored = session.exec(select(Invite)).one()

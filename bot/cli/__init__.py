@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from bot.cli import admin, common, digest, plans, reports, run
+from bot.cli.dberrors import DatabaseSafeGroup
 
 app = typer.Typer(
     name="papi-bot",
+    cls=DatabaseSafeGroup,
     help="papi-bot: the province's PAPI plan on officials' phones.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.cli.common import echo, engine, fail, require_database, settings
 from bot.planimport import PlanAlreadyImported, PlanFormatError, parse_plan, store_plan
+from bot.planimport.limits import ImportLimits
 from bot.planimport.model import ParsedPlan
 from bot.planimport.store import Resolution, count_assignments, resolve_plan
 from bot.planimport.tabular import write_review
@@ -114,7 +115,8 @@ def import_plan(
     """Import a plan appendix: tasks, agencies, deadlines, dimensions and assignments."""
     with use_locale(settings().app.default_locale):
         try:
-            parsed = parse_plan(file, year=year)
+            limits = ImportLimits.from_config(settings().imports)
+            parsed = parse_plan(file, year=year, limits=limits)
         except PlanFormatError as exc:
             fail(str(exc))
         if review_out is not None:

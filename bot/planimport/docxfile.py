@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from bot.planimport.limits import DOCX_PARTS, DOCX_TAGS, ImportLimits, check_archive
 from bot.planimport.model import PlanFormatError
 from bot.planimport.table import RawRow, header_roles
 from kernel.i18n import _
@@ -58,12 +59,13 @@ def _table_rows(table: Any, table_number: int) -> list[RawRow]:
     return rows
 
 
-def docx_rows(path: Path) -> tuple[list[RawRow], list[str]]:
+def docx_rows(path: Path, limits: ImportLimits | None = None) -> tuple[list[RawRow], list[str]]:
     """The rows of every table (in order) and the document's paragraphs as lines."""
     import docx  # python-docx, imported here: only DOCX imports pay for it
 
     if not zipfile.is_zipfile(path):
         raise PlanFormatError(_("%(file)s: not a DOCX file (not a zip archive)") % {"file": path})
+    check_archive(path, limits or ImportLimits(), DOCX_PARTS, DOCX_TAGS)  # before it unpacks
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several types for a broken package

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from bot.planimport import calendar, docxfile, pdftext, tabular, tsv
+from bot.planimport.limits import ImportLimits, check_file_size, check_rows
 from bot.planimport.model import ParsedPlan, PlanFormatError
 from bot.planimport.table import RawRow, read_rows
 from kernel.i18n import _
@@ -45,7 +46,7 @@ def _from_rows(path: Path, rows: list[RawRow], lines: list[str], year: int | Non
     )
 
 
-def _parse_text(path: Path, data: bytes, year: int | None) -> ParsedPlan:
+def _parse_text(path: Path, data: bytes, year: int | None, limits: ImportLimits) -> ParsedPlan:
     lines = _decode(path, data).splitlines()
     if tsv.has_tab_table(lines):
         rows = tsv.tab_rows(lines)
@@ -53,21 +54,25 @@ def _parse_text(path: Path, data: bytes, year: int | None) -> ParsedPlan:
         rows = pdftext.pdf_rows(lines)
     else:
         rows = tsv.tab_rows(lines)  # read_rows names the missing header
+    check_rows(path, len(rows), sum(len(row.cells) for row in rows), limits)
     return _from_rows(path, rows, lines, year)
 
 
-def parse_plan(path: Path, *, year: int | None = None) -> ParsedPlan:
+def parse_plan(
+    path: Path, *, year: int | None = None, limits: ImportLimits | None = None
+) -> ParsedPlan:
     """Read a plan file. Raises :class:`PlanFormatError` naming the file (and row)."""
-    path = Path(path)
+    path, limits = Path(path), limits or ImportLimits()
+    check_file_size(path, limits)
     data = _read_bytes(path)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        plan = _parse_text(path, data, year)
+        plan = _parse_text(path, data, year, limits)
     elif suffix == ".docx":
-        rows, lines = docxfile.docx_rows(path)
+        rows, lines = docxfile.docx_rows(path, limits)
         plan = _from_rows(path, rows, lines, year)
     elif suffix in {".xlsx", ".csv"}:
-        plan = tabular.read_template(path, year=year)
+        plan = tabular.read_template(path, year=year, limits=limits)
     else:
         raise PlanFormatError(
             _("%(file)s: unknown format %(suffix)s (use .txt, .docx, .xlsx or .csv)")

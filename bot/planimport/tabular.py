@@ -39,6 +39,7 @@ from bot.planimport import calendar
 from bot.planimport.agencies import split_agencies
 from bot.planimport.classifier import LOW_CONFIDENCE, classify
 from bot.planimport.deadlines import parse_deadline
+from bot.planimport.limits import XLSX_PARTS, XLSX_TAGS, ImportLimits, check_archive, check_rows
 from bot.planimport.model import (
     DEADLINE_KINDS,
     FLAG_LOW_CONFIDENCE,
@@ -268,15 +269,19 @@ def _plan_sheet(rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
     return {_text(row[0]): _text(row[1]) for row in rows if len(row) >= 2 and row[0]}
 
 
-def read_template(path: Path, *, year: int | None = None) -> ParsedPlan:
+def read_template(
+    path: Path, *, year: int | None = None, limits: ImportLimits | None = None
+) -> ParsedPlan:
     """Read an XLSX or CSV template (or a review file written by :func:`write_review`)."""
     source = str(path)
     meta: dict[str, str] = {}
     merged: list[tuple[int, int, int, int]] = []
+    limits = limits or ImportLimits()
     if path.suffix.lower() == ".csv":
         rows: list[list[Any]] = _csv_rows(path)
+        check_rows(path, len(rows), sum(len(row) for row in rows), limits)
     else:
-        rows, meta, merged = _xlsx_rows(path)
+        rows, meta, merged = _xlsx_rows(path, limits)
     title = meta.get("title") or _title_above(rows) or path.stem
     meta_year = meta.get("year", "")
     plan_year = year or (int(meta_year) if meta_year.isdigit() else None)
@@ -305,12 +310,13 @@ def _csv_rows(path: Path) -> list[list[Any]]:
 
 
 def _xlsx_rows(
-    path: Path,
+    path: Path, limits: ImportLimits
 ) -> tuple[list[list[Any]], dict[str, str], list[tuple[int, int, int, int]]]:
     from openpyxl import load_workbook
 
     if not zipfile.is_zipfile(path):
         raise PlanFormatError(_("%(file)s: not an XLSX file (not a zip archive)") % {"file": path})
+    check_archive(path, limits, XLSX_PARTS, XLSX_TAGS)  # before openpyxl unpacks it all
     try:
         book = load_workbook(path, data_only=True)  # not read-only: merged cells are needed
     except Exception as exc:  # openpyxl raises several types for a broken package
@@ -332,67 +338,8 @@ def _xlsx_rows(
     return rows, meta, [(r1, c1, r2, c2) for c1, r1, c2, r2 in merged]
 
 
-def _task_values(task: ParsedTask) -> list[Any]:
-    return [
-        task.stt,
-        task.text,
-        "; ".join(task.lead),
-        "; ".join(task.coordinating),
-        task.deadline.raw,
-        task.deadline.kind,
-        task.deadline.due.isoformat() if task.deadline.due else None,
-        task.deadline.note,
-        task.dimension,
-        task.subdimension,
-        task.confidence,
-        task.section,
-        ", ".join(task.flags),
-    ]
-
-
-def _validations(sheet: Any) -> None:
-    """Drop-down lists for the deadline kind and the dimension, so edits stay readable."""
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    keys = [key for key, _label in COLUMNS]
-    last = max(sheet.max_row, 2)
-    kinds = DataValidation(type="list", formula1='"' + ",".join(DEADLINE_KINDS) + '"')
-    dimensions = DataValidation(type="whole", operator="between", formula1="1", formula2="8")
-    for rule, key in ((kinds, "deadline_kind"), (dimensions, "dimension")):
-        column = chr(ord("A") + keys.index(key))
-        rule.add(f"{column}2:{column}{last}")
-        sheet.add_data_validation(rule)
-
-
 def write_review(plan: ParsedPlan, path: Path) -> None:
-    """The review spreadsheet: every field editable, flagged rows highlighted."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    """The review spreadsheet (written by :mod:`bot.planimport.review`)."""
+    from bot.planimport.review import write_review as write  # review imports this module
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = TASK_SHEET
-    sheet.append([label for _key, label in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    highlight = PatternFill(start_color="FFF2CC", end_color="FFF2CC", fill_type="solid")
-    for task in plan.tasks:
-        sheet.append(_task_values(task))
-        if task.flags:
-            for cell in sheet[sheet.max_row]:
-                cell.fill = highlight
-    widths = [6, 70, 28, 36, 22, 11, 14, 24, 10, 10, 10, 24, 30]
-    for index, width in enumerate(widths):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = "C2"
-    _validations(sheet)
-    meta = book.create_sheet(PLAN_SHEET)
-    meta.append(["title", plan.title])
-    meta.append(["year", plan.year])
-    meta.append(["number", plan.number])
-    meta.append(["report_deadlines", ", ".join(plan.report_deadlines)])
-    book.save(path)
+    write(plan, path)

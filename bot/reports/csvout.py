@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from bot.reports.cells import csv_row
 from bot.reports.text import dimension_name
 from bot.reports.xlsx import count_cells, count_headers
 from kernel.i18n import _
@@ -33,5 +34,5 @@ def csv_rows(result: Rollup) -> list[list[object]]:
 def write_csv(result: Rollup, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle).writerows(csv_rows(result))
+        csv.writer(handle).writerows(csv_row(row) for row in csv_rows(result))
     return path

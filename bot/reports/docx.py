@@ -22,6 +22,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
+from bot.reports.cells import sanitize_text
 from bot.reports.text import (
     counts_line,
     dimension_name,
@@ -79,7 +80,7 @@ def default_letterhead(result: Rollup, day: date, plan_title: str | None = None)
 def _run(
     paragraph: Any, text: str, *, size: float = 13, bold: bool = False, italic: bool = False
 ) -> Any:
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(sanitize_text(text))  # python-docx refuses control characters
     run.font.name = FONT
     run.font.size = Pt(size)
     run.bold = bold

@@ -13,6 +13,7 @@ from bot.reports.csvout import write_csv
 from bot.reports.docx import default_letterhead, write_docx
 from bot.reports.xlsx import write_xlsx
 from kernel.dates import today_local
+from kernel.private import private_file
 from storage.models import Plan
 from storage.rollup import Rollup
 
@@ -29,7 +30,24 @@ def plan_title(session: Session, result: Rollup) -> str | None:
 
 
 def render(session: Session, result: Rollup, fmt: str, path: Path, now: datetime) -> Path:
-    """Write ``result`` as ``fmt`` (one of FORMATS) to ``path``; labels in the current locale."""
+    """Write ``result`` as ``fmt`` (one of FORMATS) to ``path``; labels in the current locale.
+
+    The file is created 0600 (its new folders 0700) before it is written: reports name
+    officials and what blocks them, they are for the coordinator only.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    existed = path.exists()
+    private_file(path)
+    try:
+        return _write(session, result, fmt, path, now)
+    except BaseException:
+        if not existed:
+            path.unlink(missing_ok=True)  # no empty or half-written report left behind
+        raise
+
+
+def _write(session: Session, result: Rollup, fmt: str, path: Path, now: datetime) -> Path:
     if fmt == "xlsx":
         return write_xlsx(result, path)
     if fmt == "csv":

@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.reports.cells import append_row, cell_value, save_workbook
 from bot.reports.text import dimension_name, period_title, status_label
 from kernel.dates import short_date, short_datetime
 from kernel.i18n import _, current_locale
@@ -77,16 +78,16 @@ def cell_text(counts: Counts) -> str:
 
 
 def _title(sheet: Worksheet, title: str, subtitle: str) -> int:
-    sheet.append([title])
+    append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([subtitle])
-    sheet.append([])
+    append_row(sheet, [subtitle])
+    append_row(sheet, ())
     return 4  # the header row
 
 
 def _header(sheet: Worksheet, row: int, values: Sequence[str], freeze_columns: int = 1) -> None:
     for column, value in enumerate(values, start=1):
-        cell = sheet.cell(row=row, column=column, value=value)
+        cell = sheet.cell(row=row, column=column, value=cell_value(value))
         cell.font = BOLD
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -124,20 +125,21 @@ def _summary_sheet(sheet: Worksheet, result: Rollup) -> None:
     scores = result.scores
     score_header = [_("PAPI scores %(year)d") % {"year": scores.year}] if scores else []
     _header(sheet, header, [_("Scope"), *count_headers(), _("Rank"), *score_header])
-    sheet.append([_("Total"), *count_cells(result.totals), None])
+    append_row(sheet, [_("Total"), *count_cells(result.totals), None])
     for row in result.dimensions:
         if row.counts.total or row.code != UNCLASSIFIED:
             score = [row.score] if scores else []
-            sheet.append([dimension_name(row.code), *count_cells(row.counts), None, *score])
+            append_row(sheet, [dimension_name(row.code), *count_cells(row.counts), None, *score])
     for unit in result.children:
         rank = f"{unit.rank}/{unit.rank_of}" if unit.rank else None
-        sheet.append([unit.name, *count_cells(unit.counts), rank])
+        append_row(sheet, [unit.name, *count_cells(unit.counts), rank])
     if result.previous is not None:
-        sheet.append([])
-        sheet.append(
-            [_("Previous period: %(period)s") % {"period": period_title(result.previous.period)}]
+        append_row(sheet, ())
+        append_row(
+            sheet,
+            [_("Previous period: %(period)s") % {"period": period_title(result.previous.period)}],
         )
-        sheet.append([_("Total"), *count_cells(result.previous.totals), None])
+        append_row(sheet, [_("Total"), *count_cells(result.previous.totals), None])
     _fit(sheet, header)
 
 
@@ -152,10 +154,10 @@ def _dimension_sheets(book: Workbook, result: Rollup) -> None:
         _header(sheet, header, [_("No."), _("Task"), _("Deadline"), *count_headers()], 2)
         for task in tasks:
             deadline = short_date(task.due_date) if task.due_date else task.deadline_raw
-            sheet.append(
-                [task.stt or str(task.order), task.text, deadline, *count_cells(task.counts)]
+            append_row(
+                sheet, [task.stt or str(task.order), task.text, deadline, *count_cells(task.counts)]
             )
-        sheet.append([None, _("Total"), None, *count_cells(row.counts)])
+        append_row(sheet, [None, _("Total"), None, *count_cells(row.counts)])
         _fit(sheet, header)
 
 
@@ -165,7 +167,7 @@ def _matrix_sheet(book: Workbook, result: Rollup) -> None:
     header = _title(sheet, _("Tasks by unit"), _subtitle(result))
     _header(sheet, header, [_("No."), _("Task"), *(u.name for u in units)], 2)
     for task in result.tasks:
-        sheet.append([task.stt or str(task.order), task.text])
+        append_row(sheet, [task.stt or str(task.order), task.text])
         row = sheet.max_row
         for column, unit in enumerate(units, start=3):
             counts = result.matrix.get((task.task_id, unit.unit_id))
@@ -183,7 +185,7 @@ def _blocked_sheet(book: Workbook, result: Rollup) -> None:
     _header(sheet, header, [_("Unit"), _("No."), _("Task"), _("Reason"), _("Reported")])
     for item in result.blocked:
         since = short_datetime(item.since, current_locale()) if item.since else None
-        sheet.append([item.unit_name, item.task_order, item.task_text, item.note or "", since])
+        append_row(sheet, [item.unit_name, item.task_order, item.task_text, item.note or "", since])
     _fit(sheet, header)
 
 
@@ -198,6 +200,4 @@ def write_xlsx(result: Rollup, path: Path) -> Path:
     _dimension_sheets(book, result)
     _matrix_sheet(book, result)
     _blocked_sheet(book, result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+    return save_workbook(book, path)

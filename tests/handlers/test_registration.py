@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from storage import invites
 from storage.db import session_scope
-from storage.invites import InviteAlreadyUsed, create_invite
+from storage.invites import InviteAlreadyUsed, create_invite, hash_code
 from storage.models import ChannelIdentity, ConversationState, Invite, Official
 from tests.handlers.helpers import World
 
@@ -34,7 +34,7 @@ def test_start_with_code_links_the_chat(world: World) -> None:
     [identity] = _identities(world)
     assert (identity.external_user_id, identity.official_id) == ("tg-100", world.people["off1a"].id)
     with world.session() as session:
-        invite = session.exec(select(Invite).where(Invite.code == code)).one()
+        invite = session.exec(select(Invite).where(Invite.code_hash == hash_code(code))).one()
     assert invite.used_at is not None and invite.used_by_identity_id == identity.id
     # Linked now: the task list answers.
     assert "#" in world.texts("tg-100", "/nhiemvu")

@@ -112,6 +112,7 @@ def message_inbound(message: Message, update_id: int, now: datetime) -> Inbound 
         attachments=attachments_of(message),
         reply_to_message_id=str(reply.message_id) if reply is not None else None,
         display_name=_display_name(user),
+        is_forwarded=message.forward_origin is not None,
     )
 
 

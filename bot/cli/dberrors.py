@@ -1,0 +1,46 @@
+"""An unreachable database is one clear line and exit code 2, for every command.
+
+The check sits in the root command group, so no command has to remember it: a refused
+PostgreSQL connection or an SQLite file that cannot be opened ends the same way as any other
+bad input (:func:`bot.cli.common.fail`), with the URL's password hidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from typer.core import TyperGroup
+
+from bot.cli.common import EXIT_BAD_INPUT, settings
+from kernel.i18n import _, use_locale
+
+
+def _reason(error: OperationalError | InterfaceError) -> str:
+    """The driver's own first line ("connection refused", "unable to open database file")."""
+    original = str(error.orig) if error.orig is not None else str(error)
+    lines = [line.strip() for line in original.splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _message(error: OperationalError | InterfaceError) -> str:
+    config = settings()
+    url = make_url(config.database.url).render_as_string(hide_password=True)
+    with use_locale(config.app.default_locale):
+        return _("Cannot reach the database %(url)s: %(reason)s") % {
+            "url": url,
+            "reason": _reason(error),
+        }
+
+
+class DatabaseSafeGroup(TyperGroup):
+    """The root group: a command that cannot reach the database fails like bad input."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, InterfaceError) as exc:
+            typer.echo(_message(exc), err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
