@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.planimport.ocr import ocr_fold
 from kernel.textnorm import fold, nfc, strip_diacritics
 from storage.models import Unit
 
@@ -117,7 +118,7 @@ def split_agencies(cell: str) -> list[str]:
 
 def normalise_name(name: str) -> str:
     """The matching key of an agency or unit name: folded, abbreviations expanded."""
-    key = fold(name)
+    key = ocr_fold(name)  # scanned plans: "Sé Noi vu", "S& Tai nguyén" fold like "Sở …"
     for pattern, replacement in _ABBREVIATIONS_RE:
         key = pattern.sub(replacement, key)
     key = re.sub(r"[^\w]+", " ", key)

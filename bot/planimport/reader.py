@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from bot.planimport import calendar, docxfile, pdftext, tabular, tsv
+from bot.planimport import calendar, docxfile, pdftext, prose, tabular, tsv
 from bot.planimport.model import ParsedPlan, PlanFormatError
-from bot.planimport.table import RawRow, read_rows
+from bot.planimport.table import RawRow, header_roles, read_rows
 from kernel.i18n import _
 
 TEXT_SUFFIXES = {".txt", ".tsv", ".text"}
@@ -45,13 +45,32 @@ def _from_rows(path: Path, rows: list[RawRow], lines: list[str], year: int | Non
     )
 
 
+def _from_prose(path: Path, lines: list[str], year: int | None) -> ParsedPlan:
+    """A plan without a table: tasks from its running text (bot/planimport/prose.py)."""
+    title = calendar.plan_title(lines) or path.stem
+    plan_year = year or calendar.plan_year(title, lines)
+    read = prose.read_prose(lines, year=plan_year, source=str(path))
+    return ParsedPlan(
+        title=title,
+        year=plan_year,
+        tasks=read.tasks,
+        report_deadlines=calendar.report_deadlines("\n".join(lines)),
+        number=calendar.plan_number(lines),
+        scores=read.scores,
+        scores_year=read.scores_year,
+    )
+
+
 def _parse_text(path: Path, data: bytes, year: int | None) -> ParsedPlan:
     lines = _decode(path, data).splitlines()
     if tsv.has_tab_table(lines):
         rows = tsv.tab_rows(lines)
     elif pdftext.is_pdf_table(lines):
         rows = pdftext.pdf_rows(lines)
+    elif prose.is_prose_plan(lines):
+        return _from_prose(path, lines, year)  # a table always wins: checked above
     else:
+        prose.refuse_garbled(lines, str(path))
         rows = tsv.tab_rows(lines)  # read_rows names the missing header
     return _from_rows(path, rows, lines, year)
 
@@ -65,7 +84,10 @@ def parse_plan(path: Path, *, year: int | None = None) -> ParsedPlan:
         plan = _parse_text(path, data, year)
     elif suffix == ".docx":
         rows, lines = docxfile.docx_rows(path)
-        plan = _from_rows(path, rows, lines, year)
+        if not any(header_roles(row.cells) for row in rows) and prose.is_prose_plan(lines):
+            plan = _from_prose(path, lines, year)
+        else:
+            plan = _from_rows(path, rows, lines, year)
     elif suffix in {".xlsx", ".csv"}:
         plan = tabular.read_template(path, year=year)
     else:
