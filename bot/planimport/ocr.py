@@ -27,7 +27,7 @@ _HAS_LETTER = re.compile(r"[^\W\d_]")
 _HAS_DIGIT = re.compile(r"\d")
 # "S& " (Sở), "v&i" (với): an ampersand glued to a single letter or inside a lower-case word;
 # "TN&MT" (capitals on both sides) is an abbreviation and stays.
-_AMP_AFTER_LETTER = re.compile(r"(?<![\w&])([A-Za-z])&(?=\s|$|[a-z])")
+_AMP_AFTER_LETTER = re.compile(r"(?<![\w&])([A-Za-z])&(?![A-Z0-9])")
 _AMP_IN_WORD = re.compile(r"(?<=[a-z])&(?=[a-z])")
 # Loanwords and acronyms that really start with "p" + vowel.
 _P_WORDS = {"papi", "papl", "par", "pin", "pano", "pa"}
@@ -62,6 +62,21 @@ def ocr_fold(text: str) -> str:
     text = _AMP_AFTER_LETTER.sub(r"\1o", text)
     text = _AMP_IN_WORD.sub("o", text)
     return fold(_WORD.sub(lambda m: _fix_word(m.group(0)), strip_diacritics(text)))
+
+
+def ocr_chars(text: str) -> str:
+    """A folded key of ``text`` with exactly its length (for finding phrases by position):
+    diacritics gone, lower case, and the one-for-one scanner swaps undone ("s&" → "so",
+    "s6" → "so"); "ii"/"ir" are left, being two letters for one."""
+    key = strip_diacritics(text).lower().translate(_SYMBOLS)
+    if len(key) != len(text):
+        return key  # the caller compares lengths and gives up
+    key = _AMP_AFTER_LETTER.sub(r"\1o", key)
+    key = _AMP_IN_WORD.sub("o", key)
+    return _WORD.sub(
+        lambda m: m.group(0).translate(_IN_WORD) if _HAS_LETTER.search(m.group(0)) else m.group(0),
+        key,
+    )
 
 
 def words(text: str) -> list[str]:

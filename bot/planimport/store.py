@@ -28,6 +28,7 @@ from bot.planimport.model import (
     PlanAlreadyImported,
     PlanFormatError,
 )
+from bot.reports.scores import StatedScores, save_stated
 from kernel.i18n import _
 from storage.models import (
     Assignment,
@@ -226,6 +227,10 @@ def store_plan(
         session.execute(insert(Assignment), [{**a, "created_at": now} for a in fresh])
     for leftover in old.values():
         _retire_task(session, leftover)
+    if parsed.scores and parsed.scores_year and province.id is not None:
+        # The scores a prose plan states become the province's latest: reports put the
+        # weakest dimensions first.
+        save_stated(session, province.id, StatedScores(parsed.scores_year, dict(parsed.scores)))
     session.flush()
     return plan
 
