@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.planimport.ocr import ocr_chars, ocr_fold
-from kernel.textnorm import fold, nfc, strip_diacritics
+from kernel.textnorm import fold, nfc
 from storage.models import Unit
 
 # Phrases whose commas do not separate agencies (folded, as regular expressions).

@@ -104,12 +104,13 @@ def _starter(line: str) -> tuple[str, str, str] | None:
 
 
 def _short_heading(block: Block) -> bool:
-    """A heading on a line of its own ("2. Sở Nội vụ", "IV. TỔ CHỨC THỰC HIỆN")."""
+    """A heading or label on a line of its own ("2. Sở Nội vụ", "IV. TỔ CHỨC THỰC HIỆN",
+    "Nội dung cần thực hiện"): the next paragraph does not continue it."""
+    limit = 12 if block.kind in (PART, NUMBERED) else 7
     return (
-        block.kind in (PART, NUMBERED)
-        and len(block.paragraphs) == 1
+        len(block.paragraphs) == 1
         and len(block.paragraphs[0]) == 1
-        and len(block.paragraphs[0][0].split()) <= 12
+        and len(block.paragraphs[0][0].split()) <= limit
     )
 
 

@@ -85,7 +85,8 @@ def parse_plan(path: Path, *, year: int | None = None) -> ParsedPlan:
     elif suffix == ".docx":
         rows, lines = docxfile.docx_rows(path)
         if not any(header_roles(row.cells) for row in rows) and prose.is_prose_plan(lines):
-            plan = _from_prose(path, lines, year)
+            # One paragraph a line: a blank line between them, as between typed paragraphs.
+            plan = _from_prose(path, [text for line in lines for text in (line, "")], year)
         else:
             plan = _from_rows(path, rows, lines, year)
     elif suffix in {".xlsx", ".csv"}:

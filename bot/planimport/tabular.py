@@ -400,6 +400,6 @@ def write_review(plan: ParsedPlan, path: Path) -> None:
     meta.append(["year", plan.year])
     meta.append(["number", plan.number])
     meta.append(["report_deadlines", ", ".join(plan.report_deadlines)])
-    for row in write_scores(plan):
-        meta.append(row)
+    for score_row in write_scores(plan):
+        meta.append(score_row)
     book.save(path)

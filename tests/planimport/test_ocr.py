@@ -23,38 +23,39 @@ from tests.planimport.conftest import make_province
 SEED_000 = "000_6a26aac315758a40.txt"
 SEED_001 = "001_4fec8051db42b886.txt"
 
-# What the scanner of seed 001 made of Vietnamese letters (base letter after the marks).
-_LOOK_ALIKES = {"ô": ("6", "o"), "ư": ("ir", "u", "w"), "ũ": ("ii",), "ơ": ("o", "&")}
+_SHAPES = "\u0302\u031b\u0306"  # circumflex, horn, breve: part of the letter, not the tone
+_LOOK_ALIKES = {"ô": ("6", "o"), "ư": ("ir", "u", "w"), "ơ": ("o", "&"), "ũ": ("ii",)}
 
 
-def _base(ch: str) -> str:
-    return unicodedata.normalize("NFD", ch)[0]
+def _swaps(ch: str) -> tuple[str, ...]:
+    """The scanner's readings of a lower-case letter (nothing for the others)."""
+    decomposed = unicodedata.normalize("NFD", ch)
+    base, marks = decomposed[0], decomposed[1:]
+    shape = unicodedata.normalize("NFC", base + "".join(m for m in marks if m in _SHAPES))
+    if shape == "u" and "\u0303" in marks:
+        shape = "ũ"
+    return _LOOK_ALIKES.get(shape, ()) if ch.islower() else ()
 
 
 def ocr_damage(text: str, seed: int = 15, rate: float = 0.5) -> str:
     """Seed 001's kind of damage: every diacritic lost; "đ" read as "d" (or "P" at the start
-    of a capitalised word); "ô" as "6", "ư" as "ir"/"u"/"w", "ũ" as "ii", "ơ" as "&", each
+    of a capitalised word); "ô" as "6", "ư" as "ir"/"u"/"w", "ơ" as "&", "ũ" as "ii", each
     at ``rate``; a few wrong accents ("é" for "e"). Deterministic for a given seed."""
     rng = random.Random(seed)
+    text = unicodedata.normalize("NFC", text)
     out: list[str] = []
-    for i, ch in enumerate(unicodedata.normalize("NFC", text)):
-        lower = ch.lower()
+    for i, ch in enumerate(text):
         word_start = i == 0 or not text[i - 1].isalpha()
-        if lower == "đ":
-            out.append("P" if ch == "Đ" and word_start and rng.random() < rate else "d")
-            continue
-        decomposed = unicodedata.normalize("NFD", lower)
-        vowel = unicodedata.normalize("NFC", decomposed[:2]) if len(decomposed) > 1 else lower
-        for letter, swaps in _LOOK_ALIKES.items():
-            if (vowel == letter or _base(lower) + decomposed[1:2] == letter) and not (ch.isupper()):
-                if rng.random() < rate:
-                    out.append(rng.choice(swaps))
-                    break
+        swaps = _swaps(ch)
+        if ch == "Đ":
+            out.append("P" if word_start and rng.random() < rate else "D")
+        elif ch == "đ":
+            out.append("d")
+        elif swaps and rng.random() < rate:
+            out.append(rng.choice(swaps))
         else:
-            plain = _base(ch) if ch.isalpha() else ch
-            if plain == "e" and rng.random() < 0.1:
-                plain = "é"
-            out.append(plain)
+            plain = unicodedata.normalize("NFD", ch)[0]
+            out.append("é" if plain == "e" and rng.random() < 0.1 else plain)
     return "".join(out)
 
 
