@@ -327,7 +327,7 @@ def _task(draft: _Draft, year: int | None) -> ParsedTask:
         section=draft.section,
         source_row=f"line {draft.line}",
     )
-    task.deadline.raw, assumed = item_deadline(draft.text, year)
+    task.deadline.raw, assumed = item_deadline(draft.text)
     if draft.dimension is not None:
         task.dimension, task.confidence = draft.dimension, 1.0
         task.subdimension = _subdimension(draft.text, draft.dimension)

@@ -25,12 +25,12 @@ _YEAR = re.compile(r"\bhoan thanh (?:trong |truoc )?(?:nam|cuoi nam) (20\d\d)\b"
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
 
 
-def _quarter(match: re.Match[str], year: int | None) -> str:
+def _quarter(match: re.Match[str]) -> str:
     roman = _ROMAN.get(match.group(1), match.group(1).upper())
     return f"Quý {roman}/{match.group(2)}" if match.group(2) else f"Quý {roman}"
 
 
-def item_deadline(text: str, year: int | None) -> tuple[str, bool]:
+def item_deadline(text: str) -> tuple[str, bool]:
     """(deadline text, assumed): what the item names, else ("Thường xuyên", True)."""
     key = ocr_fold(text)
     if match := _DATE.search(key):
@@ -42,7 +42,7 @@ def item_deadline(text: str, year: int | None) -> tuple[str, bool]:
         half = "đầu" if match.group(1) == "dau" else "cuối"
         return f"6 tháng {half} năm {match.group(2)}", False
     if match := _QUARTER.search(key):
-        return _quarter(match, year), False
+        return _quarter(match), False  # no year: parsed with the plan's
     if match := _YEAR.search(key):
         return f"Năm {match.group(1)}", False
     return RECURRING, True

@@ -127,7 +127,7 @@ def test_typed_text_is_not_flagged_as_scanned(tmp_path: Path) -> None:
     ],
 )
 def test_item_deadlines(text: str, expected: tuple[str, bool]) -> None:
-    assert item_deadline(text, 2025) == expected
+    assert item_deadline(text) == expected
 
 
 def test_headings_are_matched_despite_scan_damage() -> None:
