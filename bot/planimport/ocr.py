@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from kernel.textnorm import fold, nfc, strip_diacritics
 
@@ -56,6 +57,7 @@ def _fix_word(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=8192)  # headings and names are folded again and again
 def ocr_fold(text: str) -> str:
     """The matching key of possibly scanned text: :func:`fold` plus the usual OCR repairs."""
     text = nfc(text).translate(_SYMBOLS)
@@ -86,7 +88,10 @@ def words(text: str) -> list[str]:
 
 def similarity(a: str, b: str) -> float:
     """0–1: how alike two texts are once folded (difflib's ratio on the folded words)."""
-    left, right = " ".join(words(a)), " ".join(words(b))
+    return _ratio(" ".join(words(a)), " ".join(words(b)))
+
+
+def _ratio(left: str, right: str) -> float:
     if not left or not right:
         return 0.0
     return SequenceMatcher(None, left, right, autojunk=False).ratio()
@@ -103,7 +108,7 @@ def starts_like(text: str, phrase: str, threshold: float = 0.8) -> bool:
         size = len(want) + extra
         if size <= 0 or size > len(head):
             continue
-        best = max(best, similarity(" ".join(head[:size]), " ".join(want)))
+        best = max(best, _ratio(" ".join(head[:size]), " ".join(want)))
     return best >= threshold
 
 
@@ -115,7 +120,7 @@ def find_like(text: str, phrase: str, threshold: float = 0.8) -> int | None:
     if not size:
         return None
     for start in range(0, max(len(have) - size + 1, 0)):
-        if similarity(" ".join(have[start : start + size]), want) >= threshold:
+        if _ratio(" ".join(have[start : start + size]), want) >= threshold:
             return start
     return None
 

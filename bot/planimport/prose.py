@@ -108,7 +108,7 @@ def is_prose_plan(lines: list[str]) -> bool:
     for block in read_blocks(lines):
         if block.kind == PART and part_kind(block.flat) in (TASKS, ORGANISATION):
             return True
-        if block.kind in (NUMBERED, PARAGRAPH) and dimension_heading(block.flat) is not None:
+        if _opens_dimension(block) is not None:
             return True
     return False
 
@@ -129,7 +129,16 @@ def _dimension_by_name(text: str) -> int | None:
     return None
 
 
-def dimension_heading(text: str) -> DimensionHeading | None:
+def _opens_dimension(block: Block) -> DimensionHeading | None:
+    """A numbered heading by number or name; a paragraph only by "Chỉ số nội dung N"."""
+    if block.kind == NUMBERED:
+        return dimension_heading(block.flat)
+    if block.kind == PARAGRAPH:
+        return dimension_heading(block.flat, by_name=False)
+    return None
+
+
+def dimension_heading(text: str, *, by_name: bool = True) -> DimensionHeading | None:
     """The dimension a heading opens: by its own number ("Chỉ số nội dung 4: …"), else by
     the dimension's name written at its start."""
     head = " ".join(words(text)[:12])
@@ -139,7 +148,7 @@ def dimension_heading(text: str) -> DimensionHeading | None:
         following = words(head)[at + 4 : at + 5]  # the word after "chi so noi dung"
         if following and following[0].isdigit() and 1 <= int(following[0]) <= 8:
             dimension = int(following[0])
-    else:
+    elif by_name:
         dimension = _dimension_by_name(text)
     if dimension is None:
         return None
@@ -214,8 +223,8 @@ class _Reader:
             self.part, self.part_label, self.current = part_kind(block.flat), block.label, None
             return
         if self.part == TASKS or (self.part == OTHER and not self.sections):
-            heading = dimension_heading(block.flat) if block.kind != LETTERED else None
-            if heading is not None and block.kind in (NUMBERED, PARAGRAPH):
+            heading = _opens_dimension(block)
+            if heading is not None:
                 self.part = TASKS
                 self.sections.append(_Section(block, heading))
                 self.current = None

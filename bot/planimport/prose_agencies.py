@@ -110,6 +110,7 @@ def _candidates() -> tuple[tuple[str, str], ...]:
     return tuple((_key(written), usual) for written, usual in names.items())
 
 
+@cache
 def canonical(name: str) -> str | None:
     """The usual spelling of the agency ``name`` stands for, or None."""
     tokens = name.split()
@@ -179,14 +180,18 @@ def split_heading(text: str) -> tuple[list[str], str]:
         if raw[i - 1].endswith(":"):
             end = i
             break
-        pair = " ".join(keys[i : i + 2])
-        if pair in _VERBS or any(
-            SequenceMatcher(None, pair, verb).ratio() >= MATCH for verb in _VERBS
-        ):
+        if _is_verb(" ".join(keys[i : i + 2])):
             end = i
             break
     names = agencies_in(" ".join(raw[start:end]).rstrip(":"))
     return names, " ".join(raw[end:])
+
+
+@cache
+def _is_verb(pair: str) -> bool:
+    return pair in _VERBS or any(
+        SequenceMatcher(None, pair, verb, autojunk=False).ratio() >= MATCH for verb in _VERBS
+    )
 
 
 def intro_agencies(text: str) -> list[str]:

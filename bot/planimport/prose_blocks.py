@@ -139,7 +139,7 @@ def read_blocks(raw_lines: list[str]) -> list[Block]:
             continue
         if _is_noise(line, repeated):
             continue  # a page number, a link, a running header: not part of any sentence
-        if any(starts_like(line, words, 0.85) for words in _END_WORDS):
+        if line.lstrip()[:1] in "Nn" and any(starts_like(line, w, 0.85) for w in _END_WORDS):
             break
         line = line[: len(line) - len(line.lstrip())] + nfc(line)
         ends_sentence = bool(_SENTENCE_END.search(previous)) or not blocks
