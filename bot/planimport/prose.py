@@ -183,7 +183,6 @@ class _Draft:
     section: str | None
     lead: list[str] = field(default_factory=list)
     dimension: int | None = None
-    duty: bool = False  # from "Tổ chức thực hiện"
 
     @property
     def text(self) -> str:
@@ -290,7 +289,7 @@ class _Reader:
 
     def _add_duty(self, stt: str, block: Block) -> None:
         lead = self.sub_agencies if self.sub_agencies is not None else self.agencies
-        self.current = _Draft(stt, block.line, [block.text], self.section, list(lead), duty=True)
+        self.current = _Draft(stt, block.line, [block.text], self.section, list(lead))
         self.duties.append(self.current)
 
 

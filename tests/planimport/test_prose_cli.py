@@ -159,6 +159,23 @@ def test_storing_a_prose_plan(run: Invoke, engine: Engine, seeds_dir: Path) -> N
         assert task.section is not None and task.section.startswith("Chi s6 ndi dung 1")
 
 
+def test_the_reviewed_file_replaces_the_stored_prose_plan(
+    run: Invoke, engine: Engine, seeds_dir: Path, tmp_path: Path
+) -> None:
+    make_province(engine)
+    review = tmp_path / "review.xlsx"
+    first = run(str(seeds_dir / SEED_001), "--review-out", str(review))
+    assert first.exit_code == 0, first.output
+    stored = _counts(engine)
+    assert run(str(review)).exit_code == 2  # the same plan: refused without --replace
+    again = run(str(review), "--replace")
+    assert again.exit_code == 0, again.output
+    assert _counts(engine) == stored
+    with Session(engine) as session:
+        flags = [t.flags for t in session.exec(select(Task).order_by(col(Task.order)))]
+    assert all("from_prose" in f for f in flags)
+
+
 def test_garbled_and_taskless_text_is_refused_and_nothing_written(
     run: Invoke, engine: Engine, tmp_path: Path
 ) -> None:
