@@ -47,6 +47,7 @@ def _from_rows(path: Path, rows: list[RawRow], lines: list[str], year: int | Non
 
 def _from_prose(path: Path, lines: list[str], year: int | None) -> ParsedPlan:
     """A plan without a table: tasks from its running text (bot/planimport/prose.py)."""
+    prose.refuse_garbled(lines, str(path))
     title = calendar.plan_title(lines) or path.stem
     plan_year = year or calendar.plan_year(title, lines)
     read = prose.read_prose(lines, year=plan_year, source=str(path))
@@ -71,6 +72,16 @@ def _parse_text(path: Path, data: bytes, year: int | None) -> ParsedPlan:
         return _from_prose(path, lines, year)  # a table always wins: checked above
     else:
         prose.refuse_garbled(lines, str(path))
+        if not any("\t" in line for line in lines):
+            raise PlanFormatError(
+                _(
+                    "%(file)s: no recognisable table header (expected columns such as "
+                    "STT / Nhiệm vụ / Cơ quan chủ trì / Thời gian hoàn thành), and no task "
+                    'part in the text ("Nội dung thực hiện" or "Nhiệm vụ, giải pháp" with '
+                    "items a), b) …)"
+                )
+                % {"file": path}
+            )
         rows = tsv.tab_rows(lines)  # read_rows names the missing header
     return _from_rows(path, rows, lines, year)
 

@@ -169,7 +169,14 @@ def test_garbled_text_is_refused(tmp_path: Path) -> None:
         parse_plan(_write(tmp_path, garbled))
 
 
-def test_text_that_is_no_plan_still_gets_the_table_message(tmp_path: Path) -> None:
+def test_text_that_is_no_plan_names_both_what_it_looked_for(tmp_path: Path) -> None:
     text = "Biên bản họp ngày 3/5/2025.\n\nCác đại biểu đã thảo luận.\n"
-    with pytest.raises(PlanFormatError, match=r"no recognisable table header"):
+    with pytest.raises(PlanFormatError, match=r"no recognisable table header .*no task part"):
+        parse_plan(_write(tmp_path, text))
+
+
+def test_a_plan_whose_items_are_garbled_is_refused(tmp_path: Path) -> None:
+    garbled = "\n\n".join(f"{c}) Pé s6 n@ chirc ¢6 1a x4 hiww jz qq." for c in "abcdefgh")
+    text = f"II. NỘI DUNG THỰC HIỆN\n\n1. Chỉ số nội dung 1: Tham gia: 5,1 điểm\n\n{garbled}\n"
+    with pytest.raises(PlanFormatError, match=r"plan\.txt: the text is too damaged to read"):
         parse_plan(_write(tmp_path, text))
