@@ -32,8 +32,6 @@ _AMP_AFTER_LETTER = re.compile(r"(?<![\w&])([A-Za-z])&(?![A-Z0-9])")
 _AMP_IN_WORD = re.compile(r"(?<=[a-z])&(?=[a-z])")
 # Loanwords and acronyms that really start with "p" + vowel.
 _P_WORDS = {"papi", "papl", "par", "pin", "pano", "pa"}
-
-
 _ROMAN = re.compile(r"^[ivxl]+$", re.IGNORECASE)
 
 
@@ -157,7 +155,7 @@ def damage_ratio(text: str) -> float:
 def _suspect(token: str) -> bool:
     bare = token.strip(".,;:()\"'“”…/-")
     key = fold(bare)
-    if key in _ALLOWED_SUSPECTS:
+    if key in _ALLOWED_SUSPECTS or key in _P_WORDS:
         return False
     if _GLYPHS.search(bare):
         return True
