@@ -29,6 +29,9 @@ FLAG_LABELS = {
     "no_lead_agency": N_("no lead agency"),
     "unresolved_agency": N_("agency matches no unit"),
     "removed_from_plan": N_("no longer in the plan"),
+    "from_prose": N_("read from the plan's text"),
+    "ocr_damaged": N_("text looks damaged by the scan"),
+    "deadline_assumed": N_("no deadline in the plan: recurring assumed"),
 }
 
 

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kernel.textnorm import fold, nfc, strip_diacritics
+from bot.planimport.ocr import ocr_chars, ocr_fold
+from kernel.textnorm import fold, nfc
 from storage.models import Unit
 
 # Phrases whose commas do not separate agencies (folded, as regular expressions).
@@ -61,7 +62,7 @@ _NOISE = re.compile(r"\b(?:viet nam|tinh)\b")
 
 def _protect_atomic(text: str) -> str:
     """Replace commas inside group phrases by NUL so a split on "," leaves them whole."""
-    key = strip_diacritics(text).lower()
+    key = ocr_chars(text)  # "Cac s&, ban, nganh" (scanned) is a group name too
     if len(key) != len(text):
         return text
     chars = list(text)
@@ -108,7 +109,8 @@ def split_agencies(cell: str) -> list[str]:
             key = fold(name)
             if result and (key.startswith("cap ") or key.startswith("tuyen ")):
                 # "UBND cấp huyện, cấp xã": the second takes the head of the first.
-                head = re.split(r"\s(?:cấp|tuyến)\s", result[-1], maxsplit=1)[0]
+                # "cấp" and "tuyến" also as scanned ("cap", "cép", "tuyen").
+                head = re.split(r"\s(?:c\S{1,2}p|tuy\S{1,2}n)\s", result[-1], maxsplit=1)[0]
                 if head != result[-1]:
                     name = f"{head} {name}"
             result.append(name)
@@ -117,7 +119,7 @@ def split_agencies(cell: str) -> list[str]:
 
 def normalise_name(name: str) -> str:
     """The matching key of an agency or unit name: folded, abbreviations expanded."""
-    key = fold(name)
+    key = ocr_fold(name)  # scanned plans: "Sé Noi vu", "S& Tai nguyén" fold like "Sở …"
     for pattern, replacement in _ABBREVIATIONS_RE:
         key = pattern.sub(replacement, key)
     key = re.sub(r"[^\w]+", " ", key)
@@ -130,14 +132,15 @@ def _loose(key: str) -> str:
 
 
 _RELEVANT = r"(?: (?:co )?lien quan| thuoc tinh)?$"
+# "c[a-z]p": "cấp" as scanned ("cép", "cip") too.
 GROUP_LEVELS: list[tuple[re.Pattern[str], str]] = [
     (
-        re.compile(r"^(?:uy ban nhan dan )?(?:cap xa|(?:cac )?xa phuong thi tran)" + _RELEVANT),
+        re.compile(r"^(?:uy ban nhan dan )?(?:c[a-z]p xa|(?:cac )?xa phuong thi tran)" + _RELEVANT),
         "commune",
     ),
     (
         re.compile(
-            r"^(?:uy ban nhan dan )?(?:cap huyen|cac huyen(?: thi xa)? thanh pho)" + _RELEVANT
+            r"^(?:uy ban nhan dan )?(?:c[a-z]p huyen|cac huyen(?: thi xa)? thanh pho)" + _RELEVANT
         ),
         "district",
     ),
@@ -191,7 +194,41 @@ class UnitIndex:
         key = normalise_name(name)
         if key in self.by_key:
             return list(self.by_key[key])
-        return list(self.by_loose.get(_loose(key), []))
+        loose = _loose(key)
+        if loose in self.by_loose:
+            return list(self.by_loose[loose])
+        nearest = _nearest(loose, self.by_loose)  # a scanned name ("Sé Noi vu")
+        return list(self.by_loose[nearest]) if nearest else []
+
+
+def _word_alike(a: str, b: str) -> bool:
+    """One scanned word for another: equal, one letter swapped ("se"/"so"), or, in a
+    longer word, one letter more or fewer ("trueong"/"truong")."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    if abs(len(a) - len(b)) == 1 and min(len(a), len(b)) >= 4:
+        shorter, longer = sorted((a, b), key=len)
+        return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+    return False
+
+
+def _scan_alike(key: str, other: str) -> bool:
+    """Word by word alike, at most two words damaged, and at least one word intact."""
+    left, right = key.split(), other.split()
+    if len(left) != len(right) or len(left) < 2:
+        return False
+    damaged = sum(a != b for a, b in zip(left, right, strict=True))
+    return damaged <= min(2, len(left) - 1) and all(
+        _word_alike(a, b) for a, b in zip(left, right, strict=True)
+    )
+
+
+def _nearest(key: str, keys: Iterable[str]) -> str:
+    """The one key a scanned name is nearly equal to ("" when none, or two, come close)."""
+    alike = [other for other in keys if _scan_alike(key, other)]
+    return alike[0] if len(alike) == 1 else ""
 
 
 # Usual spellings of bodies that plans name in capitals or abbreviations, for display.

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from bot.planimport.ocr import ocr_fold
 from kernel.textnorm import fold
 from storage.taxonomy import taxonomy_rows
 
@@ -121,7 +122,7 @@ class Classification:
 
 def classify(text: str) -> Classification:
     """Infer the PAPI dimension of a task from its text."""
-    key = fold(text)
+    key = ocr_fold(text)  # OCR-damaged text ("tham nhiing") matches the keywords too
     by_dimension: dict[int, float] = {}
     by_sub: dict[str, float] = {}
     for dimension, sub, pattern, weight in _COMPILED:

@@ -14,6 +14,7 @@ import re
 from datetime import date
 
 from bot.planimport.model import FLAG_NEEDS_YEAR, FLAG_UNKNOWN_DEADLINE, Deadline
+from bot.planimport.ocr import ocr_fold
 from kernel.textnorm import fold, nfc
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
@@ -39,7 +40,7 @@ def _pick_year(found: str | None, fallback: int | None) -> int | None:
 
 def _parse_main(main: str, year: int | None) -> tuple[str, date | None, bool]:
     """(kind, due, needs_year) for the part before any ";"."""
-    key = fold(main)
+    key = ocr_fold(main)  # "Thirong xuyén" (scanned) is "Thường xuyên"
     if not key:
         return "unknown", None, False
     if _RECURRING.search(key):

@@ -19,6 +19,10 @@ FLAG_LOW_CONFIDENCE = "low_confidence_dimension"
 FLAG_NO_DIMENSION = "no_dimension"
 FLAG_NO_LEAD = "no_lead_agency"
 FLAG_UNRESOLVED_AGENCY = "unresolved_agency"
+# Prose plans (bot/planimport/prose.py): read from running text, not from a table.
+FLAG_FROM_PROSE = "from_prose"
+FLAG_OCR_DAMAGED = "ocr_damaged"  # the text looks scanned with damage: compare with the paper
+FLAG_DEADLINE_ASSUMED = "deadline_assumed"  # the plan names none: recurring was assumed
 
 
 class PlanFormatError(Exception):
@@ -86,13 +90,16 @@ class ParsedPlan:
     number: str | None = None  # "99/KH-UBND"
     source_file: str | None = None
     source_sha256: str | None = None
+    # PAPI scores the plan states for its province ("1" -> 5.48), and their year.
+    scores: dict[str, float] = field(default_factory=dict)
+    scores_year: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": {
-                "title": self.title,
-                "year": self.year,
-                "report_deadlines": list(self.report_deadlines),
-            },
-            "tasks": [task.to_json() for task in self.tasks],
+        plan: dict[str, Any] = {
+            "title": self.title,
+            "year": self.year,
+            "report_deadlines": list(self.report_deadlines),
         }
+        if self.scores:
+            plan["scores"] = {"year": self.scores_year, "values": dict(self.scores)}
+        return {"plan": plan, "tasks": [task.to_json() for task in self.tasks]}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.planimport.model import DEADLINE_KINDS, ParsedPlan, ParsedTask
+from bot.planimport.prose_review import write_scores
 from bot.planimport.tabular import COLUMNS, PLAN_SHEET, TASK_SHEET
 from bot.reports.cells import append_row, save_workbook
 
@@ -74,4 +75,6 @@ def write_review(plan: ParsedPlan, path: Path) -> None:
     for key, value in (("title", plan.title), ("year", plan.year), ("number", plan.number)):
         append_row(meta, [key, value])
     append_row(meta, ["report_deadlines", ", ".join(plan.report_deadlines)])
+    for score_row in write_scores(plan):  # a prose plan's stated scores survive the review
+        append_row(meta, score_row)
     save_workbook(book, path)  # plan text starting with "=" stays text

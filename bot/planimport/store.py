@@ -29,6 +29,7 @@ from bot.planimport.model import (
     PlanAlreadyImported,
     PlanFormatError,
 )
+from bot.reports.scores import StatedScores, save_stated
 from kernel.i18n import _
 from storage.models import Assignment, AssignmentRole, Plan, Task, Unit, UnitLevel
 from storage.plans import AgencyRef, PlanFields, TaskFields, write_plan
@@ -153,7 +154,12 @@ def store_plan(
     )
     resolutions = resolve_plan(session, parsed, province)
     tasks = [task_fields(t, r) for t, r in zip(parsed.tasks, resolutions, strict=True)]
-    return write_plan(session, fields, tasks, existing)
+    plan = write_plan(session, fields, tasks, existing)
+    if parsed.scores and parsed.scores_year and province.id is not None:
+        # The scores a prose plan states become the province's latest: reports put the
+        # weakest dimensions first.
+        save_stated(session, province.id, StatedScores(parsed.scores_year, dict(parsed.scores)))
+    return plan
 
 
 def count_assignments(session: Session, plan: Plan) -> int:

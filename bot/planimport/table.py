@@ -30,6 +30,7 @@ from bot.planimport.model import (
     ParsedTask,
     PlanFormatError,
 )
+from bot.planimport.ocr import ocr_fold
 from kernel.i18n import _
 from kernel.textnorm import fold, nfc, strip_diacritics
 
@@ -71,7 +72,7 @@ class RawRow:
 
 
 def header_key(cell: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", fold(cell))
+    return re.sub(r"[^a-z0-9]", "", ocr_fold(cell))  # also "Co quan chir tri" (scanned)
 
 
 def header_roles(cells: list[str]) -> dict[str, int] | None:

@@ -52,6 +52,7 @@ from bot.planimport.model import (
     ParsedTask,
     PlanFormatError,
 )
+from bot.planimport.prose_review import kept_review_flags, read_scores
 from bot.planimport.table import header_key
 from kernel.i18n import _
 from kernel.textnorm import fold
@@ -223,6 +224,8 @@ def _task(get: dict[str, str], year: int | None, source: str, row: int) -> Parse
         task.add_flag(FLAG_LOW_CONFIDENCE)
     if not task.lead:
         task.add_flag(FLAG_NO_LEAD)
+    for flag in kept_review_flags(get.get("flags", ""), task):
+        task.add_flag(flag)  # a prose task stays one after review (bot/planimport/prose.py)
     return task
 
 
@@ -287,13 +290,15 @@ def read_template(
     plan_year = year or (int(meta_year) if meta_year.isdigit() else None)
     plan_year = plan_year or calendar.plan_year(title, [])
     deadlines = [d.strip() for d in meta.get("report_deadlines", "").split(",") if d.strip()]
-    return ParsedPlan(
+    plan = ParsedPlan(
         title=title,
         year=plan_year,
         tasks=_tasks(rows, source, plan_year, merged),
         report_deadlines=deadlines,
         number=meta.get("number") or None,
     )
+    read_scores(plan, meta, source)
+    return plan
 
 
 def _csv_rows(path: Path) -> list[list[Any]]:
