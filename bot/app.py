@@ -63,6 +63,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.secrets.telegram_webhook_secret,
         settings.secrets.zalo_bot_token,
         settings.secrets.zalo_webhook_secret,
+        settings.secrets.console_secret,
     ]
     return [value.get_secret_value() for value in values if value is not None]
 
@@ -212,6 +213,18 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 
 
 async def main(
+    engine: Engine, settings: Settings, clock: Clock, stdin: IO[str], stdout: IO[str]
+) -> None:
+    from bot import web  # the web console beside the bot ([web] enabled/host/port)
+
+    console = await web.start_console(engine, settings, clock)
+    try:
+        await _serve(engine, settings, clock, stdin, stdout)
+    finally:
+        await web.stop_console(console)
+
+
+async def _serve(
     engine: Engine, settings: Settings, clock: Clock, stdin: IO[str], stdout: IO[str]
 ) -> None:
     token = settings.secrets.telegram_bot_token
