@@ -75,9 +75,7 @@ def create_login_code(session: Session, official: Official, now: datetime) -> st
     return code
 
 
-def redeem_login_code(
-    session: Session, official: Official, code: str, now: datetime
-) -> bool:
+def redeem_login_code(session: Session, official: Official, code: str, now: datetime) -> bool:
     """Spend ``code`` if it is the official's live code; a wrong guess counts an attempt."""
     _require_aware(now)
     if not may_use_console(official):

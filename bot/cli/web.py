@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Annotated
 
@@ -48,10 +49,8 @@ def web_command(
             finally:
                 await web.stop_console(runner)
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve())
-        except KeyboardInterrupt:
-            pass
 
 
 def console_login(

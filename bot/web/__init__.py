@@ -68,9 +68,7 @@ async def _health(_request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-async def start_console(
-    engine: Engine, settings: Settings, clock: Clock
-) -> web.AppRunner | None:
+async def start_console(engine: Engine, settings: Settings, clock: Clock) -> web.AppRunner | None:
     """Serve the console at ``[web] host:port``; None (and a log line) when it is off or the
     port cannot be had: the bot goes on without it."""
     if not settings.web.enabled:
@@ -81,7 +79,12 @@ async def start_console(
     try:
         await site.start()
     except OSError as exc:
-        log.warning("console: cannot listen on %s:%s (%s)", settings.web.host, settings.web.port, exc.strerror)
+        log.warning(
+            "console: cannot listen on %s:%s (%s)",
+            settings.web.host,
+            settings.web.port,
+            exc.strerror,
+        )
         await runner.cleanup()
         return None
     log.info("console: %s", base_url(settings))

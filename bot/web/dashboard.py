@@ -84,7 +84,10 @@ def load_dashboard(
 
 def bars(rows: list[tuple[str, float]]) -> list[dict[str, Any]]:
     """Rows for the inline SVG bar chart: label, value and the bar's width in percent."""
-    return [{"label": label, "value": value, "width": max(0.0, min(value, 100.0))} for label, value in rows]
+    return [
+        {"label": label, "value": value, "width": max(0.0, min(value, 100.0))}
+        for label, value in rows
+    ]
 
 
 @routes.get("/")
@@ -106,9 +109,7 @@ async def unit_page(request: web.Request) -> web.Response:
         "result": board.result,
         "dimensions": dimensions,
         "dimension_bars": bars([(row.code, row.counts.completion) for row in dimensions]),
-        "child_bars": bars(
-            [(row.name, row.counts.completion) for row in board.result.children]
-        ),
+        "child_bars": bars([(row.name, row.counts.completion) for row in board.result.children]),
         "period": period,
         "periods": period_choices(now),
         "period_arg": request.query.get("period", ""),

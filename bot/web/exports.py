@@ -13,16 +13,16 @@ from itsdangerous import BadSignature, SignatureExpired
 from openpyxl import Workbook
 from sqlmodel import Session
 
-from bot.reports.files import FORMATS, render as render_file
+from bot.reports.files import FORMATS
+from bot.reports.files import render as render_file
 from bot.reports.text import dimension_name, status_label
 from bot.web.dashboard import choose_period, load_dashboard, weakest_first
 from bot.web.security import Viewer, _load_viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
-from kernel.dates import local
+from kernel.dates import local, today_local
 from kernel.i18n import _
 from storage.periods import Period, PeriodError, parse_period
 from storage.rollup import rollup
-from kernel.dates import today_local
 
 routes = web.RouteTableDef()
 LINK_DAYS = 7
@@ -138,8 +138,15 @@ def _tables(board: Any) -> dict[str, tuple[list[str], Callable[[], Sequence[Sequ
     def counts(c: Any) -> list[Any]:
         return [c.total, c.done, c.in_progress, c.blocked, c.overdue, c.silent, c.completion]
 
-    heads = [_("Total"), _("Done"), _("In progress"), _("Blocked"), _("Overdue"), _("Silent"),
-             _("Completion (%)")]
+    heads = [
+        _("Total"),
+        _("Done"),
+        _("In progress"),
+        _("Blocked"),
+        _("Overdue"),
+        _("Silent"),
+        _("Completion (%)"),
+    ]
     return {
         "dimensions": (
             [_("Dimension"), *heads],
@@ -151,20 +158,28 @@ def _tables(board: Any) -> dict[str, tuple[list[str], Callable[[], Sequence[Sequ
         ),
         "tasks": (
             [_("No."), _("Task"), _("Deadline"), *heads],
-            lambda: [[t.stt or t.order, t.text, t.deadline_raw, *counts(t.counts)]
-                     for t in result.tasks],
+            lambda: [
+                [t.stt or t.order, t.text, t.deadline_raw, *counts(t.counts)] for t in result.tasks
+            ],
         ),
         "blocked": (
             [_("Unit"), _("Task"), _("Reason"), _("Since")],
-            lambda: [[b.unit_name, b.task_text, b.note or "",
-                      local(b.since).strftime("%d/%m/%Y") if b.since else ""]
-                     for b in result.blocked],
+            lambda: [
+                [
+                    b.unit_name,
+                    b.task_text,
+                    b.note or "",
+                    local(b.since).strftime("%d/%m/%Y") if b.since else "",
+                ]
+                for b in result.blocked
+            ],
         ),
         "overdue": (
             [_("Unit"), _("Task"), _("Due")],
-            lambda: [[line.unit, line.task.text,
-                      line.day.strftime("%d/%m/%Y") if line.day else ""]
-                     for line in digest.overdue],
+            lambda: [
+                [line.unit, line.task.text, line.day.strftime("%d/%m/%Y") if line.day else ""]
+                for line in digest.overdue
+            ],
         ),
         "silent": (
             [_("Official"), _("Unit"), _("Assignments without update")],

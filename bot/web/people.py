@@ -44,7 +44,9 @@ async def officials_page(request: web.Request) -> web.Response:
     return render(request, "officials.html", {"rows": rows})
 
 
-def load_official(state: ConsoleState, request: web.Request, official_id: int) -> tuple[Official, list[Any]]:
+def load_official(
+    state: ConsoleState, request: web.Request, official_id: int
+) -> tuple[Official, list[Any]]:
     with Session(state.engine, expire_on_commit=False) as session:
         official = session.get(Official, official_id)
         if official is None:
@@ -57,11 +59,19 @@ def load_official(state: ConsoleState, request: web.Request, official_id: int) -
 async def official_page(request: web.Request) -> web.Response:
     require_admin(request)
     state = state_of(request)
-    official, units = await state.db(load_official, state, request, int(request.match_info["official_id"]))
-    return render(request, "official.html", {"official": official, "units": units, "roles": ROLES, "error": None})
+    official, units = await state.db(
+        load_official, state, request, int(request.match_info["official_id"])
+    )
+    return render(
+        request,
+        "official.html",
+        {"official": official, "units": units, "roles": ROLES, "error": None},
+    )
 
 
-def save_official(state: ConsoleState, request: web.Request, official_id: int, form: dict[str, str]) -> None:
+def save_official(
+    state: ConsoleState, request: web.Request, official_id: int, form: dict[str, str]
+) -> None:
     who = viewer(request)
     now = state.clock.now()
     with session_scope(state.engine) as session:
@@ -71,7 +81,9 @@ def save_official(state: ConsoleState, request: web.Request, official_id: int, f
         require_unit(request, session, official.unit_id)
         unit_id = form.get("unit_id", "")
         unit = require_unit(request, session, int(unit_id) if unit_id.isdigit() else 0)
-        if official.id == who.id and (form.get("active") != "on" or form.get("role") != official.role):
+        if official.id == who.id and (
+            form.get("active") != "on" or form.get("role") != official.role
+        ):
             raise ValueError(_("You cannot deactivate yourself or change your own role."))
         changes = update_official(
             session,
@@ -82,9 +94,19 @@ def save_official(state: ConsoleState, request: web.Request, official_id: int, f
             active=form.get("active") == "on",
         )
         if changes:
-            action = "official.deactivate" if changes.get("active") == (True, False) else "official.edit"
+            action = (
+                "official.deactivate" if changes.get("active") == (True, False) else "official.edit"
+            )
             detail = {field: [str(a), str(b)] for field, (a, b) in changes.items()}
-            audit(session, who.official, action, now, target=f"official:{official.id}", detail=detail, unit_id=unit.id)
+            audit(
+                session,
+                who.official,
+                action,
+                now,
+                target=f"official:{official.id}",
+                detail=detail,
+                unit_id=unit.id,
+            )
 
 
 @routes.post("/officials/{official_id:\\d+}")
@@ -121,7 +143,9 @@ def spreadsheet_text(name: str, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise CsvFileError(_('%(file)s is not UTF-8 text: save it as "CSV UTF-8"') % {"file": name}) from None
+        raise CsvFileError(
+            _('%(file)s is not UTF-8 text: save it as "CSV UTF-8"') % {"file": name}
+        ) from None
 
 
 def check_rows(state: ConsoleState, kind: str, text: str, name: str) -> list[Any]:
@@ -137,8 +161,17 @@ def import_rows(state: ConsoleState, who: Viewer, kind: str, text: str, name: st
     rows = parse_csv(text, KINDS[kind], name)
     now = state.clock.now()
     with session_scope(state.engine) as session:
-        counts = import_units(session, rows) if kind == "units" else import_officials(session, rows, now)
-        audit(session, who.official, f"{kind}.import", now, target=name, detail={"added": counts.added, "updated": counts.updated})
+        counts = (
+            import_units(session, rows) if kind == "units" else import_officials(session, rows, now)
+        )
+        audit(
+            session,
+            who.official,
+            f"{kind}.import",
+            now,
+            target=name,
+            detail={"added": counts.added, "updated": counts.updated},
+        )
     return counts
 
 
@@ -146,7 +179,18 @@ def import_rows(state: ConsoleState, who: Viewer, kind: str, text: str, name: st
 async def import_page(request: web.Request) -> web.Response:
     require_admin(request)
     kind = request.match_info["kind"]
-    return render(request, "import.html", {"kind": kind, "columns": KINDS[kind], "errors": [], "rows": None, "token": "", "done": None})
+    return render(
+        request,
+        "import.html",
+        {
+            "kind": kind,
+            "columns": KINDS[kind],
+            "errors": [],
+            "rows": None,
+            "token": "",
+            "done": None,
+        },
+    )
 
 
 @routes.post("/import/{kind:(officials|units)}")
@@ -155,7 +199,14 @@ async def import_submit(request: web.Request) -> web.Response:
     state = state_of(request)
     kind = request.match_info["kind"]
     form = await request.post()
-    context: dict[str, Any] = {"kind": kind, "columns": KINDS[kind], "errors": [], "rows": None, "token": "", "done": None}
+    context: dict[str, Any] = {
+        "kind": kind,
+        "columns": KINDS[kind],
+        "errors": [],
+        "rows": None,
+        "token": "",
+        "done": None,
+    }
     token = str(form.get("token", ""))
     try:
         if token:  # the second step: the previewed file, imported

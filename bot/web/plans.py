@@ -99,12 +99,16 @@ def apply_edits(parsed: ParsedPlan, edits: dict[str, dict[str, Any]]) -> None:
             if task.subdimension and not task.subdimension.startswith(f"{dimension}."):
                 task.subdimension = None
             task.confidence = 1.0 if dimension is not None else None
-            task.flags = [f for f in task.flags if f not in (FLAG_NO_DIMENSION, FLAG_LOW_CONFIDENCE)]
+            task.flags = [
+                f for f in task.flags if f not in (FLAG_NO_DIMENSION, FLAG_LOW_CONFIDENCE)
+            ]
             if dimension is None:
                 task.add_flag(FLAG_NO_DIMENSION)
         if "deadline" in edit:
             task.deadline, flags = parse_deadline(str(edit["deadline"]), parsed.year)
-            task.flags = [f for f in task.flags if f not in (FLAG_UNKNOWN_DEADLINE, FLAG_NEEDS_YEAR)]
+            task.flags = [
+                f for f in task.flags if f not in (FLAG_UNKNOWN_DEADLINE, FLAG_NEEDS_YEAR)
+            ]
             for flag in flags:
                 task.add_flag(flag)
 
@@ -183,7 +187,11 @@ async def upload(request: web.Request) -> web.Response:
         assert isinstance(field, FileField)
         try:
             token = await state.db(
-                store_upload, state, field.filename, field.file.read(), int(year_text) if year_text else None
+                store_upload,
+                state,
+                field.filename,
+                field.file.read(),
+                int(year_text) if year_text else None,
             )
         except web.HTTPBadRequest as exc:
             error = exc.text
@@ -221,7 +229,9 @@ def _form_edits(form: Any, count: int) -> dict[str, dict[str, Any]]:
         edit: dict[str, Any] = {}
         dimension = form.get(f"dim-{index}")
         if isinstance(dimension, str):
-            edit["dimension"] = int(dimension) if dimension.isdigit() and int(dimension) in DIMENSIONS else None
+            edit["dimension"] = (
+                int(dimension) if dimension.isdigit() and int(dimension) in DIMENSIONS else None
+            )
         deadline = form.get(f"deadline-{index}")
         if isinstance(deadline, str):
             edit["deadline"] = deadline.strip()
@@ -256,11 +266,13 @@ async def review_submit(request: web.Request) -> web.Response:
     draft = await state.db(load_draft, state, request.match_info["token"])
     form = await request.post()
     parsed = await state.db(read_draft, Draft(draft.folder, draft.file, {}, draft.year))
-    draft.edits = {k: v for k, v in _form_edits(form, len(parsed.tasks)).items() if _changed(parsed, k, v)}
+    draft.edits = {
+        k: v for k, v in _form_edits(form, len(parsed.tasks)).items() if _changed(parsed, k, v)
+    }
     await state.db(save_draft, draft)
     if form.get("action") == "commit":
         try:
-            plan, assignments = await state.db(commit_draft, state, who, draft)
+            plan, _assignments = await state.db(commit_draft, state, who, draft)
         except (PlanAlreadyImported, PlanFormatError) as exc:
             parsed, rows = await state.db(review_rows, state, who, draft)
             context = _review_context(request, parsed, rows, _clean_error(exc, draft.file))

@@ -88,9 +88,7 @@ def read_session(state: ConsoleState, cookie: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def set_session(
-    request: web.Request, response: web.StreamResponse, official_id: int | None
-) -> str:
+def set_session(request: web.Request, response: web.StreamResponse, official_id: int | None) -> str:
     """Write a fresh session (new CSRF token) on ``response``; returns the token."""
     state = state_of(request)
     token = secrets.token_urlsafe(24)
@@ -197,7 +195,7 @@ async def _guarded(
 
 
 ErrorRenderer = Callable[[web.Request, int, str], Awaitable[web.StreamResponse]]
-ERROR_RENDERER: web.AppKey[ErrorRenderer] = web.AppKey("papi_console_errors", ErrorRenderer)
+ERROR_RENDERER: web.AppKey[ErrorRenderer] = web.AppKey("papi_console_errors")
 
 
 async def error_response(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:

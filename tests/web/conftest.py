@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import Engine
 
@@ -22,6 +23,7 @@ from storage.db import session_scope
 from storage.models import ChannelIdentity, Official, Unit
 from storage.units import add_unit
 
+Client = TestClient[web.Request, web.Application]
 SECRET = "test-console-secret-never-shown"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -98,7 +100,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def client(
     engine: Engine, settings: Settings, clock: FixedClock, tree: Tree
-) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+) -> AsyncIterator[Client]:
     app = build_app(engine, settings, clock, secret=SECRET)
     test_client = TestClient(TestServer(app, host="127.0.0.1"))
     await test_client.start_server()
@@ -113,7 +115,7 @@ def csrf_of(html: str) -> str:
 
 
 async def sign_in(
-    client: TestClient,  # type: ignore[type-arg]
+    client: Client,
     engine: Engine,
     clock: FixedClock,
     official: Official,
