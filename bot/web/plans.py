@@ -33,7 +33,7 @@ from bot.planimport.store import Resolution, count_assignments, resolve_plan
 from bot.web.render import render
 from bot.web.security import Viewer, viewer
 from bot.web.state import ConsoleState, state_of
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from storage.console import audit
 from storage.db import session_scope
 from storage.models import Plan, Unit
@@ -44,6 +44,12 @@ PLAN_SUFFIXES = (".txt", ".tsv", ".docx", ".xlsx", ".csv")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 DIMENSIONS = tuple(range(1, 9))
+DEADLINE_KIND_LABELS = {
+    "date": N_("dated"),
+    "recurring": N_("recurring"),
+    "term": N_("by term"),
+    "unknown": N_("not understood"),
+}
 
 
 def require_admin(request: web.Request) -> Viewer:
@@ -219,6 +225,7 @@ def _review_context(
         "rows": rows,
         "dimensions": DIMENSIONS,
         "flag_labels": {key: _(label) for key, label in FLAG_LABELS.items()},
+        "kind_labels": {key: _(label) for key, label in DEADLINE_KIND_LABELS.items()},
         "error": error,
     }
 
