@@ -93,6 +93,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     await bot.start()
     try:
         await wait_up(url, bot)
+        (tmp_path / "shots").mkdir()
         yield Site(url, fake, tree, db_url, tmp_path / "shots")
     finally:
         os.environ.pop("PAPI_BOT_CONSOLE_SECRET", None)
@@ -103,7 +104,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
 
 @pytest_asyncio.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).is_file():
+    if not is_file(Path(CHROMIUM)):
         pytest.fail(f"{CHROMIUM} not found: run scripts/install-browser.sh (scripts/test.sh does)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
@@ -114,13 +115,24 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def shot(page: Page, site: Site, name: str) -> None:
-    site.shots.mkdir(parents=True, exist_ok=True)
     path = site.shots / name
     await page.screenshot(path=str(path), full_page=False)
-    target = os.environ.get("PAPI_BOT_SCREENSHOTS")
+    publish(path, os.environ.get("PAPI_BOT_SCREENSHOTS"))
+
+
+def is_file(path: Path) -> bool:
+    return path.is_file()
+
+
+def publish(path: Path, target: str | None) -> None:
+    """Copy a screenshot to the docs (only when asked: a test run leaves the tree alone)."""
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / name)
+        shutil.copy(path, Path(target) / path.name)
+
+
+def seed_plan(seeds_dir: Path) -> Path:
+    return sorted(seeds_dir.glob("000_*.txt"))[0]
 
 
 def code_in(messages: list[SentMessage]) -> str:
@@ -185,7 +197,7 @@ async def test_a_coordinators_morning_in_the_browser(
 
     # Upload a real seed plan, fix the first task's dimension, commit.
     await page.click("text=Kế hoạch")
-    seed = sorted(seeds_dir.glob("000_*.txt"))[0]
+    seed = seed_plan(seeds_dir)
     await page.set_input_files("#file", str(seed))
     await page.click("form[action='/plans/upload'] button")
     await page.wait_for_selector("table.review")
