@@ -25,7 +25,13 @@ from storage.console import audit, audit_entries, units_in, update_official
 from storage.csvrows import CsvFileError, ImportRefused, parse_csv
 from storage.db import session_scope
 from storage.models import ROLES, Official
-from storage.officials import OFFICIAL_COLUMNS, check_official_rows, import_officials, officials_in
+from storage.officials import (
+    OFFICIAL_COLUMNS,
+    add_official,
+    check_official_rows,
+    import_officials,
+    officials_in,
+)
 from storage.units import UNIT_COLUMNS, check_unit_rows, import_units
 
 routes = web.RouteTableDef()
@@ -121,6 +127,59 @@ async def official_submit(request: web.Request) -> web.Response:
         official, units = await state.db(load_official, state, request, official_id)
         context = {"official": official, "units": units, "roles": ROLES, "error": str(exc)}
         return render(request, "official.html", context, status=400)
+    return web.Response(status=302, headers={"Location": "/officials"})
+
+
+def create_official(state: ConsoleState, request: web.Request, form: dict[str, str]) -> None:
+    who = viewer(request)
+    now = state.clock.now()
+    with session_scope(state.engine) as session:
+        unit_id = form.get("unit_id", "")
+        unit = require_unit(request, session, int(unit_id) if unit_id.isdigit() else 0)
+        official = add_official(
+            session,
+            form.get("name", ""),
+            form.get("phone", ""),
+            unit,
+            form.get("role", ""),
+            form.get("locale", "vi"),
+        )
+        audit(
+            session,
+            who.official,
+            "official.add",
+            now,
+            target=f"official:{official.id}",
+            detail={"name": official.name, "role": official.role},
+            unit_id=unit.id,
+        )
+
+
+def _units(state: ConsoleState, who: Viewer) -> list[Any]:
+    with Session(state.engine, expire_on_commit=False) as session:
+        return units_in(session, who.root)
+
+
+@routes.get("/officials/new")
+async def new_official_page(request: web.Request) -> web.Response:
+    who = require_admin(request)
+    state = state_of(request)
+    units = await state.db(_units, state, who)
+    context: dict[str, Any] = {"units": units, "roles": ROLES, "error": None, "form": {}}
+    return render(request, "official_new.html", context)
+
+
+@routes.post("/officials/new")
+async def new_official_submit(request: web.Request) -> web.Response:
+    who = require_admin(request)
+    state = state_of(request)
+    form = {key: str(value) for key, value in (await request.post()).items() if key != "csrf"}
+    try:
+        await state.db(create_official, state, request, form)
+    except ValueError as exc:
+        units = await state.db(_units, state, who)
+        context = {"units": units, "roles": ROLES, "error": str(exc), "form": form}
+        return render(request, "official_new.html", context, status=400)
     return web.Response(status=302, headers={"Location": "/officials"})
 
 

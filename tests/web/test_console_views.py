@@ -190,3 +190,79 @@ async def test_officials_import_previews_bad_rows_with_line_numbers(
     assert pending
     done = await client.post("/import/officials", data={"csrf": token, "token": pending.group(1)})
     assert done.status == 200 and count(engine, Official) == before + 1
+
+
+async def test_add_an_official_and_refuse_a_taken_phone(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    token = await sign_in(client, engine, clock, tree.admin)
+    assert (await client.get("/officials/new")).status == 200
+    form = {
+        "csrf": token,
+        "name": "Trần Văn Mới",
+        "phone": "0977 123 456",
+        "unit_id": str(tree.commune_b.id),
+        "role": "official",
+        "locale": "vi",
+    }
+    added = await client.post("/officials/new", data=form, allow_redirects=False)
+    assert added.status == 302
+    again = await client.post("/officials/new", data=form)
+    assert again.status == 400 and "số điện thoại" in await again.text()
+    with Session(engine) as session:
+        found = session.exec(select(Official).where(Official.phone == "+84977123456")).one()
+        assert found.unit_id == tree.commune_b.id
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "official.add")).one()
+
+
+async def test_units_import_preview_then_write(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    token = await sign_in(client, engine, clock, tree.admin)
+    text = "code,name,level,parent_code\nXC,Xã Cẩm Lý,commune,DA\nXD,Xã Lỗi,village,DA\n"
+    bad = await client.post("/import/units", data=upload_form(token, "dv.csv", text.encode()))
+    assert bad.status == 400 and "3" in await bad.text()
+    from storage.models import Unit
+
+    before = count(engine, Unit)
+    good = text.splitlines()[:2]
+    preview = await client.post(
+        "/import/units", data=upload_form(token, "dv.csv", ("\n".join(good) + "\n").encode())
+    )
+    pending = re.search(r'name="token" value="([^"]+)"', await preview.text())
+    assert pending and count(engine, Unit) == before
+    await client.post("/import/units", data={"csrf": token, "token": pending.group(1)})
+    assert count(engine, Unit) == before + 1
+
+
+async def test_an_invite_sheet_for_a_commune(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    token = await sign_in(client, engine, clock, tree.admin)
+    assert (await client.get("/invites")).status == 200
+    sheet = await client.post("/invites", data={"csrf": token, "unit_id": str(tree.commune_a.id)})
+    assert sheet.status == 200
+    document = docx.Document(io.BytesIO(await sheet.read()))
+    cells = [cell.text for row in document.tables[0].rows for cell in row.cells]
+    from storage.models import Invite
+
+    with Session(engine) as session:
+        invite = session.exec(select(Invite).where(Invite.official_id == tree.official.id)).one()
+    assert any(invite.code in cell for cell in cells)
+    assert any(tree.official.name in cell for cell in cells)
+    section = document.sections[0]
+    width, height = section.page_width, section.page_height
+    assert width is not None and height is not None
+    assert round(width.cm) == 21 and round(height.cm) == 30  # A4
+
+
+def test_the_sheet_has_a_qr_code_of_the_telegram_link_per_official() -> None:
+    from datetime import UTC, datetime
+
+    from bot.web.invites import SheetRow, telegram_link, write_sheet
+
+    when = datetime(2026, 7, 1, tzinfo=UTC)
+    rows = [SheetRow("An", "Xã An Lạc", "official", f"CODE{n}", when) for n in range(3)]
+    document = docx.Document(io.BytesIO(write_sheet("Mã mời", rows, "@papi_demo_bot")))
+    assert len(document.inline_shapes) == 3
+    assert telegram_link("@papi_demo_bot", "AB12") == "https://t.me/papi_demo_bot?start=AB12"
