@@ -15,12 +15,13 @@ from sqlmodel import Session
 
 from bot.reports.files import FORMATS
 from bot.reports.files import render as render_file
-from bot.reports.text import dimension_name, status_label
+from bot.reports.text import dimension_name
 from bot.web.dashboard import choose_period, load_dashboard, weakest_first
-from bot.web.security import Viewer, _load_viewer, require_unit, viewer
+from bot.web.security import Viewer, load_viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
 from kernel.dates import local, today_local
 from kernel.i18n import _
+from storage.models import Unit
 from storage.periods import Period, PeriodError, parse_period
 from storage.rollup import rollup
 
@@ -48,8 +49,6 @@ def build_report(
     """The report file's bytes and name, for a unit the viewer may see."""
     now = state.clock.now()
     with Session(state.engine, expire_on_commit=False) as session:
-        from storage.models import Unit
-
         unit = session.get(Unit, unit_id)
         if unit is None or not who.may_see(unit):
             raise web.HTTPForbidden(text=_("This unit is outside your area."))
@@ -98,7 +97,7 @@ async def signed_download(request: web.Request) -> web.Response:
         raise web.HTTPGone(text=_("This download link has expired.")) from None
     except BadSignature:
         raise web.HTTPNotFound(text=_("This download link is not valid.")) from None
-    who = await state.db(_load_viewer, state, int(data["o"]))
+    who = await state.db(load_viewer, state, int(data["o"]))
     fmt = str(data["f"])
     if who is None or fmt not in FORMATS:
         raise web.HTTPForbidden(text=_("This download link is not valid any more."))
@@ -223,4 +222,4 @@ async def table_file(request: web.Request) -> web.Response:
     return _file_response(data, "xlsx", f"papi-{board.unit.code}-{name}.xlsx")
 
 
-__all__ = ["TABLES", "download_url", "routes", "status_label"]
+__all__ = ["TABLES", "download_url", "routes"]

@@ -105,7 +105,8 @@ def set_session(request: web.Request, response: web.StreamResponse, official_id:
     return token
 
 
-def _load_viewer(engine_state: ConsoleState, official_id: int) -> Viewer | None:
+def load_viewer(engine_state: ConsoleState, official_id: int) -> Viewer | None:
+    """The official as a viewer, or None when they may not use the console (any more)."""
     with Session(engine_state.engine, expire_on_commit=False) as session:
         official = session.get(Official, official_id)
         if official is None or not may_use_console(official):
@@ -163,7 +164,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         fresh_token = not known
         try:
             if isinstance(data.get("o"), int):
-                info.viewer = await state.db(_load_viewer, state, data["o"])
+                info.viewer = await state.db(load_viewer, state, data["o"])
             response = await _guarded(request, handler, fresh_token, bool(data.get("expired")))
         except web.HTTPException as exc:
             response = await error_response(request, exc)
