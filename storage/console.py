@@ -262,3 +262,14 @@ def units_in(session: Session, root: Unit) -> list[Unit]:
             select(Unit).where(col(Unit.path).startswith(root.path)).order_by(col(Unit.path))
         ).all()
     )
+
+
+def evidence_with_unit(session: Session, evidence_id: int) -> tuple[Evidence, Unit] | None:
+    """A piece of evidence and the unit whose assignment it belongs to (for the permission)."""
+    row = session.exec(
+        select(Evidence, Unit)
+        .join(Assignment, col(Assignment.id) == col(Evidence.assignment_id))
+        .join(Unit, col(Unit.id) == col(Assignment.unit_id))
+        .where(col(Evidence.id) == evidence_id)
+    ).first()
+    return (row[0], row[1]) if row else None
