@@ -34,6 +34,7 @@ from storage.models import (
 CONSOLE_ROLES = ("coordinator", "admin")
 LOGIN_CODE_DIGITS = 6
 LOGIN_CODE_TTL = timedelta(minutes=10)
+LOGIN_CODE_PAUSE = timedelta(seconds=60)  # at most one code a minute per person
 MAX_CODE_ATTEMPTS = 5  # then the code is spent: a 6-digit code cannot be guessed in 5 tries
 
 
@@ -73,6 +74,16 @@ def create_login_code(session: Session, official: Official, now: datetime) -> st
     )
     session.flush()
     return code
+
+
+def code_sent_recently(session: Session, official: Official, now: datetime) -> bool:
+    """A code went out less than LOGIN_CODE_PAUSE ago: the form cannot flood a chat."""
+    last = session.exec(
+        select(ConsoleLoginCode.created_at)
+        .where(col(ConsoleLoginCode.official_id) == official.id)
+        .order_by(col(ConsoleLoginCode.id).desc())
+    ).first()
+    return last is not None and last > now - LOGIN_CODE_PAUSE
 
 
 def redeem_login_code(session: Session, official: Official, code: str, now: datetime) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from yarl import URL
 
 from bot.pipeline import enqueue, reachable_identities
 from bot.web.render import render
@@ -17,7 +18,13 @@ from bot.web.state import ConsoleState, state_of
 from handlers.types import Outbound
 from kernel.i18n import SUPPORTED_LOCALES, _, use_locale
 from kernel.phones import normalize_phone
-from storage.console import LOGIN_CODE_TTL, audit, create_login_code, redeem_login_code
+from storage.console import (
+    LOGIN_CODE_TTL,
+    audit,
+    code_sent_recently,
+    create_login_code,
+    redeem_login_code,
+)
 from storage.db import session_scope
 from storage.officials import get_official_by_phone
 
@@ -42,6 +49,8 @@ def send_login_code(state: ConsoleState, phone: str) -> None:
             return
         if not reachable_identities(session, [official.id]).get(official.id):
             return
+        if code_sent_recently(session, official, now):
+            return  # the earlier code still works; a second press must not flood the chat
         try:
             code = create_login_code(session, official, now)
         except ValueError:
@@ -123,13 +132,22 @@ async def logout(request: web.Request) -> web.Response:
     return redirect
 
 
+def _back(request: web.Request) -> str:
+    """The page the switch was clicked on, if it is one of ours (never another site)."""
+    try:
+        referer = URL(request.headers.get("Referer", "/"))
+        if referer.host is not None and referer.origin() != request.url.origin():
+            return "/"
+    except ValueError:  # "//host/path" has no scheme, so no origin: not ours
+        return "/"
+    path = referer.path_qs
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
 @routes.get("/lang/{locale}")
 async def switch_language(request: web.Request) -> web.Response:
     locale = request.match_info["locale"]
-    back = request.headers.get("Referer", "/")
-    if not back.startswith(("/", str(request.url.origin()))):
-        back = "/"
-    response = web.Response(status=302, headers={"Location": back})
+    response = web.Response(status=302, headers={"Location": _back(request)})
     if locale in SUPPORTED_LOCALES:
         response.set_cookie(LANG_COOKIE, locale, samesite="Lax", max_age=365 * 86400, path="/")
     return response

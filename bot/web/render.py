@@ -13,8 +13,19 @@ from aiohttp import web
 from bot.reports.text import dimension_name, percent, period_title, status_label
 from bot.web.security import ERROR_RENDERER, REQUEST, request_state
 from kernel.dates import local, long_date, short_date
-from kernel.i18n import current_locale, gettext, ngettext
+from kernel.i18n import N_, current_locale, gettext, ngettext
 from storage.units import level_label
+
+ROLE_LABELS = {
+    "official": N_("Official"),
+    "chair": N_("Chair"),
+    "coordinator": N_("Coordinator"),
+    "admin": N_("Admin"),
+}
+
+
+def role_label(role: str) -> str:
+    return gettext(ROLE_LABELS[role]) if role in ROLE_LABELS else role
 
 
 def _datetime(moment: datetime | None) -> str:
@@ -59,6 +70,7 @@ def environment() -> jinja2.Environment:
         dimension=dimension_name,
         period=period_title,
         level=level_label,
+        role=role_label,
         when=_datetime,
         day=_date,
         long_day=_long_date,

@@ -64,6 +64,26 @@ async def test_the_form_does_not_tell_who_may_sign_in(
     assert bad.status == 400 and "số" in await bad.text()
 
 
+async def test_a_second_press_within_a_minute_sends_no_second_code(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    await ask_code(client, tree.admin.phone)
+    await ask_code(client, tree.admin.phone)
+    assert len(outbox_for(engine, tree.admin)) == 1
+    clock.advance(timedelta(seconds=61))
+    await ask_code(client, tree.admin.phone)
+    assert len(outbox_for(engine, tree.admin)) == 2
+
+
+async def test_the_language_switch_never_leaves_the_console(client: Client) -> None:
+    for referer in ("https://evil.example/x", "//evil.example/x"):
+        response = await client.get("/lang/en", headers={"Referer": referer}, allow_redirects=False)
+        assert response.headers["Location"] == "/"
+    page = str(client.make_url("/officials?x=1"))
+    back = await client.get("/lang/en", headers={"Referer": page}, allow_redirects=False)
+    assert back.headers["Location"] == "/officials?x=1"
+
+
 async def test_five_wrong_codes_spend_the_code(
     client: Client, engine: Engine, clock: FixedClock, tree: Tree
 ) -> None:
