@@ -215,18 +215,6 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 async def main(
     engine: Engine, settings: Settings, clock: Clock, stdin: IO[str], stdout: IO[str]
 ) -> None:
-    from bot import web  # the web console beside the bot ([web] enabled/host/port)
-
-    console = await web.start_console(engine, settings, clock)
-    try:
-        await _serve(engine, settings, clock, stdin, stdout)
-    finally:
-        await web.stop_console(console)
-
-
-async def _serve(
-    engine: Engine, settings: Settings, clock: Clock, stdin: IO[str], stdout: IO[str]
-) -> None:
     token = settings.secrets.telegram_bot_token
     if token is None:
         await serve_console(engine, settings, clock, stdin, stdout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable
 from pathlib import Path
 
 from aiohttp import web
@@ -94,3 +95,14 @@ async def start_console(engine: Engine, settings: Settings, clock: Clock) -> web
 async def stop_console(runner: web.AppRunner | None) -> None:
     if runner is not None:
         await runner.cleanup()
+
+
+async def alongside(
+    work: Awaitable[None], engine: Engine, settings: Settings, clock: Clock
+) -> None:
+    """Run ``work`` (the bot) with the console served beside it; the console stops with it."""
+    runner = await start_console(engine, settings, clock)
+    try:
+        await work
+    finally:
+        await stop_console(runner)
