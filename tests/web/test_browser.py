@@ -201,6 +201,9 @@ async def test_a_coordinators_morning_in_the_browser(
     await page.set_input_files("#file", str(seed))
     await page.click("form[action='/plans/upload'] button")
     await page.wait_for_selector("table.review")
+    flagged = page.locator("tr.flagged, tr:has(.agency.unresolved)")
+    if await flagged.count():  # show what a reviewer has to look at
+        await flagged.first.scroll_into_view_if_needed()
     await shot(page, site, "console-review.png")
     first = page.locator("select[name=dim-0]")
     chosen = "8" if await first.input_value() != "8" else "7"
