@@ -23,7 +23,7 @@ from kernel.dates import today_local
 from kernel.i18n import _
 from storage.console import assignment_detail, task_assignments
 from storage.models import Task, Unit
-from storage.periods import Period, PeriodError, current_period, parse_period
+from storage.periods import Period, PeriodError, current_period, parse_period, previous_period
 from storage.rollup import DimensionRow, Rollup, rollup
 from storage.rollup_model import code_key
 
@@ -41,8 +41,14 @@ def choose_period(text: str, now: datetime) -> Period:
 
 
 def period_choices(now: datetime) -> list[tuple[str, str]]:
+    """The running week, quarter, half-year and year, then the ones before them."""
     today = today_local(now)
-    return [(kind, period_title(current_period(kind, today))) for kind in PERIOD_CHOICES]
+    running = [(kind, current_period(kind, today)) for kind in PERIOD_CHOICES]
+    choices = [(kind, period_title(period)) for kind, period in running]
+    for _kind, period in running[1:]:
+        before = previous_period(period)
+        choices.append((before.label, period_title(before)))
+    return choices
 
 
 def weakest_first(result: Rollup) -> list[DimensionRow]:

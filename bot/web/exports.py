@@ -196,12 +196,17 @@ TABLES = ("dimensions", "units", "tasks", "blocked", "overdue", "silent", "undel
 
 def table_xlsx(board: Any, name: str) -> bytes:
     header, rows = _tables(board)[name]
+    return rows_xlsx(name, header, rows())
+
+
+def rows_xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    """One sheet: a header row, then the rows (what every console table exports)."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = name[:31]
-    sheet.append(header)
-    for row in rows():
+    sheet.title = title[:31]
+    sheet.append(list(header))
+    for row in rows:
         sheet.append(list(row))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "table.xlsx"
@@ -222,4 +227,8 @@ async def table_file(request: web.Request) -> web.Response:
     return _file_response(data, "xlsx", f"papi-{board.unit.code}-{name}.xlsx")
 
 
-__all__ = ["TABLES", "download_url", "routes"]
+def xlsx_response(data: bytes, name: str) -> web.Response:
+    return _file_response(data, "xlsx", name)
+
+
+__all__ = ["TABLES", "download_url", "routes", "rows_xlsx", "xlsx_response"]

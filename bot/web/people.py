@@ -16,10 +16,12 @@ from aiohttp.web_request import FileField
 from openpyxl import load_workbook
 from sqlmodel import Session
 
+from bot.web.exports import rows_xlsx, xlsx_response
 from bot.web.plans import require_admin
-from bot.web.render import render
+from bot.web.render import render, role_label
 from bot.web.security import Viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
+from kernel.dates import local
 from kernel.i18n import _
 from storage.console import audit, audit_entries, units_in, update_official
 from storage.csvrows import CsvFileError, ImportRefused, parse_csv
@@ -59,6 +61,18 @@ def load_official(
             raise web.HTTPNotFound(text=_("No such official."))
         require_unit(request, session, official.unit_id)
         return official, units_in(session, viewer(request).root)
+
+
+@routes.get("/officials.xlsx")
+async def officials_file(request: web.Request) -> web.Response:
+    state = state_of(request)
+    rows = await state.db(list_people, state, viewer(request))
+    header = [_("Name"), _("Unit"), _("Role"), _("Active")]
+    table = [
+        [o.name, u.name, role_label(o.role), _("yes") if o.active else _("no")] for o, u in rows
+    ]
+    data = await state.db(rows_xlsx, "officials", header, table)
+    return xlsx_response(data, "papi-officials.xlsx")
 
 
 @routes.get("/officials/{official_id:\\d+}")
@@ -319,4 +333,12 @@ async def audit_page(request: web.Request) -> web.Response:
             return audit_entries(session, who.root)
 
     entries = await state.db(load)
+    if request.query.get("format") == "xlsx":
+        header = [_("When"), _("Who"), _("What"), _("On"), _("Details")]
+        table = [
+            [local(e.at).strftime("%d/%m/%Y %H:%M"), e.who, e.action, e.target, str(e.detail or "")]
+            for e in entries
+        ]
+        data = await state.db(rows_xlsx, "audit", header, table)
+        return xlsx_response(data, "papi-audit.xlsx")
     return render(request, "audit.html", {"entries": entries})

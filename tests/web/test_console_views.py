@@ -266,3 +266,27 @@ def test_the_sheet_has_a_qr_code_of_the_telegram_link_per_official() -> None:
     document = docx.Document(io.BytesIO(write_sheet("Mã mời", rows, "@papi_demo_bot")))
     assert len(document.inline_shapes) == 3
     assert telegram_link("@papi_demo_bot", "AB12") == "https://t.me/papi_demo_bot?start=AB12"
+
+
+async def test_officials_and_audit_tables_export_to_xlsx_within_the_area(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    await sign_in(client, engine, clock, tree.district_coordinator)
+    response = await client.get("/officials.xlsx")
+    sheet = load_workbook(io.BytesIO(await response.read())).active
+    assert sheet is not None
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert tree.official.name in names and tree.admin.name not in names
+    audit = await client.get("/audit?format=xlsx")
+    rows = list(load_workbook(io.BytesIO(await audit.read())).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert any(row[2] == "login" for row in rows[1:])
+
+
+async def test_the_period_picker_offers_the_periods_before_too(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    await sign_in(client, engine, clock, tree.coordinator)
+    page = await (await client.get(f"/units/{tree.province.id}")).text()
+    assert 'value="2026-Q1"' in page and 'value="2025"' in page  # clock: 22 June 2026
+    chosen = await client.get(f"/units/{tree.province.id}?period=2026-Q1")
+    assert chosen.status == 200 and "quý I/2026" in await chosen.text()
