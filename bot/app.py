@@ -60,6 +60,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.secrets.telegram_webhook_secret,
         settings.secrets.zalo_bot_token,
         settings.secrets.zalo_webhook_secret,
+        settings.secrets.console_secret,
     ]
     return [value.get_secret_value() for value in values if value is not None]
 

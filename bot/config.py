@@ -34,6 +34,7 @@ SECRET_ENV = {
     "telegram_webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
     "zalo_bot_token": "ZALO_BOT_TOKEN",
     "zalo_webhook_secret": "ZALO_WEBHOOK_SECRET",
+    "console_secret": "PAPI_BOT_CONSOLE_SECRET",
 }
 _SECRET_WORDS = ("token", "secret", "password", "api_key")
 _MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -150,6 +151,17 @@ class ReportCalendarConfig(_Section):
     deadlines: list[MonthDay] = Field(default_factory=lambda: ["03-20", "06-20", "11-30"])
 
 
+class WebConfig(_Section):
+    """The web console (bot/web). Loopback by default: a public interface is a choice."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=1, le=65535)
+    public_url: str = ""  # the address people type, for links in chats (default http://host:port)
+    session_hours: float = Field(8, gt=0, le=24 * 14)
+    max_upload_mb: float = Field(20, gt=0, le=200)
+
+
 class Secrets(BaseModel):
     """Read from the environment only; never from a file, never logged."""
 
@@ -159,6 +171,7 @@ class Secrets(BaseModel):
     telegram_webhook_secret: SecretStr | None = None
     zalo_bot_token: SecretStr | None = None
     zalo_webhook_secret: SecretStr | None = None
+    console_secret: SecretStr | None = None  # signs console cookies and download links
 
 
 class Settings(_Section):
@@ -173,6 +186,7 @@ class Settings(_Section):
     quiet_hours: QuietHoursConfig = QuietHoursConfig()
     digest: DigestConfig = DigestConfig()
     report_calendar: ReportCalendarConfig = ReportCalendarConfig()
+    web: WebConfig = WebConfig()
     secrets: Secrets = Field(default_factory=Secrets, exclude=True)
 
     @property

@@ -29,4 +29,17 @@ if ! grep -q "Đồng chí là ai" "$work/run.txt"; then
   cat "$work/run.txt" >&2
   exit 1
 fi
+# The web console's templates and static files ship too.
+"$work/venv/bin/python" - <<'PY' || { echo "check-wheel: the console's files are missing" >&2; exit 1; }
+from bot.web import STATIC_DIR
+from bot.web.render import environment
+from kernel.i18n import use_locale
+
+with use_locale("vi"):
+    html = environment().get_template("login.html").render(
+        csrf="x", viewer=None, locale="vi", path="/login", expired=False, error=None, phone=""
+    )
+assert "Đăng nhập" in html, html
+assert (STATIC_DIR / "console.css").is_file() and (STATIC_DIR / "console.js").is_file()
+PY
 echo "check-wheel: the installed wheel starts and answers in Vietnamese"

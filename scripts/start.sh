@@ -11,4 +11,7 @@ if [ ! -x .venv/bin/papi-bot ]; then
   .venv/bin/python -m pip install --quiet -e .
 fi
 .venv/bin/papi-bot init >/dev/null
+# The web console is served beside the bot ([web] in config.toml): say where.
+url=$(.venv/bin/python -c 'from bot.cli.common import settings; from bot.web import base_url; print(base_url(settings()))')
+echo "Web console: $url  (sign-in code: .venv/bin/papi-bot console-login PHONE)" >&2
 exec .venv/bin/papi-bot run "$@"

@@ -29,6 +29,10 @@ if [ -z "${PAPI_BOT_TEST_POSTGRES_URL:-}" ] && [ "${PAPI_BOT_NO_POSTGRES:-}" != 
       "the PostgreSQL tests will be skipped" >&2
   fi
 fi
+# The console's browser tests drive Debian's Chromium (Playwright downloads no browser).
+if [ ! -x "${PAPI_BOT_CHROMIUM:-/usr/bin/chromium}" ]; then
+  bash scripts/install-browser.sh >/dev/null
+fi
 "$VENV/bin/pytest" -q -rs "$@"
 # The wheel, installed outside the checkout, must run and speak Vietnamese too.
 bash scripts/check-wheel.sh

@@ -317,3 +317,30 @@ class InviteLockout(SQLModel, table=True):
     failures: int = 0  # wrong codes since first_failure_at
     first_failure_at: datetime = _when()
     locked_until: datetime | None = _when(default=None, nullable=True)
+
+
+class ConsoleLoginCode(SQLModel, table=True):
+    """A one-time sign-in code for the web console, sent to the person's chat (only its
+    SHA-256 is stored, so a copy of the database signs nobody in)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int = Field(foreign_key="official.id", index=True)
+    code_hash: str = Field(max_length=64, index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()
+    used_at: datetime | None = _when(default=None, nullable=True)
+    attempts: int = 0  # wrong codes typed while this one was live
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what in the web console, and when (shown on the console's audit page)."""
+
+    __table_args__ = (Index("ix_auditentry_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    official_id: int | None = Field(default=None, foreign_key="official.id", index=True)
+    action: str = Field(max_length=64)  # "login", "official.deactivate", "plan.commit", ...
+    target: str = Field(default="", max_length=255)  # "official:12", "plan:3"
+    detail: dict[str, Any] | None = _json()
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")  # for subtree filtering
+    at: datetime = _when(default_factory=utcnow)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import admin, common, digest, plans, reports, run
+from bot.cli import admin, common, digest, plans, reports, run, web
 from bot.cli.dberrors import DatabaseSafeGroup
 
 app = typer.Typer(
@@ -30,7 +30,7 @@ def _root(
     common.set_config_path(config)
 
 
-for module in (admin, plans, run, digest, reports):
+for module in (admin, plans, run, digest, reports, web):
     module.register(app)
 
 

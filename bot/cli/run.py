@@ -20,7 +20,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log debug lines")] = False,
 ) -> None:
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
-    from bot import app  # aiogram is imported only when the bot really runs
+    from bot import app, web  # aiogram is imported only when the bot really runs
 
     try:
         check_catalogs()  # a wheel without its catalogs must not run speaking message ids
@@ -39,7 +39,9 @@ def run(
         except Exception as exc:
             fail(_("cannot open the database: %(error)s") % {"error": type(exc).__name__})
         try:
-            asyncio.run(app.main(db, config, SystemClock(), sys.stdin, sys.stdout))
+            clock = SystemClock()
+            bot_run = app.main(db, config, clock, sys.stdin, sys.stdout)
+            asyncio.run(web.alongside(bot_run, db, config, clock))  # + the web console
         except KeyboardInterrupt:
             pass
         except app.StartupError as exc:

@@ -1,0 +1,89 @@
+"""CLI commands ``web`` (the console alone) and ``console-login PHONE`` (a first sign-in code)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import echo, fail, require_database, settings
+from kernel.clock import SystemClock
+from kernel.i18n import _, use_locale
+from kernel.phones import mask_phone
+from storage.console import create_login_code, may_use_console
+from storage.db import session_scope
+from storage.officials import get_official_by_phone
+
+
+def web_command(
+    host: Annotated[str | None, typer.Option(help="address to listen on ([web] host)")] = None,
+    port: Annotated[int | None, typer.Option(help="port ([web] port)")] = None,
+) -> None:
+    """Run the web console alone (no chat channel), until Ctrl+C."""
+    from bot import app as bot_app
+    from bot import web
+
+    config = settings()
+    changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    if changes:
+        config = config.model_copy(update={"web": config.web.model_copy(update=changes)})
+    with use_locale(config.app.default_locale):
+        bot_app.configure_logging(config, level=logging.INFO)
+        db = require_database()
+
+        async def serve() -> None:
+            runner = await web.start_console(db, config, SystemClock())
+            if runner is None:
+                fail(
+                    _("cannot serve the console on %(host)s:%(port)s")
+                    % {"host": config.web.host, "port": config.web.port}
+                )
+            echo(_("Console: %(url)s") % {"url": web.base_url(config)})
+            stop = asyncio.Event()
+            bot_app.install_signal_handlers(stop)
+            try:
+                await stop.wait()
+            finally:
+                await web.stop_console(runner)
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve())
+
+
+def console_login(
+    phone: Annotated[str, typer.Argument(help="the coordinator's or admin's mobile number")],
+) -> None:
+    """Print a one-time console sign-in code (for the first admin, before any chat is linked)."""
+    config = settings()
+    with use_locale(config.app.default_locale):
+        db = require_database()
+        with session_scope(db) as session:
+            try:
+                official = get_official_by_phone(session, phone)
+            except ValueError as exc:
+                fail(str(exc))
+            if official is None:
+                fail(_("no official with this phone number"))
+            if not may_use_console(official):
+                fail(_("only active coordinators and admins can sign in to the console"))
+            code = create_login_code(session, official, SystemClock().now())
+        from bot import web
+
+        echo(
+            _("Sign-in code for %(name)s (%(phone)s): %(code)s — valid for 10 minutes at %(url)s")
+            % {
+                "name": official.name,
+                "phone": mask_phone(official.phone),
+                "code": code,
+                "url": web.base_url(config) + "/login",
+            }
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("web")(web_command)
+    app.command("console-login")(console_login)
