@@ -24,7 +24,14 @@ from bot.config import Settings
 from handlers.context import HandlerContext
 from handlers.types import Inbound, Outbound
 from kernel.i18n import _, use_locale
-from storage.models import ChannelIdentity, Official, OutboxMessage, ProcessedUpdate
+from storage.models import (
+    OUTBOX_PRIORITY_BROADCAST,
+    OUTBOX_PRIORITY_REPLY,
+    ChannelIdentity,
+    Official,
+    OutboxMessage,
+    ProcessedUpdate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +64,8 @@ def outbox_values(
     same_chat: bool,
 ) -> dict[str, Any]:
     """The column values of one outbox row for ``outbound`` sent to (channel, chat_id).
-    Reply/edit message ids only make sense in the chat they came from (``same_chat``)."""
+    Reply/edit message ids only make sense in the chat they came from (``same_chat``); a
+    row back to that chat is a reply and goes before broadcasts."""
     buttons = [[{"label": b.label, "payload": b.payload} for b in row] for row in outbound.buttons]
     return {
         "channel": channel,
@@ -73,6 +81,7 @@ def outbox_values(
         "assignment_id": outbound.assignment_id,
         "status": "pending",
         "attempts": 0,
+        "priority": OUTBOX_PRIORITY_REPLY if same_chat else OUTBOX_PRIORITY_BROADCAST,
         "next_attempt_at": now,
         "created_at": now,
     }

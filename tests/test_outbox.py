@@ -22,7 +22,7 @@ from bot.channels.base import (
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import OutboxConfig, Settings, TelegramConfig
 from bot.outbox import OutboxWorker
-from bot.outbox_store import CLAIMED, backoff_delay
+from bot.outbox_store import backoff_delay
 from kernel.clock import FixedClock, SystemClock
 from storage.models import ChannelIdentity, Official, OutboxMessage, Unit
 from tests.fakes.fake_telegram import FakeTelegram
@@ -37,9 +37,7 @@ FAST = Settings(
 class ScriptedChannel:
     """A channel whose answers are scripted per chat; records what it delivered."""
 
-    name = "telegram"
-    max_text_length = 4096
-    supports_buttons = True
+    name = "telegram"  # so the worker paces it by Telegram's declared limits
 
     def __init__(self) -> None:
         self.script: dict[str, list[SendError]] = {}
@@ -246,7 +244,7 @@ async def test_claimed_row_is_not_sent_again_until_recovered(
     with Session(engine) as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
-        row.attempts, row.last_error = 1, CLAIMED
+        row.attempts, row.claimed_at = 1, clock.now()
         row.next_attempt_at = clock.now() + timedelta(minutes=5)
         session.add(row)
         session.commit()

@@ -67,7 +67,9 @@ OUTGOING = [
     OutgoingCase(
         "buttons become a numbered menu",
         OutgoingMessage(chat_id="u1", text="Nhiệm vụ 12", buttons=(MENU,)),
-        requests=({"method": "print", "output": "Nhiệm vụ 12\n\n1. Hoàn thành\n2. Vướng mắc\n\n"},),
+        requests=(
+            {"method": "print", "output": "Nhiệm vụ 12\n\n1 — Hoàn thành\n2 — Vướng mắc\n\n"},
+        ),
         external_id="c1",
     ),
     OutgoingCase(
