@@ -435,6 +435,14 @@ PACED = Settings(
 )
 
 
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
 def add_reply(engine: Engine, clock: FixedClock, chat: str, text: str) -> int:
     with Session(engine, expire_on_commit=False) as session:
         row = OutboxMessage(
@@ -477,13 +485,11 @@ async def test_a_reply_written_during_a_drain_overtakes_the_backlog(
     worker = OutboxWorker(engine, {"telegram": channel}, PACED, clock)
     task = asyncio.create_task(worker.run())
     try:
-        while len(channel.delivered) < 5:
-            await asyncio.sleep(0.01)
+        await until(lambda: len(channel.delivered) >= 5)
         await asyncio.to_thread(add_reply, engine, clock, "official", "xong")
         sent_before = len(channel.delivered)
         worker.wake()
-        while ("official", "xong") not in channel.delivered:
-            await asyncio.sleep(0.01)
+        await until(lambda: ("official", "xong") in channel.delivered)
         position = channel.delivered.index(("official", "xong"))
         assert position - sent_before < 6, (sent_before, position)
         assert len(channel.delivered) < 40  # most of the backlog is still waiting
