@@ -124,7 +124,10 @@ def inbound_applier(
             if resolved is None:  # a stale choice, answered with the current menu
                 return []
             inbound = resolved
-        return apply_inbound(engine, inbound, settings, now)
+        limit = None
+        if inbound.channel in registry:
+            limit = registry.capabilities(inbound.channel, settings).text_limit
+        return apply_inbound(engine, inbound, settings, now, text_limit=limit)
 
     async def apply(inbound: Inbound) -> list[int] | None:
         ids = await asyncio.to_thread(apply_sync, inbound)

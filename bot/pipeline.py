@@ -165,9 +165,15 @@ def _converse(ctx: HandlerContext) -> list[Outbound]:
 
 
 def apply_inbound(
-    engine: Engine, inbound: Inbound, settings: Settings, now: datetime
+    engine: Engine,
+    inbound: Inbound,
+    settings: Settings,
+    now: datetime,
+    *,
+    text_limit: int | None = None,
 ) -> list[int] | None:
-    """Apply one inbound update; the new outbox ids, or None if it was already applied."""
+    """Apply one inbound update; the new outbox ids, or None if it was already applied.
+    ``text_limit``: what the inbound's channel declares, for the conversation's paging."""
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware 'now'")
     with Session(engine, expire_on_commit=False) as session:
@@ -190,6 +196,7 @@ def apply_inbound(
                 inbound=inbound,
                 identity=identity,
                 official=official,
+                text_limit=text_limit,
             )
             outbounds = _converse(ctx)
             official_id = ctx.official.id if ctx.official else None

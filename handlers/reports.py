@@ -14,13 +14,13 @@ from bot.reports.files import render
 from bot.reports.text import percent, period_title, summary_text
 from handlers.context import HandlerContext
 from handlers.permissions import in_subtree, scope_root
+from handlers.texts import fit
 from handlers.types import Outbound, OutFile
 from kernel.i18n import _, use_locale
 from storage.models import Unit
 from storage.periods import PeriodError, current_period, parse_period
 from storage.rollup import ancestor_at_level, rollup, unit_rank
 
-MAX_TEXT = 4000  # Telegram allows 4096 characters per message
 REPORT_ROLES = ("coordinator", "admin", "chair")
 
 
@@ -54,7 +54,7 @@ def province_summary(ctx: HandlerContext) -> list[Outbound]:
             silence_days=ctx.settings.reminders.silence_days,
         )
         text = summary_text(result)
-        return [Outbound(text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…")]
+        return [Outbound(fit(ctx, text))]
 
 
 def _file_stem(unit: Unit, label: str, ctx: HandlerContext) -> str:

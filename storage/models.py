@@ -205,7 +205,7 @@ class Evidence(SQLModel, table=True):
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     official_id: int | None = Field(default=None, foreign_key="official.id")
     channel: str = Field(max_length=16)
-    file_id: str  # the channel's own file id (Telegram) or URL (Zalo)
+    file_id: str  # the channel's own file id, or a URL where the channel gives one
     file_unique_id: str | None = None
     file_name: str | None = None
     mime_type: str | None = Field(default=None, max_length=128)

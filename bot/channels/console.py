@@ -217,5 +217,6 @@ async def run_console(
             # None: a stale choice, answered with the current menu
             inbound = menu.resolve(engine, inbound, clock.now(), grace=timedelta(0))
         if inbound is not None:
-            apply_inbound(engine, inbound, settings, clock.now())
+            limit = capabilities(settings).text_limit
+            apply_inbound(engine, inbound, settings, clock.now(), text_limit=limit)
         await deliver()

@@ -59,9 +59,9 @@ class ChannelRegistry:
         """Channels whose secrets are set but whose adapter is not written yet."""
         return [k for k in self._kinds.values() if k.start is None and k.enabled(settings)]
 
-    def min_text_limit(self, settings: Settings) -> int:
-        """The smallest text limit of all channels: a text that fits goes anywhere."""
-        return min(kind.capabilities(settings).text_limit for kind in self._kinds.values())
+    def max_text_limit(self, settings: Settings) -> int:
+        """The largest text limit of all channels: no channel takes a longer message."""
+        return max(kind.capabilities(settings).text_limit for kind in self._kinds.values())
 
 
 def default_registry() -> ChannelRegistry:
