@@ -219,6 +219,8 @@ class OutboxWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._event.wait(), timeout=self._seconds_to_next_due())
         finally:
+            for limiter in self._global.values():
+                limiter.close()
             self._db.shutdown(wait=False, cancel_futures=True)
 
     def stop(self) -> None:
@@ -246,28 +248,37 @@ class OutboxWorker:
             run = _Drain(self._clock.now())
             self._next_due = None
             self._woken.clear()
-            after_id = 0
-            exhausted = False
-            while True:
-                if self._woken.is_set():
-                    self._woken.clear()
-                    run.now = self._clock.now()
-                    exhausted = False
-                    await self._load_urgent(run, after_id)
-                if not exhausted and run.queued < MAX_QUEUED:
-                    rows = await self._in_db(self._store.load_pending, after_id, run.now)
-                    if rows:
-                        after_id = rows[-1].id
-                        self._enqueue(run, [row for row in rows if row.id not in run.seen])
-                        continue
-                    exhausted = True
-                if exhausted and not run.tasks:
-                    break
-                await self._wait_for_change(run)
+            try:
+                await self._drain_rows(run)
+            finally:  # cancelled (the bot stops): the chats' tasks go with it
+                for task in list(run.tasks.values()):
+                    task.cancel()
+                await asyncio.gather(*run.tasks.values(), return_exceptions=True)
             later = await self._in_db(self._store.earliest_scheduled, run.now)
             if later is not None:
                 self._note_due(later)
             return run.handled
+
+    async def _drain_rows(self, run: _Drain) -> None:
+        """Load and send until every due row was tried (see ``drain``)."""
+        after_id = 0
+        exhausted = False
+        while True:
+            if self._woken.is_set():
+                self._woken.clear()
+                run.now = self._clock.now()
+                exhausted = False
+                await self._load_urgent(run, after_id)
+            if not exhausted and run.queued < MAX_QUEUED:
+                rows = await self._in_db(self._store.load_pending, after_id, run.now)
+                if rows:
+                    after_id = rows[-1].id
+                    self._enqueue(run, [row for row in rows if row.id not in run.seen])
+                    continue
+                exhausted = True
+            if exhausted and not run.tasks:
+                break
+            await self._wait_for_change(run)
 
     async def _load_urgent(self, run: _Drain, after_id: int) -> None:
         rows = await self._in_db(self._store.load_urgent, after_id, run.now, OUTBOX_PRIORITY_REPLY)

@@ -8,7 +8,6 @@ reminders would wait for all of them. ``PriorityLimiter`` keeps the waiters in a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 
@@ -44,7 +43,11 @@ class PriorityLimiter:
         await future
 
     async def _run(self) -> None:
-        while self._waiting:
+        while True:
+            while self._waiting and self._waiting[0][2].done():
+                heapq.heappop(self._waiting)  # cancelled meanwhile: costs no turn
+            if not self._waiting:
+                return
             await self._bucket.acquire()
             while self._waiting:
                 _priority, _order, future = heapq.heappop(self._waiting)
@@ -52,8 +55,7 @@ class PriorityLimiter:
                     future.set_result(None)
                     break
 
-    async def close(self) -> None:
+    def close(self) -> None:
+        """Stop handing out turns (the worker stops)."""
         if self._pump is not None:
             self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
