@@ -28,7 +28,7 @@ from bot.channels.base import StartupError
 from bot.channels.console import ConsoleChannel, run_console
 from bot.channels.kind import ChannelDeps, RunningChannel
 from bot.channels.registry import ChannelRegistry, default_registry
-from bot.config import Secrets, Settings
+from bot.config import Settings
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
 from bot.scheduler.jobs import build_scheduler
@@ -220,11 +220,9 @@ async def serve_telegram(
 ) -> None:
     """Telegram alone with ``token`` (whatever else the settings enable)."""
     secrets = settings.secrets.model_copy(update={"telegram_bot_token": SecretStr(token)})
-    only = Settings.model_validate(
-        {**settings.model_dump(), "secrets": Secrets.model_validate(secrets.model_dump())}
-    )
-    registry = default_registry()
-    await serve(engine, only, clock, stop, registry=ChannelRegistry([registry.kind("telegram")]))
+    only = settings.model_copy(update={"secrets": secrets})
+    telegram = default_registry().kind("telegram")
+    await serve(engine, only, clock, stop, registry=ChannelRegistry([telegram]))
 
 
 async def serve_console(

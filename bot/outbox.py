@@ -287,6 +287,9 @@ class OutboxWorker:
         self._enqueue(run, fresh)
 
     def _enqueue(self, run: _Drain, rows: list[PendingRow]) -> None:
+        """Queue ``rows`` (in id order) per chat; start the new chats' tasks, those with a
+        reply first, so their claims and sends come first too."""
+        started: list[ChatKey] = []
         for row in rows:
             key = (row.channel, row.chat_id)
             if key in run.held:
@@ -294,8 +297,10 @@ class OutboxWorker:
             run.queues[key].append(row)
             run.queued += 1
             run.priority[key] = max(run.priority.get(key, row.priority), row.priority)
-            if key not in run.tasks:
-                run.tasks[key] = asyncio.create_task(self._drain_chat(key, run))
+            if key not in run.tasks and key not in started:
+                started.append(key)
+        for key in sorted(started, key=lambda chat: -run.priority[chat]):  # stable
+            run.tasks[key] = asyncio.create_task(self._drain_chat(key, run))
 
     async def _wait_for_change(self, run: _Drain) -> None:
         """Until there is room for more rows, a chat finished, or new rows were written."""

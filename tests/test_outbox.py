@@ -491,7 +491,7 @@ async def test_a_reply_written_during_a_drain_overtakes_the_backlog(
         worker.wake()
         await until(lambda: ("official", "xong") in channel.delivered)
         position = channel.delivered.index(("official", "xong"))
-        assert position - sent_before < 6, (sent_before, position)
+        assert position - sent_before < 10, (sent_before, position)
         assert len(channel.delivered) < 40  # most of the backlog is still waiting
     finally:
         task.cancel()
