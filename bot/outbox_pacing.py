@@ -1,8 +1,10 @@
-"""Pacing of the outbox: a channel's global rate shared by priority, replies first.
+"""What the outbox reads from a channel's declaration: its rates, shared by priority
+(replies first), and the shape of a message it can carry.
 
 aiolimiter's bucket serves waiters in arrival order, so a reply queued behind thousands of
 reminders would wait for all of them. ``PriorityLimiter`` keeps the waiters in a heap
 (highest priority first, then arrival) and lets one through each time the bucket has room.
+``prepared`` turns a row's message into what the channel can carry (text limit, menu, edits).
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ import heapq
 import itertools
 
 from aiolimiter import AsyncLimiter
+
+from bot.channels import menu
+from bot.channels.base import Capabilities, OutgoingMessage
+from bot.channels.registry import ChannelRegistry, default_registry
+from bot.channels.textsplit import split_text
+from bot.config import Settings
 
 
 def leaky_bucket(rate_per_second: float) -> AsyncLimiter:
@@ -59,3 +67,52 @@ class PriorityLimiter:
         """Stop handing out turns (the worker stops)."""
         if self._pump is not None:
             self._pump.cancel()
+
+
+def channel_rates(
+    settings: Settings, channel: str, registry: ChannelRegistry | None = None
+) -> tuple[float, float] | None:
+    """(global, per chat) messages per second a channel declares; None: no limit."""
+    registry = registry or default_registry()
+    if channel not in registry:
+        return None
+    rates = registry.capabilities(channel, settings).rates
+    return None if rates is None else (rates.global_per_second, rates.per_chat_per_second)
+
+
+def prepared(message: OutgoingMessage, caps: Capabilities | None) -> list[OutgoingMessage]:
+    """``message`` as the channel can carry it: no edit where it cannot edit, the numbered
+    menu where it has no buttons, several messages where the text is too long."""
+    if caps is None:
+        return [message]
+    edit = message.edit_message_id if caps.edits else None
+    room = 0 if caps.buttons else menu.menu_room(message.buttons)
+    limit = max(caps.text_limit - room, 1)
+    pieces = [message.text]
+    if edit is None and message.file_path is None and len(message.text) > limit:
+        pieces = split_text(message.text, limit)
+    out = [OutgoingMessage(chat_id=message.chat_id, text=piece) for piece in pieces[:-1]]
+    last = OutgoingMessage(
+        chat_id=message.chat_id,
+        text=pieces[-1],
+        buttons=message.buttons,
+        file_path=message.file_path,
+        file_name=message.file_name,
+        reply_to_message_id=message.reply_to_message_id,
+        edit_message_id=edit,
+    )
+    if out:  # the reply goes on the first piece
+        out[0] = OutgoingMessage(
+            chat_id=message.chat_id,
+            text=out[0].text,
+            reply_to_message_id=message.reply_to_message_id,
+        )
+        last = OutgoingMessage(
+            chat_id=last.chat_id,
+            text=last.text,
+            buttons=last.buttons,
+            file_path=last.file_path,
+            file_name=last.file_name,
+        )
+    out.append(last if caps.buttons else menu.with_menu(last))
+    return out
