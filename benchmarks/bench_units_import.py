@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.cli import app, common
+from bot.cli import app
 from storage.db import make_engine, upgrade
 
 PROVINCES = 34
@@ -126,7 +126,6 @@ def main() -> None:
         db_path = folder / "bench.db"
         db_path.unlink(missing_ok=True)
         os.environ["PAPI_BOT_DATABASE_URL"] = f"sqlite:///{db_path}"
-        common.set_config_path(None)
         upgrade(make_engine(os.environ["PAPI_BOT_DATABASE_URL"]))
         print(f"country: {unit_count} units, {official_count} officials", file=sys.stderr)
         total = _timed("units import (new)", lambda: _cli("units", "import", str(units)))

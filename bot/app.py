@@ -1,28 +1,36 @@
-"""The composition root: builds storage, channels, the outbox worker and the scheduler, runs them.
+"""The composition root: builds the channels, the outbox worker and the scheduler, runs them.
 
-With ``TELEGRAM_BOT_TOKEN`` set, the bot talks on Telegram (long polling or webhook, per
-``telegram.mode``); without it, ``papi-bot run`` is a terminal chat on demo data (the console
-channel). Either way every reply goes through the outbox, and SIGTERM/SIGINT stop it cleanly:
-receiving stops first, the worker finishes the message in flight, the HTTP session closes.
+Which channels run is chosen by the secrets that are set (``ChannelRegistry.enabled``):
+Telegram with ``TELEGRAM_BOT_TOKEN``, Zalo next to it once its adapter exists — several at
+once, each optional. With none, ``papi-bot run`` is a terminal chat on demo data (the
+console channel). Every reply goes through the one outbox worker, which sends on every
+running channel within its declared limits. SIGTERM/SIGINT stop it cleanly: receiving stops
+first, the worker finishes the message in flight, the channels close their sessions.
+The CLI (``bot.cli``) builds the settings and the engine and hands them here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import IO, Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import IO, Any, Protocol, TextIO
 
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from bot.channels.telegram import TelegramChannel, TelegramReceiver, make_bot, map_error
+from bot.channels import menu
+from bot.channels.base import StartupError
+from bot.channels.console import ConsoleChannel, run_console
+from bot.channels.kind import ChannelDeps, RunningChannel
+from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
+from bot.scheduler.jobs import build_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
 from kernel.phones import redact_phones
@@ -32,9 +40,7 @@ log = logging.getLogger("papi_bot")
 STOP_GRACE_SECONDS = 10.0
 
 
-class StartupError(Exception):
-    """The bot cannot start or go on (wrong or revoked token, unreachable Bot API,
-    incomplete webhook configuration); the message says which, without the token."""
+__all__ = ["StartupError", "main", "serve", "serve_console", "serve_telegram"]
 
 
 class RedactingFormatter(logging.Formatter):
@@ -81,58 +87,75 @@ def configure_logging(
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one line per update is noise
 
 
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+class _WakeLater:
+    """The worker's ``wake`` before the worker exists (channels start first)."""
+
+    def __init__(self) -> None:
+        self.worker: Wakeable | None = None
+
+    def wake(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+
 def inbound_applier(
-    engine: Engine, settings: Settings, clock: Clock, worker: OutboxWorker
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    worker: Wakeable,
+    registry: ChannelRegistry | None = None,
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
-    """Apply an inbound in a thread (the pipeline is synchronous SQL), then wake the worker."""
+    """Apply an inbound in a thread (the pipeline is synchronous SQL), then wake the worker.
+    On a channel without buttons, a menu choice ("2") first becomes its button's payload."""
+    registry = registry or default_registry()
+
+    def menu_channel(name: str) -> bool:
+        return name in registry and not registry.capabilities(name, settings).buttons
+
+    def apply_sync(inbound: Inbound) -> list[int] | None:
+        now = clock.now()
+        if menu_channel(inbound.channel):
+            resolved = menu.resolve(engine, inbound, now)
+            if resolved is None:  # a stale choice, answered with the current menu
+                return []
+            inbound = resolved
+        limit = None
+        if inbound.channel in registry:
+            limit = registry.capabilities(inbound.channel, settings).text_limit
+        return apply_inbound(engine, inbound, settings, now, text_limit=limit)
 
     async def apply(inbound: Inbound) -> list[int] | None:
-        ids = await asyncio.to_thread(apply_inbound, engine, inbound, settings, clock.now())
-        if ids:
+        ids = await asyncio.to_thread(apply_sync, inbound)
+        if ids is not None:
             worker.wake()
         return ids
 
     return apply
 
 
-def _start_scheduler(
-    engine: Engine, settings: Settings, clock: Clock, worker: OutboxWorker
-) -> Any | None:
-    """The reminder scheduler (``bot.scheduler.jobs.build_scheduler``), started; None if the
-    scheduler is not installed."""
-    build = None
-    for name in ("bot.scheduler.jobs", "bot.scheduler"):
-        try:
-            build = getattr(importlib.import_module(name), "build_scheduler", None)
-        except ImportError:
-            continue
-        if build is not None:
-            break
-    if build is None:
-        log.warning("scheduler: build_scheduler not found; reminders are off")
-        return None
-    scheduler = build(engine, settings, clock, worker.wake)
-    scheduler.start()
-    return scheduler
-
-
 async def _until_stopped(
-    stop: asyncio.Event, receiving: Coroutine[Any, Any, None], worker: OutboxWorker
+    stop: asyncio.Event, receiving: Sequence[Coroutine[Any, Any, None]], worker: OutboxWorker
 ) -> None:
-    """Receive and send until ``stop`` is set or either ends (its error is raised again).
+    """Receive and send until ``stop`` is set or any loop ends (its error is raised again).
 
     On the way out receiving stops first; the worker finishes the sends in flight (so no
     claimed row is left for a resend at the next start) for at most ``STOP_GRACE_SECONDS``.
     """
-    receiver = asyncio.create_task(receiving)
+    receivers = [asyncio.create_task(loop) for loop in receiving]
     sender = asyncio.create_task(worker.run())
     stopper = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait([receiver, sender, stopper], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*receivers, sender, stopper], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await receiver
+        for receiver in receivers:
+            receiver.cancel()
+        for receiver in receivers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
         worker.stop()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.shield(sender), STOP_GRACE_SECONDS)
@@ -141,63 +164,81 @@ async def _until_stopped(
         for task in (sender, stopper):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    for task in (receiver, sender):
+    for task in (*receivers, sender):
         if task.done() and not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
+
+
+SchedulerFactory = Callable[[Engine, Settings, Clock, Callable[[], None]], Any]
+
+
+async def serve(
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    stop: asyncio.Event,
+    *,
+    registry: ChannelRegistry | None = None,
+    scheduler_factory: SchedulerFactory = build_scheduler,
+) -> None:
+    """Every enabled platform channel + the outbox worker + the scheduler, until ``stop``."""
+    registry = registry or default_registry()
+    for kind in registry.declared_but_missing(settings):
+        log.warning("%s: its secrets are set, but its adapter is not installed yet", kind.name)
+    waker = _WakeLater()
+    deps = ChannelDeps(settings, clock, inbound_applier(engine, settings, clock, waker, registry))
+    running: list[RunningChannel] = []
+    try:
+        for kind in registry.enabled(settings):
+            assert kind.start is not None  # enabled() lists only channels with an adapter
+            running.append(await kind.start(deps))
+        if not running:
+            raise StartupError("no channel to run: set TELEGRAM_BOT_TOKEN")
+        senders = {channel.name: channel.sender for channel in running}
+        worker = OutboxWorker(engine, senders, settings, clock, registry=registry)
+        waker.worker = worker
+        scheduler = scheduler_factory(engine, settings, clock, worker.wake)
+        scheduler.start()
+        try:
+            await _until_stopped(stop, [channel.receive(stop) for channel in running], worker)
+        except StartupError:
+            raise
+        except Exception as exc:  # e.g. the token was revoked while running
+            log.exception("the bot stopped on an error")
+            reason = redact_text(f"{type(exc).__name__}: {exc}", _secrets(settings))
+            raise StartupError(f"stopped on an error: {reason}") from None
+        finally:
+            scheduler.shutdown(wait=False)
+    finally:
+        for channel in running:
+            await channel.close()
 
 
 async def serve_telegram(
     engine: Engine, settings: Settings, clock: Clock, token: str, stop: asyncio.Event
 ) -> None:
-    """Telegram + outbox worker + scheduler until ``stop`` is set."""
-    bot = make_bot(token, settings.telegram.api_base)
-    try:
-        try:  # a wrong token or base URL fails here, before anything else
-            me = await bot.get_me()
-        except Exception as exc:
-            reason = map_error(exc, token)
-            raise StartupError(
-                f"cannot reach the Bot API at {settings.telegram.api_base}: {reason}"
-            ) from None
-        log.info("telegram: connected as @%s (%s mode)", me.username, settings.telegram.mode)
-        worker = OutboxWorker(engine, {"telegram": TelegramChannel(bot)}, settings, clock)
-        receiver = TelegramReceiver(bot, inbound_applier(engine, settings, clock, worker), clock)
-        if settings.telegram.mode == "webhook":
-            secret = settings.secrets.telegram_webhook_secret
-            if secret is None or not settings.telegram.webhook_url:
-                raise StartupError(
-                    "webhook mode needs telegram.webhook_url and TELEGRAM_WEBHOOK_SECRET"
-                )
-            receiving = receiver.serve_webhook(
-                url=settings.telegram.webhook_url,
-                host=settings.telegram.webhook_host,
-                port=settings.telegram.webhook_port,
-                secret=secret.get_secret_value(),
-            )
-        else:
-            receiving = receiver.poll(stop=stop)
-        scheduler = _start_scheduler(engine, settings, clock, worker)
-        try:
-            await _until_stopped(stop, receiving, worker)
-        except Exception as exc:  # e.g. the token was revoked while running
-            log.exception("the bot stopped on an error")
-            raise StartupError(f"stopped on an error: {map_error(exc, token)}") from None
-        finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
-    finally:
-        await bot.session.close()
+    """Telegram alone with ``token`` (whatever else the settings enable)."""
+    secrets = settings.secrets.model_copy(update={"telegram_bot_token": SecretStr(token)})
+    only = settings.model_copy(update={"secrets": secrets})
+    telegram = default_registry().kind("telegram")
+    await serve(engine, only, clock, stop, registry=ChannelRegistry([telegram]))
 
 
 async def serve_console(
-    engine: Engine, settings: Settings, clock: Clock, stdin: IO[str], stdout: IO[str]
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    registry: ChannelRegistry | None = None,
 ) -> None:
     """The terminal chat on demo data (the console channel's own loop)."""
-    console = importlib.import_module("bot.channels.console")
-    channel = console.ConsoleChannel(stdout)
-    worker = OutboxWorker(engine, {"console": channel}, settings, clock)
+    worker = OutboxWorker(
+        engine, {"console": ConsoleChannel(stdout)}, settings, clock, registry=registry
+    )
     try:
-        await console.run_console(engine, settings, clock, stdin, stdout, worker.drain)
+        await run_console(engine, settings, clock, stdin, stdout, worker.drain)
     finally:
         worker.close()
 
@@ -210,13 +251,24 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
 
 
 async def main(
-    engine: Engine, settings: Settings, clock: Clock, stdin: IO[str], stdout: IO[str]
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    registry: ChannelRegistry | None = None,
 ) -> None:
-    token = settings.secrets.telegram_bot_token
-    if token is None:
-        await serve_console(engine, settings, clock, stdin, stdout)
+    """The platform channels whose secrets are set; with none, the console chat."""
+    registry = registry or default_registry()
+    if not registry.enabled(settings):
+        missing = registry.declared_but_missing(settings)
+        if missing:
+            names = ", ".join(kind.name for kind in missing)
+            raise StartupError(f"no adapter yet for the configured channel(s): {names}")
+        await serve_console(engine, settings, clock, stdin, stdout, registry=registry)
         return
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    await serve_telegram(engine, settings, clock, token.get_secret_value(), stop)
+    await serve(engine, settings, clock, stop, registry=registry)
     log.info("stopped")

@@ -2,7 +2,7 @@
 
 Delivery guarantee (the choice, and why): **at-least-once with the platform, with a window of
 one HTTP call**. Before a row is sent it is *claimed* in its own committed transaction
-(``attempts + 1``, ``last_error = CLAIMED``, ``next_attempt_at`` pushed out by a lease) with a
+(``attempts + 1``, ``claimed_at`` set, ``next_attempt_at`` pushed out by a lease) with a
 compare-and-set on ``attempts``, so two drains — or two workers on PostgreSQL — never send the
 same row. After the platform answers, the outcome is committed at once. Only a crash between
 the platform's answer and that commit leaves a claimed row; ``OutboxStore.recover_claims``
@@ -10,6 +10,16 @@ the platform's answer and that commit leaves a claimed row; ``OutboxStore.recove
 twice but is never lost. No platform offers an idempotency key for sending, so this is the
 smallest window there is. ``recover_claims`` assumes one worker per database (the bot
 process); several workers on PostgreSQL would rely on the claim lease (``CLAIM_LEASE``).
+
+Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before broadcasts
+(reminders, digests). When woken during a long drain, the worker loads the new replies (and
+whatever their chats were sent before them) at once instead of after the backlog, and the
+channel's global rate is handed out replies first (``PriorityLimiter``).
+
+Capabilities: each channel's declaration (``bot.channels.registry``) gives its rate limits
+and text limit; a text too long is sent as several messages (buttons on the last); a channel
+without buttons gets the numbered menu in the text (stored for the chat once sent), one
+without edits gets a new message instead.
 
 Ordering: a chat's rows go strictly one after another, oldest id first. A row that failed
 and waits for its retry holds back the later rows of its chat (so "done" never overtakes
@@ -34,26 +44,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy.engine import Engine
 
 from bot.channels.base import (
+    Capabilities,
     Channel,
     ContactStopped,
     PermanentFailure,
     SendError,
+    SendResult,
     TemporaryFailure,
     Throttled,
 )
+from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
+from bot.outbox_pacing import PriorityLimiter, prepared
 from bot.outbox_store import OutboxStore, PendingRow
 from kernel.clock import Clock
+from storage.models import OUTBOX_PRIORITY_REPLY
 
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 5_000  # rows loaded and not yet sent, at most, during a drain
 MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write rows too
-MAX_CONCURRENT_SENDS = 64
+MAX_CONCURRENT_SENDS = 50
 _MAX_CHATS_PACED = 10_000  # chats idle for long are forgotten (their pause is long over)
 
 T = TypeVar("T")
@@ -72,28 +86,9 @@ class _Drain:
     held: set[ChatKey] = field(default_factory=set)
     queued: int = 0
     handled: int = 0
+    seen: set[int] = field(default_factory=set)  # ids loaded ahead of the batch cursor
+    priority: dict[ChatKey, int] = field(default_factory=dict)  # a chat's highest waiting
     room: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def _limiter(rate_per_second: float) -> AsyncLimiter:
-    """A leaky bucket for ``rate_per_second`` whose bursts last a tenth of a second.
-
-    The long-run rate is the same as a one-second bucket's, but sends are spread evenly: a
-    platform counting over its own window never sees the worker's burst plus network jitter
-    at once (that is what produced the rare 429 at exactly the limit).
-    """
-    if rate_per_second >= 10:
-        return AsyncLimiter(rate_per_second / 10, 0.1)
-    return AsyncLimiter(1, 1.0 / rate_per_second)  # one at a time, evenly spaced
-
-
-def channel_rates(settings: Settings, channel: str) -> tuple[float, float] | None:
-    """(global, per chat) messages per second for a channel; None: no limit (console)."""
-    if channel == "telegram":
-        return settings.telegram.global_rate_per_second, settings.telegram.per_chat_rate_per_second
-    if channel in ("zalo", "zalo_oa"):
-        return settings.zalo.global_rate_per_second, settings.zalo.per_chat_rate_per_second
-    return None
 
 
 class OutboxWorker:
@@ -106,20 +101,28 @@ class OutboxWorker:
         settings: Settings,
         clock: Clock,
         *,
+        registry: ChannelRegistry | None = None,
         max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
     ) -> None:
-        self._store = OutboxStore(engine, list(channels), settings, clock)
+        registry = registry or default_registry()
+        self._caps: dict[str, Capabilities | None] = {
+            name: registry.capabilities(name, settings) if name in registry else None
+            for name in channels
+        }
+        menu_channels = [name for name, caps in self._caps.items() if caps and not caps.buttons]
+        self._store = OutboxStore(engine, list(channels), settings, clock, menu_channels)
         self._channels = dict(channels)
         self._settings = settings
         self._clock = clock
-        self._event = asyncio.Event()
+        self._event = asyncio.Event()  # run(): sleep until woken
+        self._woken = asyncio.Event()  # drain(): new rows were written meanwhile
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain_lock = asyncio.Lock()
         self._sends = asyncio.Semaphore(max_concurrent_sends)
         # One thread for the worker's database work: SQLite writes are serial anyway, and the
         # event loop never blocks on a busy database.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
-        self._global: dict[str, AsyncLimiter] = {}
+        self._global: dict[str, PriorityLimiter] = {}
         self._last_send: OrderedDict[ChatKey, float] = OrderedDict()  # loop time, per chat
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
         self._stopping = False
@@ -127,7 +130,8 @@ class OutboxWorker:
     # --- waking -------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """New rows may be due: drain soon. Safe to call from any thread."""
+        """New rows may be due: drain soon (a running drain picks up new replies at once).
+        Safe to call from any thread."""
         loop = self._loop
         if loop is None or loop.is_closed():
             self._event.set()
@@ -137,9 +141,13 @@ class OutboxWorker:
         except RuntimeError:
             running = None
         if running is loop:
-            self._event.set()
+            self._set_woken()
         else:
-            loop.call_soon_threadsafe(self._event.set)
+            loop.call_soon_threadsafe(self._set_woken)
+
+    def _set_woken(self) -> None:
+        self._event.set()
+        self._woken.set()
 
     async def run(self) -> None:
         """Drain, then sleep until woken or the next row is due; until cancelled."""
@@ -159,6 +167,8 @@ class OutboxWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._event.wait(), timeout=self._seconds_to_next_due())
         finally:
+            for limiter in self._global.values():
+                limiter.close()
             self._db.shutdown(wait=False, cancel_futures=True)
 
     def stop(self) -> None:
@@ -177,36 +187,78 @@ class OutboxWorker:
 
         Rows are loaded in id order, batch after batch, into one queue per chat; each chat
         with rows has one task sending them one after another, all chats at once (bounded by
-        the rate limits and ``MAX_QUEUED`` rows in memory).
+        the rate limits and ``MAX_QUEUED`` rows in memory). Woken meanwhile, it loads the new
+        replies at once, ahead of the backlog.
         """
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         async with self._drain_lock:
             run = _Drain(self._clock.now())
             self._next_due = None
-            after_id = 0
-            while True:
-                while run.queued >= MAX_QUEUED:
-                    run.room.clear()
-                    await run.room.wait()
-                rows = await self._in_db(self._store.load_pending, after_id, run.now)
-                if not rows:
-                    break
-                after_id = rows[-1].id
-                for row in rows:
-                    key = (row.channel, row.chat_id)
-                    if key in run.held:
-                        continue
-                    run.queues[key].append(row)
-                    run.queued += 1
-                    if key not in run.tasks:
-                        run.tasks[key] = asyncio.create_task(self._drain_chat(key, run))
-            while run.tasks:
-                await asyncio.gather(*run.tasks.values())
+            self._woken.clear()
+            try:
+                await self._drain_rows(run)
+            finally:  # cancelled (the bot stops): the chats' tasks go with it
+                for task in list(run.tasks.values()):
+                    task.cancel()
+                await asyncio.gather(*run.tasks.values(), return_exceptions=True)
             later = await self._in_db(self._store.earliest_scheduled, run.now)
             if later is not None:
                 self._note_due(later)
             return run.handled
+
+    async def _drain_rows(self, run: _Drain) -> None:
+        """Load and send until every due row was tried (see ``drain``)."""
+        after_id = 0
+        exhausted = False
+        while True:
+            if self._woken.is_set():
+                self._woken.clear()
+                run.now = self._clock.now()
+                exhausted = False
+                await self._load_urgent(run, after_id)
+            if not exhausted and run.queued < MAX_QUEUED:
+                rows = await self._in_db(self._store.load_pending, after_id, run.now)
+                if rows:
+                    after_id = rows[-1].id
+                    self._enqueue(run, [row for row in rows if row.id not in run.seen])
+                    continue
+                exhausted = True
+            if exhausted and not run.tasks:
+                break
+            await self._wait_for_change(run)
+
+    async def _load_urgent(self, run: _Drain, after_id: int) -> None:
+        rows = await self._in_db(self._store.load_urgent, after_id, run.now, OUTBOX_PRIORITY_REPLY)
+        fresh = [row for row in rows if row.id not in run.seen]
+        run.seen.update(row.id for row in fresh)
+        self._enqueue(run, fresh)
+
+    def _enqueue(self, run: _Drain, rows: list[PendingRow]) -> None:
+        """Queue ``rows`` (in id order) per chat; start the new chats' tasks, those with a
+        reply first, so their claims and sends come first too."""
+        started: list[ChatKey] = []
+        for row in rows:
+            key = (row.channel, row.chat_id)
+            if key in run.held:
+                continue
+            run.queues[key].append(row)
+            run.queued += 1
+            run.priority[key] = max(run.priority.get(key, row.priority), row.priority)
+            if key not in run.tasks and key not in started:
+                started.append(key)
+        for key in sorted(started, key=lambda chat: -run.priority[chat]):  # stable
+            run.tasks[key] = asyncio.create_task(self._drain_chat(key, run))
+
+    async def _wait_for_change(self, run: _Drain) -> None:
+        """Until there is room for more rows, a chat finished, or new rows were written."""
+        run.room.clear()
+        waiters = [asyncio.create_task(run.room.wait()), asyncio.create_task(self._woken.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _drain_chat(self, key: ChatKey, run: _Drain) -> None:
         queue = run.queues[key]
@@ -222,6 +274,8 @@ class OutboxWorker:
         finally:
             del run.tasks[key]
             run.queues.pop(key, None)
+            run.priority.pop(key, None)
+            run.room.set()  # the drain may be waiting for the last chat to finish
 
     async def _try_row(self, key: ChatKey, row: PendingRow, run: _Drain) -> bool:
         """Send ``row`` if it is due; False when the chat's later rows must wait."""
@@ -236,7 +290,7 @@ class OutboxWorker:
             self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
             return False  # someone else has it: keep this chat's order
         run.handled += 1
-        retry_at = await self._send(row)
+        retry_at = await self._send(row, run.priority.get(key, row.priority))
         if retry_at is not None:
             self._note_due(retry_at)
             return False
@@ -253,54 +307,60 @@ class OutboxWorker:
         seconds = (self._next_due - self._clock.now()).total_seconds()
         return min(max(seconds, 0.0), MAX_IDLE_SECONDS)
 
-    async def _send(self, row: PendingRow) -> datetime | None:
+    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | None:
         """Send one claimed row and record the outcome; when the chat may go on, or None."""
-        channel = self._channels[row.channel]
-        # Pacing waits outside the semaphore: a chat waiting for its next second must not
-        # hold one of the slots that bound the HTTP calls in flight.
-        await self._pace(row.channel, row.chat_id)
-        async with self._sends:
-            self._mark_send(row.channel, row.chat_id)  # the pause counts from the real start
-            try:
-                result = await channel.send(row.message)
-            except Throttled as exc:
-                return await self._in_db(self._store.record_throttled, row, exc.retry_after)
-            except ContactStopped as exc:
-                await self._in_db(self._store.record_unreachable, row, str(exc))
-                return None
-            except PermanentFailure as exc:
-                await self._in_db(self._store.record_failed, row, f"permanent: {exc}")
-                return None
-            except TemporaryFailure as exc:
-                return await self._in_db(self._store.record_retry, row, f"temporary: {exc}")
-            except SendError as exc:
-                return await self._in_db(self._store.record_retry, row, f"error: {exc}")
-            except Exception as exc:  # an adapter bug must not stop the worker
-                log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
-                return await self._in_db(
-                    self._store.record_retry, row, f"bug: {type(exc).__name__}"
-                )
+        try:
+            result = await self._send_pieces(row, priority)
+        except Throttled as exc:
+            return await self._in_db(self._store.record_throttled, row, exc.retry_after)
+        except ContactStopped as exc:
+            await self._in_db(self._store.record_unreachable, row, str(exc))
+            return None
+        except PermanentFailure as exc:
+            await self._in_db(self._store.record_failed, row, f"permanent: {exc}")
+            return None
+        except TemporaryFailure as exc:
+            return await self._in_db(self._store.record_retry, row, f"temporary: {exc}")
+        except SendError as exc:
+            return await self._in_db(self._store.record_retry, row, f"error: {exc}")
+        except Exception as exc:  # an adapter bug must not stop the worker
+            log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
+            return await self._in_db(self._store.record_retry, row, f"bug: {type(exc).__name__}")
         await self._in_db(self._store.record_sent, row, result)
         return None
 
-    async def _pace(self, channel: str, chat_id: str) -> None:
-        """Wait for the channel's limits: per chat, at least 1/rate seconds since the previous
-        send to that chat started (a chat's sends are sequential, so this is exact even when
-        the global limiter delayed the previous one); globally, aiolimiter's leaky bucket."""
-        rates = channel_rates(self._settings, channel)
-        if rates is None:
+    async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult:
+        """The row as the channel carries it (one or more messages); the last one's id."""
+        channel = self._channels[row.channel]
+        result: SendResult | None = None
+        for message in prepared(row.message, self._caps.get(row.channel)):
+            # Pacing waits outside the semaphore: a chat waiting for its next second must not
+            # hold one of the slots that bound the HTTP calls in flight.
+            await self._pace(row.channel, row.chat_id, priority)
+            async with self._sends:
+                self._mark_send(row.channel, row.chat_id)  # the pause counts from the start
+                result = await channel.send(message)
+        assert result is not None  # prepared() returns at least one message
+        return result
+
+    async def _pace(self, channel: str, chat_id: str, priority: int = 0) -> None:
+        """Wait for the channel's declared limits: per chat, at least 1/rate seconds since the
+        previous send to that chat started (a chat's sends are sequential, so this is exact
+        even when the global limiter delayed the previous one); globally, a leaky bucket
+        that serves replies first."""
+        caps = self._caps.get(channel)
+        if caps is None or caps.rates is None:
             return
-        global_rate, chat_rate = rates
         loop = asyncio.get_running_loop()
         key = (channel, chat_id)
         last = self._last_send.get(key)
         if last is not None:
-            wait = last + 1.0 / chat_rate - loop.time()
+            wait = last + 1.0 / caps.rates.per_chat_per_second - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
         if channel not in self._global:
-            self._global[channel] = _limiter(global_rate)
-        await self._global[channel].acquire()
+            self._global[channel] = PriorityLimiter(caps.rates.global_per_second)
+        await self._global[channel].acquire(priority)
 
     def _mark_send(self, channel: str, chat_id: str) -> None:
         key = (channel, chat_id)

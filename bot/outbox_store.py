@@ -13,19 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, or_, select
 
+from bot.channels import menu
 from bot.channels.base import OutgoingMessage, SendResult
 from bot.config import Settings
 from handlers.types import Button
 from kernel.clock import Clock
-from storage.models import ChannelIdentity, OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
+from storage.outbox_rows import (
+    claim_row,
+    mark_chat_unreachable,
+    mark_sent,
+    record_outcome,
+    release_claims,
+)
 
 log = logging.getLogger("bot.outbox")
 
-CLAIMED = "claimed: sending"  # last_error while a send is in flight
 CLAIM_LEASE = timedelta(minutes=5)  # a claim older than this is taken to be a crashed send
 BATCH_SIZE = 500
 
@@ -41,6 +47,7 @@ class PendingRow:
     tried: bool
     next_attempt_at: datetime
     message: OutgoingMessage
+    priority: int = 0
 
 
 def backoff_delay(settings: Settings, attempts: int) -> timedelta:
@@ -73,9 +80,10 @@ def snapshot(row: OutboxMessage) -> PendingRow:
         channel=row.channel,
         chat_id=row.chat_id,
         attempts=row.attempts,
-        tried=row.attempts > 0 or row.last_error is not None,
+        tried=row.attempts > 0 or row.last_error is not None or row.claimed_at is not None,
         next_attempt_at=row.next_attempt_at,
         message=_message(row),
+        priority=row.priority,
     )
 
 
@@ -83,87 +91,122 @@ class OutboxStore:
     """The outbox rows of the channels one worker sends on."""
 
     def __init__(
-        self, engine: Engine, channels: Sequence[str], settings: Settings, clock: Clock
+        self,
+        engine: Engine,
+        channels: Sequence[str],
+        settings: Settings,
+        clock: Clock,
+        menu_channels: Sequence[str] = (),
     ) -> None:
         self.engine = engine
         self.channels = list(channels)
+        self.menu_channels = frozenset(menu_channels)  # no buttons: the numbered menu
         self.settings = settings
         self.clock = clock
 
+    def _pending(self, now: datetime) -> Any:
+        """Pending rows of these channels that are due or were tried (those hold their
+        chat's order); a row only scheduled for later is left out, so thousands deferred over
+        night cost nothing per drain."""
+        return (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .where(col(OutboxMessage.channel).in_(self.channels))
+            .where(
+                or_(
+                    col(OutboxMessage.next_attempt_at) <= now,
+                    col(OutboxMessage.last_error).is_not(None),
+                    col(OutboxMessage.claimed_at).is_not(None),
+                )
+            )
+        )
+
     def load_pending(self, after_id: int, now: datetime) -> list[PendingRow]:
-        """Pending rows that are due or were tried (those hold their chat's order); a row
-        only scheduled for later is not loaded, so thousands deferred over night cost
-        nothing per drain."""
+        """The next batch of pending rows after ``after_id``, in id order."""
         with Session(self.engine) as session:
             rows = session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending")
-                .where(col(OutboxMessage.channel).in_(self.channels))
-                .where(
-                    or_(
-                        col(OutboxMessage.next_attempt_at) <= now,
-                        col(OutboxMessage.last_error).is_not(None),
-                    )
-                )
+                self._pending(now)
                 .where(col(OutboxMessage.id) > after_id)
                 .order_by(col(OutboxMessage.id))
                 .limit(BATCH_SIZE)
             ).all()
             return [snapshot(row) for row in rows]
 
+    def load_urgent(self, after_id: int, now: datetime, priority: int) -> list[PendingRow]:
+        """Rows after ``after_id`` of the chats that have a due row of at least ``priority``
+        (a reply), with every earlier pending row of those chats, in id order: the reply can
+        go at once without overtaking what its chat was sent before."""
+        with Session(self.engine) as session:
+            urgent = session.exec(
+                self._pending(now)
+                .where(col(OutboxMessage.priority) >= priority)
+                .where(col(OutboxMessage.id) > after_id)
+                .order_by(col(OutboxMessage.id))
+                .limit(BATCH_SIZE)
+            ).all()
+            if not urgent:
+                return []
+            last = max(row.id or 0 for row in urgent)
+            chats = sorted({(row.channel, row.chat_id) for row in urgent})
+            rows: list[OutboxMessage] = []
+            for channel, chat_id in chats:
+                rows.extend(
+                    session.exec(
+                        self._pending(now)
+                        .where(col(OutboxMessage.channel) == channel)
+                        .where(col(OutboxMessage.chat_id) == chat_id)
+                        .where(col(OutboxMessage.id) > after_id)
+                        .where(col(OutboxMessage.id) <= last)
+                        .order_by(col(OutboxMessage.id))
+                    ).all()
+                )
+            rows.sort(key=lambda row: row.id or 0)
+            return [snapshot(row) for row in rows]
+
     def earliest_scheduled(self, now: datetime) -> datetime | None:
         with Session(self.engine) as session:
             return session.exec(
                 select(func.min(OutboxMessage.next_attempt_at))
-                .where(OutboxMessage.status == "pending")
+                .where(OutboxMessage.status == OutboxStatus.PENDING)
                 .where(col(OutboxMessage.channel).in_(self.channels))
                 .where(col(OutboxMessage.next_attempt_at) > now)
             ).one()
 
     def claim(self, row: PendingRow, now: datetime) -> bool:
         with Session(self.engine) as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
-                .where(col(OutboxMessage.status) == "pending")
-                .where(col(OutboxMessage.attempts) == row.attempts)
-                .values(
-                    attempts=row.attempts + 1,
-                    last_error=CLAIMED,
-                    next_attempt_at=now + CLAIM_LEASE,
-                )
-            )
+            claimed = claim_row(session, row.id, row.attempts, now, CLAIM_LEASE)
             session.commit()
-            return bool(getattr(result, "rowcount", 0) == 1)
+            return claimed
 
     def recover_claims(self) -> int:
         """Rows claimed by a process that died mid-send: due again now (at-least-once)."""
         with Session(self.engine) as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.status) == "pending")
-                .where(col(OutboxMessage.last_error) == CLAIMED)
-                .where(col(OutboxMessage.channel).in_(self.channels))
-                .values(next_attempt_at=self.clock.now(), last_error="interrupted by a restart")
-            )
+            released = release_claims(session, self.channels, self.clock.now())
             session.commit()
-            return int(getattr(result, "rowcount", 0))
+            return released
 
     def _update(self, row_id: int, **values: Any) -> None:
+        """Record an outcome: the claim ends with it."""
         with Session(self.engine) as session:
-            session.execute(
-                update(OutboxMessage).where(col(OutboxMessage.id) == row_id).values(**values)
-            )
+            record_outcome(session, row_id, **values)
             session.commit()
 
     def record_sent(self, row: PendingRow, result: SendResult) -> None:
-        self._update(
-            row.id,
-            status="sent",
-            sent_at=self.clock.now(),
-            external_message_id=result.external_message_id,
-            last_error=None,
-        )
+        """Sent; on a channel without buttons the chat's menu is now this message's (in the
+        same transaction, so the menu a number refers to is the one the user last saw)."""
+        now = self.clock.now()
+        with Session(self.engine) as session:
+            mark_sent(session, row.id, now, result.external_message_id)
+            if row.channel in self.menu_channels:
+                menu.remember(
+                    session,
+                    row.channel,
+                    row.chat_id,
+                    row.message.buttons,
+                    result.external_message_id,
+                    now,
+                )
+            session.commit()
 
     def record_throttled(self, row: PendingRow, retry_after: float) -> datetime:
         when = self.clock.now() + timedelta(seconds=max(retry_after, 0.0))
@@ -180,7 +223,7 @@ class OutboxStore:
         attempts = row.attempts + 1
         if attempts >= self.settings.outbox.max_attempts:
             log.warning("outbox: message %d failed after %d attempts: %s", row.id, attempts, error)
-            self._update(row.id, status="failed", last_error=error)
+            self._update(row.id, status=OutboxStatus.FAILED, last_error=error)
             return None  # given up: the chat's next rows may go
         when = self.clock.now() + backoff_delay(self.settings, attempts)
         self._update(row.id, next_attempt_at=when, last_error=error)
@@ -188,25 +231,12 @@ class OutboxStore:
 
     def record_failed(self, row: PendingRow, error: str) -> None:
         log.warning("outbox: message %d failed: %s", row.id, error)
-        self._update(row.id, status="failed", last_error=error)
+        self._update(row.id, status=OutboxStatus.FAILED, last_error=error)
 
     def record_unreachable(self, row: PendingRow, error: str) -> None:
         now = self.clock.now()
         reason = f"contact stopped: {error}"
         with Session(self.engine) as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.channel) == row.channel)
-                .where(col(OutboxMessage.chat_id) == row.chat_id)
-                .where(col(OutboxMessage.status) == "pending")
-                .values(status="unreachable", last_error=reason)
-            )
-            session.execute(
-                update(ChannelIdentity)
-                .where(col(ChannelIdentity.channel) == row.channel)
-                .where(col(ChannelIdentity.chat_id) == row.chat_id)
-                .where(col(ChannelIdentity.unreachable_at).is_(None))
-                .values(unreachable_at=now)
-            )
+            mark_chat_unreachable(session, row.channel, row.chat_id, now, reason)
             session.commit()
         log.info("outbox: a %s chat blocked the bot; marked unreachable", row.channel)

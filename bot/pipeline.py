@@ -28,7 +28,14 @@ from handlers.types import Inbound, Outbound, Reply, ReportRequest
 from kernel.i18n import _, use_locale
 from storage.identities import find_identity, mark_processed, note_chat
 from storage.lockout import LockoutPolicy
-from storage.models import ChannelIdentity, Official, OutboxMessage, OutboxStatus
+from storage.models import (
+    OUTBOX_PRIORITY_BROADCAST,
+    OUTBOX_PRIORITY_REPLY,
+    ChannelIdentity,
+    Official,
+    OutboxMessage,
+    OutboxStatus,
+)
 from storage.queue import add_outbox_rows
 
 log = logging.getLogger(__name__)
@@ -62,7 +69,8 @@ def outbox_values(
     same_chat: bool,
 ) -> dict[str, Any]:
     """The column values of one outbox row for ``outbound`` sent to (channel, chat_id).
-    Reply/edit message ids only make sense in the chat they came from (``same_chat``)."""
+    Reply/edit message ids only make sense in the chat they came from (``same_chat``); a
+    row back to that chat is a reply and goes before broadcasts."""
     buttons = [[{"label": b.label, "payload": b.payload} for b in row] for row in outbound.buttons]
     return {
         "channel": channel,
@@ -78,6 +86,7 @@ def outbox_values(
         "assignment_id": outbound.assignment_id,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
+        "priority": OUTBOX_PRIORITY_REPLY if same_chat else OUTBOX_PRIORITY_BROADCAST,
         "next_attempt_at": now,
         "created_at": now,
     }
@@ -182,9 +191,15 @@ def _converse(ctx: HandlerContext, settings: Settings) -> list[Outbound]:
 
 
 def apply_inbound(
-    engine: Engine, inbound: Inbound, settings: Settings, now: datetime
+    engine: Engine,
+    inbound: Inbound,
+    settings: Settings,
+    now: datetime,
+    *,
+    text_limit: int | None = None,
 ) -> list[int] | None:
-    """Apply one inbound update; the new outbox ids, or None if it was already applied."""
+    """Apply one inbound update; the new outbox ids, or None if it was already applied.
+    ``text_limit``: what the inbound's channel declares, for the conversation's paging."""
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware 'now'")
     with Session(engine, expire_on_commit=False) as session:
@@ -202,6 +217,7 @@ def apply_inbound(
                 inbound=inbound,
                 identity=identity,
                 official=official,
+                text_limit=text_limit,
             )
             outbounds = _converse(ctx, settings)
             official_id = ctx.official.id if ctx.official else None

@@ -10,8 +10,8 @@ from handlers.context import HandlerContext
 from handlers.permissions import can_assign
 from handlers.queries import Item, assignee_names, item, sort_items, unit_items, unit_officials
 from handlers.reports import commune_rank_line
-from handlers.tasks import PAGE_SIZE, edit_target, fit, item_line, nav_row, not_yours, view_buttons
-from handlers.texts import STATUS_MARKS, shorten, status_name
+from handlers.tasks import PAGE_SIZE, edit_target, item_line, nav_row, not_yours, view_buttons
+from handlers.texts import STATUS_MARKS, fit, shorten, status_name
 from handlers.types import Button, Outbound
 from kernel.i18n import _, use_locale
 from storage.models import AssignmentStatus, Official, Role, Unit
@@ -85,7 +85,9 @@ def commune_view(ctx: HandlerContext, page: int = 0) -> list[Outbound]:
     if nav:
         buttons.append(nav)
     return [
-        Outbound(fit("\n".join(lines)), buttons=tuple(buttons), edit_message_id=edit_target(ctx))
+        Outbound(
+            fit(ctx, "\n".join(lines)), buttons=tuple(buttons), edit_message_id=edit_target(ctx)
+        )
     ]
 
 

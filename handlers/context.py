@@ -35,6 +35,9 @@ class HandlerContext:
     inbound: Inbound
     identity: ChannelIdentity | None = None  # None: this chat is not linked to an official
     official: Official | None = None
+    # The text limit the inbound's channel declares (bot.channels.registry); None: none
+    # given, the outbox splits long texts for each channel anyway.
+    text_limit: int | None = None
 
     @property
     def today(self) -> date:

@@ -1,4 +1,4 @@
-"""Button payloads: short strings every channel can carry (Telegram allows 64 bytes).
+"""Button payloads: short strings every channel can carry (``MAX_PAYLOAD_BYTES``).
 
 Format ``<verb>:<arg>[:<arg>]``. Reminders (bot/scheduler) and the conversation both build
 task buttons here, so a tap means the same thing wherever the message came from.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.types import Button
+from handlers.types import MAX_PAYLOAD_BYTES, Button
 from kernel.i18n import _
 
 # Actions on one assignment: "a:<assignment_id>:<action>".
@@ -29,7 +29,7 @@ ASSIGN = "g"
 PICK = "q"
 
 
-# Ids and page numbers fit a 64-bit database integer: at most 18 ASCII digits. str.isdigit()
+# Ids and page numbers fit a signed 8-byte database integer: at most 18 ASCII digits. isdigit()
 # alone accepts "²" or "٣", which int() then refuses or the database cannot hold.
 MAX_NUMBER_DIGITS = 18
 
@@ -65,7 +65,7 @@ def pick(assignment_id: int) -> str:
 
 def parse(payload: str) -> Payload | None:
     """The payload's parts, or None for something this bot never sent (forged or stale)."""
-    if not payload or len(payload.encode()) > 64:
+    if not payload or len(payload.encode()) > MAX_PAYLOAD_BYTES:
         return None
     verb, *args = payload.split(":")
     well_formed = {

@@ -21,8 +21,8 @@ from handlers.queries import (
     report_deadlines,
 )
 from handlers.texts import (
-    MAX_MESSAGE,
     dimension_title,
+    fit,
     shorten,
     status_mark,
     status_name,
@@ -89,10 +89,6 @@ def view_buttons(entries: list[Item]) -> list[tuple[Button, ...]]:
     ]
 
 
-def fit(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
-
-
 def edit_target(ctx: HandlerContext) -> str | None:
     """Paging from a button edits the message the button was on (where the channel can)."""
     return ctx.inbound.message_id if ctx.inbound.payload else None
@@ -119,7 +115,7 @@ def my_tasks(ctx: HandlerContext, page: int = 0) -> list[Outbound]:
     nav = nav_row(page, pages, payloads.LIST_PAGE)
     if nav:
         buttons.append(nav)
-    return [Outbound(fit(text), buttons=tuple(buttons), edit_message_id=edit_target(ctx))]
+    return [Outbound(fit(ctx, text), buttons=tuple(buttons), edit_message_id=edit_target(ctx))]
 
 
 def task_view_text(ctx: HandlerContext, entry: Item) -> str:
@@ -152,7 +148,7 @@ def task_view_text(ctx: HandlerContext, entry: Item) -> str:
             note = f": {shorten(update.note, 120)}" if update.note else ""
             when = short_datetime(update.created_at, current_locale())
             lines.append(f"• {when} {name or '—'} — {what}{note}")
-    return fit("\n".join(lines))
+    return fit(ctx, "\n".join(lines))
 
 
 def task_view(ctx: HandlerContext, entry: Item) -> Outbound:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import payloads
+from handlers.context import HandlerContext
 from handlers.types import Button
 from kernel.i18n import N_, _, current_locale
 from storage.models import AssignmentStatus
@@ -21,8 +22,6 @@ STATUS_MARKS: dict[str, str] = {
     AssignmentStatus.BLOCKED: "⛔",
 }
 OVERDUE_MARK = "❗"
-# Telegram's limit is 4096; leave room for a channel that adds a numbered menu below.
-MAX_MESSAGE = 3800
 
 
 def status_name(status: str) -> str:
@@ -31,6 +30,13 @@ def status_name(status: str) -> str:
 
 def status_mark(status: str, overdue: bool = False) -> str:
     return OVERDUE_MARK if overdue else STATUS_MARKS.get(status, "•")
+
+
+def fit(ctx: HandlerContext, text: str) -> str:
+    """``text`` cut to the text limit the inbound's channel declares (``ctx.text_limit``);
+    with no declared limit it is left whole, and the outbox splits it for each channel."""
+    limit = ctx.text_limit
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def shorten(text: str, limit: int) -> str:

@@ -15,14 +15,16 @@ from enum import StrEnum
 
 from storage.periods import Period
 
-# Telegram's callback_data limit; every payload must fit on every channel.
-MAX_PAYLOAD_BYTES = 64
+# The conversation's own budget for a button payload ("a:12345:progress" is 16 bytes). Every
+# channel with buttons declares a payload limit at least this large
+# (tests/channels/test_registry.py); channels without buttons carry no payload at all.
+MAX_PAYLOAD_BYTES = 32
 
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
     kind: str  # "photo" | "document" | "voice" | "sticker" | "other"
-    file_id: str  # the channel's id (Telegram file_id) or URL (Zalo photo_url)
+    file_id: str  # the channel's own file id, or a URL where the channel gives one
     file_unique_id: str | None = None
     file_name: str | None = None
     mime_type: str | None = None
@@ -31,10 +33,10 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    channel: str  # storage.models.CHANNELS
+    channel: str  # a name in bot.channels.registry
     external_user_id: str
     chat_id: str
-    update_key: str  # unique per channel: the dedupe key (Telegram update_id, Zalo message_id)
+    update_key: str  # unique per channel: the dedupe key (an update id, or a message id)
     received_at: datetime
     message_id: str | None = None
     text: str | None = None  # NFC-normalised by the adapter
@@ -73,7 +75,8 @@ class Outbound:
     kind: str = "reply"
     assignment_id: int | None = None  # a reply to this message applies to this assignment
     reply_to_message_id: str | None = None
-    # Telegram can edit the message a button was pressed on (paging); others send anew.
+    # Where the channel declares edits, the message a button was pressed on is edited
+    # (paging); elsewhere the outbox sends a new message.
     edit_message_id: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 

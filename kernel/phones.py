@@ -13,7 +13,7 @@ from kernel.i18n import _
 
 COUNTRY_CODE = "84"
 # After the leading 0, Vietnamese mobile numbers start 3, 5, 7, 8 or 9 (since the 2018
-# renumbering); 02x is a landline, which cannot run Telegram or Zalo.
+# renumbering); 02x is a landline, which cannot run a chat app.
 _MOBILE_FIRST_DIGITS = "35789"
 _SEPARATORS = re.compile(r"[\s.\-()/]+")
 # Every spelling normalize_phone accepts, inside any text: an optional country prefix

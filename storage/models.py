@@ -28,11 +28,13 @@ from storage.types import UTCDateTime
 
 UNIT_LEVELS = tuple(UnitLevel)
 ROLES = tuple(Role)
-CHANNELS = ("telegram", "zalo", "zalo_oa", "console")
 ASSIGNMENT_STATUSES = tuple(AssignmentStatus)
 ASSIGNMENT_ROLES = tuple(AssignmentRole)
 DEADLINE_KINDS = ("date", "recurring", "term", "unknown")
 OUTBOX_STATUSES = tuple(OutboxStatus)
+# Replies to an inbound message go before broadcasts (reminders, digests); same order per chat.
+OUTBOX_PRIORITY_BROADCAST = 0
+OUTBOX_PRIORITY_REPLY = 10
 
 
 def utcnow() -> datetime:
@@ -85,7 +87,7 @@ class ChannelIdentity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     official_id: int = Field(foreign_key="official.id", index=True)
-    channel: str = Field(max_length=16)  # CHANNELS
+    channel: str = Field(max_length=16)  # a name in bot.channels.registry
     external_user_id: str = Field(max_length=64)
     chat_id: str = Field(max_length=64)
     display_name: str | None = Field(default=None, max_length=255)
@@ -212,7 +214,7 @@ class Evidence(SQLModel, table=True):
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     official_id: int | None = Field(default=None, foreign_key="official.id")
     channel: str = Field(max_length=16)
-    file_id: str  # the channel's own file id (Telegram) or URL (Zalo)
+    file_id: str  # the channel's own file id, or a URL where the channel gives one
     file_unique_id: str | None = None
     file_name: str | None = None
     mime_type: str | None = Field(default=None, max_length=128)
@@ -244,6 +246,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_chat", "channel", "chat_id", "id"),
         Index("ix_outbox_external", "channel", "chat_id", "external_message_id"),
         Index("ix_outbox_status_created", "status", "created_at"),  # digests: undelivered
+        Index("ix_outbox_priority", "status", "priority", "id"),  # replies first
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -260,11 +263,30 @@ class OutboxMessage(SQLModel, table=True):
     assignment_id: int | None = Field(default=None, foreign_key="assignment.id")
     status: str = Field(default="pending", max_length=16)  # OUTBOX_STATUSES
     attempts: int = 0
+    priority: int = OUTBOX_PRIORITY_BROADCAST  # OUTBOX_PRIORITY_*: higher goes first
     next_attempt_at: datetime = _when(default_factory=utcnow)
+    claimed_at: datetime | None = _when(default=None, nullable=True)  # a send is in flight
     last_error: str | None = None
     external_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when(default_factory=utcnow)
     sent_at: datetime | None = _when(default=None, nullable=True)
+
+
+class ChatMenu(SQLModel, table=True):
+    """The numbered menu last shown in a chat of a channel without buttons ("1 — Hoàn
+    thành"), and the one before it: a number typed while the menu changed is answered with
+    the current menu, never mapped to the wrong task."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    items: list[dict[str, str]] = _json(default=[])  # [{"label", "payload"}], empty: closed
+    message_id: str | None = Field(default=None, max_length=64)  # the message showing it
+    shown_at: datetime = _when(default_factory=utcnow)
+    previous_items: list[dict[str, str]] = _json(default=[])
+    previous_message_id: str | None = Field(default=None, max_length=64)
 
 
 class ProcessedUpdate(SQLModel, table=True):

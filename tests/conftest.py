@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a fresh migrated database, the seed plans, a fixed clock."""
+"""Fixtures shared by every test: the network guard, a fresh migrated database, the seed
+plans, a fixed clock."""
 
 from __future__ import annotations
 
@@ -13,9 +14,20 @@ from sqlmodel import Session
 from kernel.clock import VN_TZ, FixedClock
 from storage.db import make_engine, session_scope, upgrade
 from storage.taxonomy import sync_taxonomy
+from tests.netguard import NetworkGuard
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetworkGuard]:
+    """Every test: a connection or name lookup beyond 127.0.0.1 is refused, and the test
+    fails even if the code swallowed the refusal (tests run offline, on loopback only)."""
+    guard = NetworkGuard()
+    guard.install(monkeypatch)
+    yield guard
+    assert not guard.violations, f"requests left 127.0.0.1: {guard.violations}"
 
 
 @pytest.fixture

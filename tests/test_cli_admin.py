@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner, Result
 
-from bot.cli import app, common
+from bot.cli import app
 from storage.invites import hash_code
 from storage.models import Invite, Official, Unit
 
@@ -47,14 +47,12 @@ def cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv(
         "PAPI_BOT_CONFIG", str(_write_config(tmp_path / "en.toml", "en", "@PapiBot"))
     )
-    common.set_config_path(None)
     runner = CliRunner()
 
     def run(*args: str) -> Result:
         return runner.invoke(app, list(args))
 
     yield run
-    common.set_config_path(None)
 
 
 def _csv(tmp_path: Path, name: str, text: str) -> str:

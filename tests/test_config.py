@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app, common
+from bot.cli import app
 from bot.config import ConfigError, Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +115,6 @@ def runner(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[CliRunner]:
     monkeypatch.setenv("PAPI_BOT_DATABASE_URL", db_url)
     monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
     yield CliRunner()
-    common.set_config_path(None)
 
 
 def test_cli_exits_2_naming_the_key(runner: CliRunner, tmp_path: Path) -> None:

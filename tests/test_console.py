@@ -9,8 +9,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.channels import menu
 from bot.channels.base import OutgoingMessage
-from bot.channels.console import ConsoleChannel, console_inbound, menu_payload, run_console
+from bot.channels.console import (
+    ConsoleChannel,
+    capabilities,
+    console_inbound,
+    menu_payload,
+    run_console,
+)
 from bot.config import Settings
 from handlers.types import Button
 from kernel.clock import FixedClock
@@ -23,19 +30,16 @@ MENU = (
 )
 
 
-async def test_send_renders_buttons_as_a_numbered_menu_and_remembers_it() -> None:
+async def test_send_renders_buttons_as_a_numbered_menu() -> None:
     out = io.StringIO()
     channel = ConsoleChannel(out)
     result = await channel.send(OutgoingMessage(chat_id="c1", text="Nhiệm vụ #7", buttons=MENU))
-    assert out.getvalue() == "Nhiệm vụ #7\n\n1. Đang thực hiện\n2. Hoàn thành\n3. Vướng mắc\n\n"
+    assert out.getvalue() == "Nhiệm vụ #7\n\n1 — Đang thực hiện\n2 — Hoàn thành\n3 — Vướng mắc\n\n"
     assert result.external_message_id
-    assert channel.payload_for("c1", "2") == "a:7:done"
-    assert channel.payload_for("c1", "4") is None
-    assert channel.payload_for("c2", "1") is None  # menus are per chat
     second = await channel.send(OutgoingMessage(chat_id="c1", text="Đã ghi nhận."))
     assert second.external_message_id != result.external_message_id
-    assert channel.payload_for("c1", "1") is None  # a message without buttons closes the menu
-    assert channel.supports_buttons is False and channel.name == "console"
+    assert capabilities(Settings()).buttons is False and channel.name == "console"
+    # Which menu is open in which chat is kept in the database: tests/channels/test_menu.py.
 
 
 def test_typed_lines_become_inbounds(clock: FixedClock) -> None:
@@ -54,7 +58,7 @@ def test_typed_lines_become_inbounds(clock: FixedClock) -> None:
     assert menu_payload(menu, " 1 ") == "a:7:progress"
 
 
-def _deliverer(engine: Engine, channel: ConsoleChannel):  # type: ignore[no-untyped-def]
+def _deliverer(engine: Engine, channel: ConsoleChannel, clock: FixedClock):  # type: ignore[no-untyped-def]
     """A stand-in for the outbox worker: send pending console rows in order, mark them sent."""
 
     async def deliver() -> int:
@@ -73,6 +77,15 @@ def _deliverer(engine: Engine, channel: ConsoleChannel):  # type: ignore[no-unty
                 result = await channel.send(OutgoingMessage(row.chat_id, row.text, buttons))
                 row.status, row.external_message_id = "sent", result.external_message_id
                 session.add(row)
+                # as the outbox does on a channel without buttons: this is the chat's menu now
+                menu.remember(
+                    session,
+                    "console",
+                    row.chat_id,
+                    buttons,
+                    result.external_message_id,
+                    clock.now(),
+                )
             return len(rows)
 
     return deliver
@@ -80,7 +93,7 @@ def _deliverer(engine: Engine, channel: ConsoleChannel):  # type: ignore[no-unty
 
 async def _run(engine: Engine, clock: FixedClock, lines: list[str]) -> str:
     stdin, stdout = io.StringIO("\n".join(lines) + "\n"), io.StringIO()
-    deliver = _deliverer(engine, ConsoleChannel(stdout))
+    deliver = _deliverer(engine, ConsoleChannel(stdout), clock)
     await run_console(engine, Settings(), clock, stdin, stdout, deliver)
     return stdout.getvalue()
 
@@ -109,7 +122,7 @@ async def test_console_loop_end_to_end(engine: Engine, clock: FixedClock) -> Non
     assert "10. Ngô Thị Thu — Cán bộ đầu mối, Sở Nội vụ" in output
     assert "Vui lòng gõ một số từ 1 đến 10." in output  # "0" is not a choice
     assert "Nhiệm vụ chưa hoàn thành: 2" in output
-    assert "1. #" in output  # the task list's buttons as a menu
+    assert "1 — #" in output  # the task list's buttons as a menu
     assert "Chủ trì: Sở Nội vụ" in output  # "1" opened the first task
     assert "Hoàn thành. Đã ghi nhận." in output  # "2" pressed Done
     with Session(engine) as session:
@@ -143,6 +156,6 @@ async def test_second_run_reuses_demo_data_and_identity(engine: Engine, clock: F
 @pytest.mark.parametrize("lines", [[], ["4"]])
 async def test_eof_ends_the_loop(engine: Engine, clock: FixedClock, lines: list[str]) -> None:
     stdin, stdout = io.StringIO("\n".join(lines)), io.StringIO()
-    deliver = _deliverer(engine, ConsoleChannel(stdout))
+    deliver = _deliverer(engine, ConsoleChannel(stdout), clock)
     await run_console(engine, Settings(), clock, stdin, stdout, deliver)
     assert "Trần Văn Bình" in stdout.getvalue()

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-from bot.cli import app, common
+from bot.cli import app
 from storage.db import current_revision, head_revision, make_engine, upgrade
 
 FIRST = "0001"
@@ -56,9 +56,7 @@ def old_db(db_url: str) -> Iterator[Engine]:
 def init(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("PAPI_BOT_DATABASE_URL", db_url)
     monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
-    common.set_config_path(None)
     yield CliRunner()
-    common.set_config_path(None)
 
 
 def _rows(db: Engine) -> list[tuple[object, ...]]:

@@ -22,9 +22,9 @@ from bot.channels.base import (
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.config import OutboxConfig, Settings, TelegramConfig
 from bot.outbox import OutboxWorker
-from bot.outbox_store import CLAIMED, backoff_delay
+from bot.outbox_store import backoff_delay
 from kernel.clock import FixedClock, SystemClock
-from storage.models import ChannelIdentity, Official, OutboxMessage, Unit
+from storage.models import OUTBOX_PRIORITY_REPLY, ChannelIdentity, Official, OutboxMessage, Unit
 from tests.fakes.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-outbox-token-abcdef"
@@ -37,9 +37,7 @@ FAST = Settings(
 class ScriptedChannel:
     """A channel whose answers are scripted per chat; records what it delivered."""
 
-    name = "telegram"
-    max_text_length = 4096
-    supports_buttons = True
+    name = "telegram"  # so the worker paces it by Telegram's declared limits
 
     def __init__(self) -> None:
         self.script: dict[str, list[SendError]] = {}
@@ -246,7 +244,7 @@ async def test_claimed_row_is_not_sent_again_until_recovered(
     with Session(engine) as session:
         row = session.get(OutboxMessage, row_id)
         assert row is not None
-        row.attempts, row.last_error = 1, CLAIMED
+        row.attempts, row.claimed_at = 1, clock.now()
         row.next_attempt_at = clock.now() + timedelta(minutes=5)
         session.add(row)
         session.commit()
@@ -427,3 +425,114 @@ async def test_stop_finishes_the_send_in_flight_and_claims_nothing_more(
     assert rows[first].status == "sent"
     assert rows[second].status == "pending" and rows[second].attempts == 0
     assert rows[second].last_error is None  # not claimed: the next start sends it normally
+
+
+# --- replies before broadcasts -------------------------------------------------------------
+
+PACED = Settings(
+    outbox=FAST.outbox,
+    telegram=TelegramConfig(global_rate_per_second=40, per_chat_rate_per_second=1000),
+)
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+def add_reply(engine: Engine, clock: FixedClock, chat: str, text: str) -> int:
+    with Session(engine, expire_on_commit=False) as session:
+        row = OutboxMessage(
+            channel="telegram",
+            chat_id=chat,
+            text=text,
+            next_attempt_at=clock.now(),
+            priority=OUTBOX_PRIORITY_REPLY,
+        )
+        session.add(row)
+        session.commit()
+        return row.id or 0
+
+
+async def test_a_reply_enqueued_after_a_burst_of_reminders_is_sent_before_them(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """40 reminders to 40 chats, then one reply: at 40 msg/s the reply goes among the first
+    few, not after all of them (a queue in id order would send it 41st)."""
+    add_rows(engine, clock, [(f"r{n}", f"reminder {n}") for n in range(40)])
+    add_reply(engine, clock, "official", "Hoàn thành. Đã ghi nhận.")
+    channel = ScriptedChannel()
+    worker = OutboxWorker(engine, {"telegram": channel}, PACED, clock)
+    try:
+        assert await worker.drain() == 41
+    finally:
+        worker.close()
+    position = channel.delivered.index(("official", "Hoàn thành. Đã ghi nhận."))
+    assert position < 5, channel.delivered[: position + 1]
+    assert len(channel.delivered) == 41
+
+
+async def test_a_reply_written_during_a_drain_overtakes_the_backlog(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """The worker is already sending 80 reminders when the reply is written and it is woken:
+    the reply is loaded at once and sent within a few messages, not after the backlog."""
+    add_rows(engine, clock, [(f"r{n}", f"reminder {n}") for n in range(80)])
+    channel = ScriptedChannel()
+    worker = OutboxWorker(engine, {"telegram": channel}, PACED, clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        await until(lambda: len(channel.delivered) >= 5)
+        await asyncio.to_thread(add_reply, engine, clock, "official", "xong")
+        sent_before = len(channel.delivered)
+        worker.wake()
+        await until(lambda: ("official", "xong") in channel.delivered)
+        position = channel.delivered.index(("official", "xong"))
+        assert position - sent_before < 10, (sent_before, position)
+        assert len(channel.delivered) < 40  # most of the backlog is still waiting
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_a_reply_keeps_its_chats_order(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    """The reply goes first among chats, but never before what its own chat was sent first."""
+    add_rows(engine, clock, [(f"r{n}", f"reminder {n}") for n in range(20)])
+    add_rows(engine, clock, [("official", "your reminder")])
+    add_rows(engine, clock, [(f"s{n}", f"reminder {n}") for n in range(20)])
+    add_reply(engine, clock, "official", "your reply")
+    channel = ScriptedChannel()
+    worker = OutboxWorker(engine, {"telegram": channel}, PACED, clock)
+    try:
+        await worker.drain()
+    finally:
+        worker.close()
+    mine = [text for chat, text in channel.delivered if chat == "official"]
+    assert mine == ["your reminder", "your reply"]
+    assert channel.delivered.index(("official", "your reply")) < 10
+
+
+async def test_claim_is_a_column_not_an_error_text(
+    engine: Engine, clock: FixedClock, worker_for: Callable[[ScriptedChannel], OutboxWorker]
+) -> None:
+    """While a send is in flight the row carries ``claimed_at``; the outcome clears it."""
+    (row_id,) = add_rows(engine, clock, [("1", "a")])
+    seen: list[tuple[object, object]] = []
+
+    class Peeking(ScriptedChannel):
+        async def send(self, message: OutgoingMessage) -> SendResult:
+            row = await asyncio.to_thread(rows_by_id, engine)
+            seen.append((row[row_id].claimed_at, row[row_id].last_error))
+            return await super().send(message)
+
+    worker = worker_for(Peeking())
+    await worker.drain()
+    assert seen == [(clock.now(), None)]
+    done = rows_by_id(engine)[row_id]
+    assert (done.status, done.claimed_at, done.last_error) == ("sent", None, None)

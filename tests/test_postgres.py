@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner, Result
 
-from bot.cli import app, common
+from bot.cli import app
 from storage.db import current_revision, head_revision, make_engine, upgrade
 from storage.invites import InviteProblem, check_invite, create_invite, mark_used
 from storage.models import ChannelIdentity, Invite, Official, Unit
@@ -79,9 +79,7 @@ def cli(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterato
     config = tmp_path / "en.toml"
     config.write_text('[app]\ndefault_locale = "en"\n', encoding="utf-8")
     monkeypatch.setenv("PAPI_BOT_CONFIG", str(config))
-    common.set_config_path(None)
     yield CliRunner()
-    common.set_config_path(None)
 
 
 def _run(cli: CliRunner, *args: str) -> Result:

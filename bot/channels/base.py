@@ -1,7 +1,10 @@
-"""What every channel adapter provides, and the short list of channel-neutral send errors.
+"""What every channel adapter provides: its declared capabilities, ``send``, and the short
+list of channel-neutral send errors.
 
 The outbox reacts to these errors, never to a platform's status code (as courier's
 ``core/channels/errors.go`` does): each adapter maps its platform's answers in one place.
+The outbox, text splitting, paging and the numbered menu read ``Capabilities``; no core
+module knows a platform's limits (see ``bot.channels.registry``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,36 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from handlers.types import Button
+
+
+class StartupError(Exception):
+    """A channel cannot start or go on (wrong or revoked token, unreachable API, incomplete
+    webhook configuration); the message says which, without the token."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Messages per second the platform accepts, overall and per chat."""
+
+    global_per_second: float
+    per_chat_per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can carry. ``payload_bytes`` None: buttons are shown as a numbered
+    menu, so a payload never travels (any length fits); ``rates`` None: no limit."""
+
+    text_limit: int  # characters per message
+    buttons: bool  # inline buttons; False: the shared numbered menu (bot.channels.menu)
+    edits: bool  # a sent message can be edited (paging in place)
+    documents: bool  # files such as XLSX/DOCX can be sent
+    photo_upload: bool  # a local image can be uploaded (else only by URL, or not at all)
+    payload_bytes: int | None
+    rates: RateLimits | None
+
+    def fits_payload(self, payload: str) -> bool:
+        return self.payload_bytes is None or len(payload.encode()) <= self.payload_bytes
 
 
 class SendError(Exception):
@@ -53,10 +86,10 @@ class SendResult:
 
 
 class Channel(Protocol):
-    """A platform the bot talks on. ``send`` raises only ``SendError`` subclasses."""
+    """A platform the bot talks on. ``send`` raises only ``SendError`` subclasses; what it
+    can carry is declared once, in its ``ChannelKind`` (``bot.channels.registry``)."""
 
-    name: str
-    max_text_length: int
-    supports_buttons: bool
+    @property
+    def name(self) -> str: ...
 
     async def send(self, message: OutgoingMessage) -> SendResult: ...

@@ -1,9 +1,9 @@
 """The console channel: the bot in a terminal, on demo data — the embedded default.
 
-Buttons are shown as a numbered menu under the message ("1. Hoàn thành"); typing "1" presses
-the first button of the last message that had buttons in this chat (a message without
-buttons closes the menu). A task number that would clash with a menu number is typed with a
-hash: "#5". ``/file PATH [caption]`` sends a file as evidence.
+It has no buttons: the outbox shows them as the shared numbered menu (``bot.channels.menu``,
+"1 — Hoàn thành"), kept in the database; typing "1" or the label presses that button. A task
+number that would clash with a menu number is typed with a hash: "#5". ``/file PATH
+[caption]`` sends a file as evidence.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot.channels.base import OutgoingMessage, SendResult
+from bot.channels import menu
+from bot.channels.base import Capabilities, OutgoingMessage, SendResult
+from bot.channels.kind import ChannelKind, Receiving
 from bot.config import Settings
 from bot.demo import demo_people, ensure_demo_data
 from bot.pipeline import apply_inbound
@@ -28,82 +30,77 @@ from kernel.clock import Clock
 from kernel.i18n import _, use_locale
 from kernel.textnorm import nfc
 from storage.db import session_scope
-from storage.models import ChannelIdentity, Official, OutboxMessage, Unit
+from storage.identities import Account, find_identity, link_identity
+from storage.models import Official, Unit
 
 CHANNEL = "console"
 QUIT_WORDS = ("/quit", "/exit", "/thoat")
+TEXT_LIMIT = 4096  # a terminal has none; long texts are split like a phone's would be
 
 
-def flat_buttons(buttons: Sequence[Sequence[Button]]) -> list[Button]:
-    return [button for row in buttons for button in row]
+def capabilities(settings: Settings) -> Capabilities:
+    return Capabilities(
+        text_limit=TEXT_LIMIT,
+        buttons=False,
+        edits=False,
+        documents=True,  # shown as name and path
+        photo_upload=True,
+        payload_bytes=None,
+        rates=None,
+    )
+
+
+def _receiving(settings: Settings) -> tuple[Receiving, ...]:
+    return ("terminal",)
+
+
+def _never(settings: Settings) -> bool:
+    return False  # not a platform: it runs when no platform channel is enabled
+
+
+CONSOLE = ChannelKind(name=CHANNEL, capabilities=capabilities, receiving=_receiving, enabled=_never)
 
 
 def render(message: OutgoingMessage) -> str:
     """The text as the terminal shows it, with the numbered menu."""
-    lines = [message.text]
+    text = message.text
     if message.file_path:
-        lines.append(f"[{message.file_name or Path(message.file_path).name}: {message.file_path}]")
-    menu = flat_buttons(message.buttons)
-    if menu:
-        lines.append("")
-        lines.extend(f"{n}. {button.label}" for n, button in enumerate(menu, 1))
-    return "\n".join(lines)
+        shown = message.file_name or Path(message.file_path).name
+        text = f"{text}\n[{shown}: {message.file_path}]"
+    return menu.render(text, message.buttons)
 
 
 class ConsoleChannel:
-    """Writes messages to a text stream; remembers each chat's menu."""
+    """Writes messages to a text stream."""
 
     name = CHANNEL
-    max_text_length = 4096
-    supports_buttons = False
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._menus: dict[str, list[Button]] = {}
         self._ids = itertools.count(1)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         self._stream.write(render(message) + "\n\n")
         self._stream.flush()
-        self._menus[message.chat_id] = flat_buttons(message.buttons)
         return SendResult(external_message_id=f"c{next(self._ids)}")
 
-    def payload_for(self, chat_id: str, text: str) -> str | None:
-        """The payload of menu item ``text`` ("2") in this chat, if there is one."""
-        return menu_payload(self._menus.get(chat_id, []), text)
+
+def menu_payload(items: Sequence[Button], text: str) -> str | None:
+    """The payload of menu item ``text`` ("2", or its label) in ``items``."""
+    return menu.pick([{"label": b.label, "payload": b.payload} for b in items], text)
 
 
-def menu_payload(menu: Sequence[Button], text: str) -> str | None:
-    choice = text.strip()
-    if choice.isdigit() and 1 <= int(choice) <= len(menu):
-        return menu[int(choice) - 1].payload
-    return None
-
-
-def last_menu(session: Session, chat_id: str) -> list[Button]:
-    """The buttons of the last message sent to this console chat (empty: no menu open).
-
-    Read from the outbox rather than from a channel object, so the menu survives restarts
-    and does not depend on which ``ConsoleChannel`` instance printed it.
-    """
-    row = session.exec(
-        select(OutboxMessage)
-        .where(OutboxMessage.channel == CHANNEL)
-        .where(OutboxMessage.chat_id == chat_id)
-        .where(OutboxMessage.status == "sent")
-        .order_by(col(OutboxMessage.id).desc())
-    ).first()
-    if row is None or not row.buttons:
-        return []
-    return [Button(item["label"], item["payload"]) for line in row.buttons for item in line]
+def _hashed(text: str) -> bool:
+    return text.startswith("#") and text[1:].split(" ", 1)[0].isdigit()
 
 
 def console_inbound(
-    line: str, user_id: str, update_key: str, now: datetime, menu: Sequence[Button] = ()
+    line: str, user_id: str, update_key: str, now: datetime, items: Sequence[Button] = ()
 ) -> Inbound:
-    """A typed line as an Inbound: a menu number becomes a button press, ``/file`` a file."""
+    """A typed line as an Inbound: a number of ``items`` becomes a button press, ``/file`` a
+    file, "#5" the text "5" (the task, not the menu item)."""
     text = nfc(line)
-    payload = menu_payload(menu, text)
+    payload = None if _hashed(text) else menu_payload(items, text)
     if payload is not None:
         return Inbound(CHANNEL, user_id, user_id, update_key, now, update_key, payload=payload)
     if text.startswith("/file "):
@@ -119,8 +116,8 @@ def console_inbound(
             text=caption.strip() or None,
             attachments=(attachment,),
         )
-    if text.startswith("#") and text[1:].split(" ", 1)[0].isdigit():
-        text = text[1:]  # "#5": the task number, not menu item 5
+    if _hashed(text):
+        text = text[1:]
     return Inbound(CHANNEL, user_id, user_id, update_key, now, update_key, text=text)
 
 
@@ -148,21 +145,9 @@ def _choose_official(session: Session, stdout: TextIO) -> list[Official]:
 def _link(session: Session, official: Official, now: datetime) -> str:
     """The console identity of this official (created on first use)."""
     user_id = f"console-{official.id}"
-    found = session.exec(
-        select(ChannelIdentity)
-        .where(ChannelIdentity.channel == CHANNEL)
-        .where(ChannelIdentity.external_user_id == user_id)
-    ).first()
-    if found is None:
-        session.add(
-            ChannelIdentity(
-                official_id=official.id or 0,
-                channel=CHANNEL,
-                external_user_id=user_id,
-                chat_id=user_id,
-                display_name=official.name,
-                linked_at=now,
-            )
+    if find_identity(session, CHANNEL, user_id) is None:
+        link_identity(
+            session, Account(CHANNEL, user_id, user_id, official.name), official.id or 0, now
         )
     return user_id
 
@@ -215,9 +200,12 @@ async def run_console(
             return
         if not line.strip():
             continue
-        with Session(engine) as session:
-            menu = last_menu(session, user_id)
         key = f"{user_id}:{run_id}:{counter}"
-        inbound = console_inbound(line, user_id, key, clock.now(), menu)
-        apply_inbound(engine, inbound, settings, clock.now())
+        inbound: Inbound | None = console_inbound(line, user_id, key, clock.now())
+        if inbound is not None and not _hashed(nfc(line)):
+            # None: a stale choice, answered with the current menu
+            inbound = menu.resolve(engine, inbound, clock.now(), grace=timedelta(0))
+        if inbound is not None:
+            limit = capabilities(settings).text_limit
+            apply_inbound(engine, inbound, settings, clock.now(), text_limit=limit)
         await deliver()

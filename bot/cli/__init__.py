@@ -22,12 +22,13 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     config: Annotated[
         Path | None,
         typer.Option("--config", help="config file (default: $PAPI_BOT_CONFIG or ./config.toml)"),
     ] = None,
 ) -> None:
-    common.set_config_path(config)
+    common.install(ctx, config)
 
 
 for module in (admin, plans, run, digest, reports, web):

@@ -40,18 +40,18 @@ officials_app = typer.Typer(help="The officials who get tasks on their phones.")
 
 
 @contextmanager
-def _cli_locale() -> Iterator[None]:
-    with use_locale(settings().app.default_locale):
+def _cli_locale(ctx: typer.Context) -> Iterator[None]:
+    with use_locale(settings(ctx).app.default_locale):
         yield
 
 
 # ---------------------------------------------------------------- database
 
 
-def init() -> None:
+def init(ctx: typer.Context) -> None:
     """Create or upgrade the database and load the taxonomy; safe to run again."""
-    with _cli_locale():
-        db = engine()
+    with _cli_locale(ctx):
+        db = engine(ctx)
         before = current_revision(db)
         upgrade(db)
         with session_scope(db) as session:
@@ -69,10 +69,10 @@ def init() -> None:
         _print_status(db)
 
 
-def status() -> None:
+def status(ctx: typer.Context) -> None:
     """Print where the database is and what it holds."""
-    with _cli_locale():
-        _print_status(engine())
+    with _cli_locale(ctx):
+        _print_status(engine(ctx))
 
 
 def _print_status(db: Engine) -> None:
@@ -125,10 +125,10 @@ FileArgument = Annotated[Path, typer.Argument(help="a CSV file (UTF-8), header r
 
 
 @units_app.command("import")
-def units_import(file: FileArgument) -> None:
+def units_import(ctx: typer.Context, file: FileArgument) -> None:
     """Import units from CSV: code,name,level,parent_code (parents may come later)."""
-    with _cli_locale():
-        db = require_database()
+    with _cli_locale(ctx):
+        db = require_database(ctx)
         try:
             with session_scope(db) as session:
                 counts = import_units_file(session, file)
@@ -141,10 +141,11 @@ def units_import(file: FileArgument) -> None:
 
 @units_app.command("list")
 def units_list(
+    ctx: typer.Context,
     tree: Annotated[bool, typer.Option("--tree", help="indent each unit under its parent")] = False,
 ) -> None:
     """List the units (code, level, name, parent code), or the tree with --tree."""
-    with _cli_locale(), session_scope(require_database()) as session:
+    with _cli_locale(ctx), session_scope(require_database(ctx)) as session:
         units = list_units(session)
         if not units:
             echo(_("no units yet: import them with `papi-bot units import FILE.csv`"))
@@ -160,10 +161,10 @@ def units_list(
 
 
 @officials_app.command("import")
-def officials_import(file: FileArgument) -> None:
+def officials_import(ctx: typer.Context, file: FileArgument) -> None:
     """Import officials from CSV: name,phone,unit_code,role,locale (matched by phone)."""
-    with _cli_locale():
-        db = require_database()
+    with _cli_locale(ctx):
+        db = require_database(ctx)
         try:
             with session_scope(db) as session:
                 counts = import_officials_file(session, file, SystemClock().now())
@@ -176,6 +177,7 @@ def officials_import(file: FileArgument) -> None:
 
 @officials_app.command("add")
 def officials_add(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option(help="full name")],
     phone: Annotated[str, typer.Option(help="mobile number, e.g. 0912345678")],
     unit: Annotated[str, typer.Option(help="unit code")],
@@ -183,14 +185,14 @@ def officials_add(
     locale: Annotated[str, typer.Option(help="vi or en (default: app.default_locale)")] = "",
 ) -> None:
     """Add one official."""
-    with _cli_locale():
-        db = require_database()
+    with _cli_locale(ctx):
+        db = require_database(ctx)
         with session_scope(db) as session:
             found = get_unit_by_code(session, unit)
             if found is None:
                 fail(_("unknown unit %(code)s") % {"code": repr(unit)})
             chosen_role = parse_role(role) or role
-            chosen_locale = parse_locale(locale, settings().app.default_locale) or locale
+            chosen_locale = parse_locale(locale, settings(ctx).app.default_locale) or locale
             try:
                 official = add_official(session, name, phone, found, chosen_role, chosen_locale)
             except ValueError as exc:
@@ -208,12 +210,13 @@ def officials_add(
 
 @officials_app.command("list")
 def officials_list(
+    ctx: typer.Context,
     unit: Annotated[
         str | None, typer.Option(help="only this unit and the units under it (a code)")
     ] = None,
 ) -> None:
     """List officials with masked phones, their unit, role, locale and linked channels."""
-    with _cli_locale(), session_scope(require_database()) as session:
+    with _cli_locale(ctx), session_scope(require_database(ctx)) as session:
         root = None
         if unit is not None:
             root = get_unit_by_code(session, unit)
@@ -246,16 +249,19 @@ def _linked_channels(session: Session) -> dict[int, list[str]]:
 # ---------------------------------------------------------------- invites
 
 
-def invite(phone: Annotated[str, typer.Argument(help="the official's mobile number")]) -> None:
+def invite(
+    ctx: typer.Context,
+    phone: Annotated[str, typer.Argument(help="the official's mobile number")],
+) -> None:
     """Print a single-use invite code (and the Telegram link) for an official."""
-    config = settings()
-    with _cli_locale():
+    config = settings(ctx)
+    with _cli_locale(ctx):
         try:
             e164 = normalize_phone(phone)
         except ValueError as exc:
             fail(_("bad phone number: %(reason)s") % {"reason": exc})
         now = SystemClock().now()
-        with session_scope(require_database()) as session:
+        with session_scope(require_database(ctx)) as session:
             official = get_official_by_phone(session, e164)
             if official is None or official.id is None:
                 fail(_("no official has the phone number %(phone)s") % {"phone": mask_phone(e164)})

@@ -1,9 +1,15 @@
-"""What every command needs: settings, the database, and one way to fail (exit code 2)."""
+"""What every command needs: settings, the database, and one way to fail (exit code 2).
+
+The root callback (``bot.cli._root``) puts a ``CliContext`` on Typer's context object; each
+command takes ``ctx: typer.Context`` and reaches it through ``settings(ctx)``,
+``engine(ctx)`` and ``require_database(ctx)``. Nothing is cached at module level: two invocations
+in one process (the tests' ``CliRunner``) never share settings or an engine.
+"""
 
 from __future__ import annotations
 
 import sys
-from functools import cache
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,15 +21,6 @@ from storage.db import current_revision, head_revision, make_engine
 
 EXIT_BAD_INPUT = 2
 
-_config_path: Path | None = None
-
-
-def set_config_path(path: Path | None) -> None:
-    global _config_path
-    _config_path = path
-    settings.cache_clear()
-    engine.cache_clear()
-
 
 def fail(message: str) -> NoReturn:
     """One clear line on stderr, exit code 2; the caller has written nothing."""
@@ -31,22 +28,62 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-@cache
-def settings() -> Settings:
-    try:
-        return load_settings(_config_path)
-    except ConfigError as exc:
-        fail(f"config error: {exc}")
+@dataclass
+class CliContext:
+    """One invocation's settings and engine, built on first use and closed at its end."""
+
+    config_path: Path | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as exc:
+                fail(f"config error: {exc}")
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database.url)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
-@cache
-def engine() -> Engine:
-    return make_engine(settings().database.url)
+def install(ctx: typer.Context, config_path: Path | None) -> CliContext:
+    """The root callback's part: a fresh ``CliContext`` for this invocation."""
+    cli = CliContext(config_path)
+    ctx.obj = cli
+    ctx.call_on_close(cli.close)
+    return cli
 
 
-def require_database() -> Engine:
+def current(ctx: typer.Context) -> CliContext:
+    """The ``CliContext`` of the command being run (put there by the root callback)."""
+    found = ctx.find_object(CliContext)
+    if found is None:
+        raise RuntimeError("a papi-bot command run without the root callback")
+    return found
+
+
+def settings(ctx: typer.Context) -> Settings:
+    return current(ctx).settings
+
+
+def engine(ctx: typer.Context) -> Engine:
+    return current(ctx).engine
+
+
+def require_database(ctx: typer.Context) -> Engine:
     """The engine of an initialised, up-to-date database, or a clear failure."""
-    db = engine()
+    db = engine(ctx)
     if current_revision(db) != head_revision(db):
         fail("the database is not initialised or is out of date: run `papi-bot init` first")
     return db

@@ -25,8 +25,8 @@ def _reason(error: OperationalError | InterfaceError) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _message(error: OperationalError | InterfaceError) -> str:
-    config = settings()
+def _message(ctx: Any, error: OperationalError | InterfaceError) -> str:
+    config = settings(ctx)
     url = make_url(config.database.url).render_as_string(hide_password=True)
     with use_locale(config.app.default_locale):
         return _("Cannot reach the database %(url)s: %(reason)s") % {
@@ -42,5 +42,5 @@ class DatabaseSafeGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except (OperationalError, InterfaceError) as exc:
-            typer.echo(_message(exc), err=True)
+            typer.echo(_message(ctx, exc), err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated
 
 import typer
@@ -24,7 +24,7 @@ from storage.models import Official, Role, Unit, UnitLevel
 _READER_ROLE = {UnitLevel.COMMUNE: Role.CHAIR, UnitLevel.DEPARTMENT: Role.CHAIR}
 
 
-def _moment(text: str | None) -> datetime:
+def _moment(text: str | None, tz: tzinfo) -> datetime:
     if text is None:
         return SystemClock().now()
     try:
@@ -34,7 +34,7 @@ def _moment(text: str | None) -> datetime:
             _("--as-of: expected a date and time such as 2026-11-23T07:30, got %(text)s")
             % {"text": text}
         )
-    return moment if moment.tzinfo else moment.replace(tzinfo=settings().tz)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
 def _readers(session: Session, unit: Unit) -> list[Official]:
@@ -43,6 +43,7 @@ def _readers(session: Session, unit: Unit) -> list[Official]:
 
 
 def digest(
+    ctx: typer.Context,
     unit: Annotated[str, typer.Option("--unit", help="the unit's code, e.g. 24 or 07420")],
     send: Annotated[
         bool, typer.Option("--send", help="also queue it to the unit's chairs / coordinators")
@@ -52,10 +53,10 @@ def digest(
     ] = None,
 ) -> None:
     """Print the weekly digest of a unit's subtree now (and send it with --send)."""
-    config = settings()
+    config = settings(ctx)
     with use_locale(config.app.default_locale):
-        now = _moment(as_of)
-        db = require_database()
+        now = _moment(as_of, config.tz)
+        db = require_database(ctx)
         with session_scope(db) as session:
             found = session.exec(select(Unit).where(Unit.code == unit.strip())).first()
             if found is None:

@@ -95,6 +95,7 @@ def _summary(parsed: ParsedPlan) -> None:
 
 
 def import_plan(
+    ctx: typer.Context,
     file: Annotated[
         Path, typer.Argument(help="plan file: .txt (TSV or PDF text), .docx, .xlsx, .csv")
     ],
@@ -116,9 +117,9 @@ def import_plan(
     ] = False,
 ) -> None:
     """Import a plan appendix: tasks, agencies, deadlines, dimensions and assignments."""
-    with use_locale(settings().app.default_locale):
+    with use_locale(settings(ctx).app.default_locale):
         try:
-            limits = ImportLimits.from_config(settings().imports)
+            limits = ImportLimits.from_config(settings(ctx).imports)
             parsed = parse_plan(file, year=year, limits=limits)
         except PlanFormatError as exc:
             fail(str(exc))
@@ -131,15 +132,15 @@ def import_plan(
         if review_out is not None:
             echo(_("Review file written: %(path)s") % {"path": review_out})
         if dry_run:
-            _report_resolution(parsed, province)
+            _report_resolution(ctx, parsed, province)
             echo(_("Dry run: nothing was written."))
             return
-        _store(parsed, province, replace)
+        _store(ctx, parsed, province, replace)
 
 
-def _report_resolution(parsed: ParsedPlan, province_code: str | None) -> None:
+def _report_resolution(ctx: typer.Context, parsed: ParsedPlan, province_code: str | None) -> None:
     """In a dry run, name the agencies that match no unit, when a database is there."""
-    db = engine()
+    db = engine(ctx)
     if current_revision(db) != head_revision(db):
         return
     with session_scope(db) as session:
@@ -158,8 +159,10 @@ def _echo_unresolved(resolutions: list[Resolution]) -> None:
         echo(_("Agencies that match no unit: %(names)s") % {"names": "; ".join(names)})
 
 
-def _store(parsed: ParsedPlan, province_code: str | None, replace: bool) -> None:
-    db = require_database()
+def _store(
+    ctx: typer.Context, parsed: ParsedPlan, province_code: str | None, replace: bool
+) -> None:
+    db = require_database(ctx)
     with session_scope(db) as session:
         province = _find_province(session, province_code)
         try:

@@ -25,6 +25,7 @@ scores_app = typer.Typer(help="Published PAPI scores (weakest dimensions come fi
 
 
 def report(
+    ctx: typer.Context,
     unit: Annotated[str, typer.Option("--unit", help="unit code, e.g. the province's")],
     out: Annotated[Path, typer.Option("--out", help="file to write")],
     period: Annotated[
@@ -36,7 +37,7 @@ def report(
     fmt: Annotated[str, typer.Option("--format", help="xlsx, docx, csv or png")] = "",
 ) -> None:
     """Write the roll-up of a unit's subtree for a period as XLSX, DOCX, CSV or PNG."""
-    config = settings()
+    config = settings(ctx)
     with use_locale(config.app.default_locale):
         kind = (fmt or out.suffix.lstrip(".")).lower()
         if kind not in FORMATS:
@@ -46,7 +47,7 @@ def report(
             chosen = parse_period(period, today_local(now))
         except PeriodError as exc:
             fail(unknown_period(exc.text))
-        db = require_database()
+        db = require_database(ctx)
         with Session(db, expire_on_commit=False) as session:
             found = get_unit_by_code(session, unit)
             if found is None:
@@ -88,16 +89,17 @@ def unknown_period(text: str) -> str:
 
 @scores_app.command("import")
 def import_scores(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV (unit,year,code,score) or a plan's text")],
     unit: Annotated[
         str | None, typer.Option("--unit", help="for a plan's text: the province's unit code")
     ] = None,
 ) -> None:
     """Import PAPI scores from a CSV file, or the scores a plan's text states (--unit)."""
-    with use_locale(settings().app.default_locale):
+    with use_locale(settings(ctx).app.default_locale):
         if not file.is_file():
             fail(_("file not found: %(file)s") % {"file": file})
-        db = require_database()
+        db = require_database(ctx)
         with session_scope(db) as session:
             try:
                 if file.suffix.lower() == ".csv":

@@ -1,4 +1,6 @@
-"""CLI command ``run``: the bot service (Telegram with a token, else the console chat)."""
+"""CLI command ``run``: the bot service (every channel whose secrets are set, else the
+console chat). The settings and the engine come from this invocation's ``CliContext``; the
+service itself is composed in ``bot.app``."""
 
 from __future__ import annotations
 
@@ -17,21 +19,24 @@ from storage.taxonomy import sync_taxonomy
 
 
 def run(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log debug lines")] = False,
 ) -> None:
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
     from bot import app, web  # aiogram is imported only when the bot really runs
+    from bot.channels.registry import default_registry
 
     try:
         check_catalogs()  # a wheel without its catalogs must not run speaking message ids
     except CatalogMissing as exc:
         fail(str(exc))
-    config = settings()
+    config = settings(ctx)
+    registry = default_registry()
     with use_locale(config.app.default_locale):
         # The console chat shares the terminal: only warnings unless asked for more.
-        quiet = logging.INFO if config.secrets.telegram_bot_token else logging.WARNING
+        quiet = logging.INFO if registry.enabled(config) else logging.WARNING
         app.configure_logging(config, level=logging.DEBUG if verbose else quiet)
-        db = engine()
+        db = engine(ctx)
         try:
             upgrade(db)  # idempotent: a fresh install needs no separate `init`
             with session_scope(db) as session:
@@ -40,7 +45,7 @@ def run(
             fail(_("cannot open the database: %(error)s") % {"error": type(exc).__name__})
         try:
             clock = SystemClock()
-            bot_run = app.main(db, config, clock, sys.stdin, sys.stdout)
+            bot_run = app.main(db, config, clock, sys.stdin, sys.stdout, registry=registry)
             asyncio.run(web.alongside(bot_run, db, config, clock))  # + the web console
         except KeyboardInterrupt:
             pass

@@ -19,6 +19,7 @@ from storage.officials import get_official_by_phone
 
 
 def web_command(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="address to listen on ([web] host)")] = None,
     port: Annotated[int | None, typer.Option(help="port ([web] port)")] = None,
 ) -> None:
@@ -26,13 +27,13 @@ def web_command(
     from bot import app as bot_app
     from bot import web
 
-    config = settings()
+    config = settings(ctx)
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
     if changes:
         config = config.model_copy(update={"web": config.web.model_copy(update=changes)})
     with use_locale(config.app.default_locale):
         bot_app.configure_logging(config, level=logging.INFO)
-        db = require_database()
+        db = require_database(ctx)
 
         async def serve() -> None:
             runner = await web.start_console(db, config, SystemClock())
@@ -54,12 +55,13 @@ def web_command(
 
 
 def console_login(
+    ctx: typer.Context,
     phone: Annotated[str, typer.Argument(help="the coordinator's or admin's mobile number")],
 ) -> None:
     """Print a one-time console sign-in code (for the first admin, before any chat is linked)."""
-    config = settings()
+    config = settings(ctx)
     with use_locale(config.app.default_locale):
-        db = require_database()
+        db = require_database(ctx)
         with session_scope(db) as session:
             try:
                 official = get_official_by_phone(session, phone)

@@ -166,7 +166,8 @@ def _late(days: int) -> str:
 
 
 def render(data: DigestData) -> list[str]:
-    """The digest in the current locale, as messages of at most 4096 characters."""
+    """The digest in the current locale, as messages no channel must split further than
+    its own declared limit (``bot.scheduler.split``)."""
     totals = data.totals
     head = [
         _("Weekly digest: %(unit)s, %(date)s")

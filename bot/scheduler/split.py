@@ -1,9 +1,14 @@
-"""Split long text into messages of at most 4096 characters (Telegram's limit), at line
-breaks where possible, numbering the parts "(1/3)" so the reader knows more is coming."""
+"""Split long text into messages at the largest text limit a channel declares (no channel
+takes more in one message; the outbox splits further where a channel's limit is smaller),
+at line breaks where possible, numbering the parts "(1/3)" so the reader knows more is
+coming."""
 
 from __future__ import annotations
 
-MAX_CHARS = 4096
+from bot.channels.registry import default_registry
+from bot.config import Settings
+
+MAX_CHARS = default_registry().max_text_limit(Settings())
 _MARK_ROOM = 12  # room for " (99/99)" and a newline
 
 

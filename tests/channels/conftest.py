@@ -1,7 +1,1 @@
-"""Fixtures of the channel contract tests."""
-
-from __future__ import annotations
-
-from tests.channels.contract import network_guard
-
-__all__ = ["network_guard"]
+"""Fixtures of the channel contract tests (the network guard is in tests/conftest.py)."""

@@ -3,16 +3,20 @@ tables of ``IncomingCase`` / ``OutgoingCase`` and a small harness; one runner ch
 
 Besides what a case states, the runner checks what nobody remembers to write:
 - every mocked platform response was used, and no request came that was not mocked;
-- no connection leaves 127.0.0.1 (a guard on ``socket.connect`` / ``getaddrinfo``);
-- the channel's secret (the bot token) never appears in a captured log line or error text.
+- no connection leaves 127.0.0.1 (``tests/netguard.py``, installed for EVERY test by
+  ``tests/conftest.py``);
+- the channel's secret (the bot token) never appears in a captured log line or error text;
+- the labels of a table are unique (``incoming_params`` / ``outgoing_params``);
+- every incoming case runs in each way the channel receives (``ChannelHarness.modes``:
+  webhook, polling, terminal), unless the case names the modes it is about.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
 import logging
-import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +27,21 @@ from aiohttp import web
 from bot.channels.base import OutgoingMessage, SendError, SendResult, Throttled
 from handlers.types import Inbound
 from tests.fakes.fake_telegram import read_params
+from tests.netguard import NetworkGuard
+
+__all__ = [
+    "ChannelHarness",
+    "IncomingCase",
+    "MockPlatform",
+    "MockResponse",
+    "NetworkGuard",
+    "OutgoingCase",
+    "incoming_params",
+    "outgoing_params",
+    "run_incoming",
+    "run_outgoing",
+    "unique_labels",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class IncomingCase:
     expect: Mapping[str, Any] | None = None  # Inbound fields; None: nothing reaches the bot
     responses: tuple[MockResponse, ...] = ()
     requests: tuple[Mapping[str, Any], ...] = ()  # calls the channel must make meanwhile
+    modes: tuple[str, ...] | None = None  # None: every way the channel receives
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,7 @@ class MockPlatform:
         self.unexpected: list[str] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.on_request: Callable[[str], None] | None = None  # called as each request comes
 
     async def start(self) -> None:
         app = web.Application()
@@ -90,6 +111,8 @@ class MockPlatform:
         method = request.path.rstrip("/").rsplit("/", 1)[-1]
         params = await read_params(request)
         self.requests.append({"method": method, "path": request.path, **params})
+        if self.on_request is not None:
+            self.on_request(method)
         for index, response in enumerate(self.queue):
             if response.method == method:
                 self.queue.pop(index)
@@ -105,11 +128,13 @@ class ChannelHarness(Protocol):
 
     name: str
     secret: str  # must never be logged ("" when the channel has none)
+    modes: tuple[str, ...]  # how it receives: "webhook", "polling", "terminal"
 
     async def receive(
-        self, case: IncomingCase, platform: MockPlatform
+        self, case: IncomingCase, platform: MockPlatform, mode: str
     ) -> tuple[int, list[Inbound]]:
-        """Deliver ``case.body``; the HTTP status answered and the Inbounds produced."""
+        """Deliver ``case.body`` as ``mode`` does; the HTTP status answered (200 where there
+        is no HTTP answer) and the Inbounds produced."""
         ...
 
     async def send(self, message: OutgoingMessage, platform: MockPlatform) -> SendResult: ...
@@ -117,50 +142,6 @@ class ChannelHarness(Protocol):
     def requests(self, platform: MockPlatform) -> list[dict[str, Any]]:
         """What the channel emitted (HTTP calls, printed output), oldest first."""
         ...
-
-
-class NetworkGuard:
-    """Refuses (and records) any connection or name lookup that is not the loopback."""
-
-    def __init__(self) -> None:
-        self.violations: list[str] = []
-
-    @staticmethod
-    def _loopback(host: Any) -> bool:
-        if host in ("localhost",):
-            return True
-        try:
-            return ipaddress.ip_address(str(host)).is_loopback
-        except ValueError:
-            return False
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        real_connect = socket.socket.connect
-        real_getaddrinfo = socket.getaddrinfo
-        guard = self
-
-        def connect(sock: socket.socket, address: Any) -> None:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._loopback(address[0]):
-                guard.violations.append(f"connect {address[0]}")
-                raise ConnectionRefusedError(f"test guard: {address[0]} is not 127.0.0.1")
-            real_connect(sock, address)
-
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            if host is not None and not guard._loopback(host):
-                guard.violations.append(f"lookup {host}")
-                raise socket.gaierror(f"test guard: {host} is not 127.0.0.1")
-            return real_getaddrinfo(host, *args, **kwargs)
-
-        monkeypatch.setattr(socket.socket, "connect", connect)
-        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-
-
-@pytest.fixture
-def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetworkGuard]:
-    guard = NetworkGuard()
-    guard.install(monkeypatch)
-    yield guard
-    assert not guard.violations, f"requests left 127.0.0.1: {guard.violations}"
 
 
 def _subset(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
@@ -189,14 +170,51 @@ def _check_secret(harness: ChannelHarness, caplog: pytest.LogCaptureFixture, *te
         assert harness.secret not in text, "the channel's secret appeared in an error text"
 
 
+def unique_labels(labels: Iterable[str]) -> None:
+    """Refuse a table with two cases of one label (pytest would run both under one id)."""
+    repeated = sorted(label for label, count in Counter(labels).items() if count > 1)
+    if repeated:
+        raise ValueError(f"case labels must be unique; repeated: {repeated}")
+
+
+def incoming_params(modes: Sequence[str], cases: Sequence[IncomingCase]) -> list[Any]:
+    """pytest params of (case, mode): each case in each receiving mode it applies to."""
+    unique_labels(case.label for case in cases)
+    params: list[Any] = []
+    for case in cases:
+        wanted = case.modes or tuple(modes)
+        unknown = set(wanted) - set(modes)
+        if unknown:
+            raise ValueError(f"{case.label}: the channel does not receive by {sorted(unknown)}")
+        params.extend(pytest.param(case, mode, id=f"{case.label} [{mode}]") for mode in wanted)
+    return params
+
+
+def outgoing_params(cases: Sequence[OutgoingCase]) -> list[Any]:
+    unique_labels(case.label for case in cases)
+    return [pytest.param(case, id=case.label) for case in cases]
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out waiting for the channel")
+
+
 async def run_incoming(
-    harness: ChannelHarness, case: IncomingCase, caplog: pytest.LogCaptureFixture
+    harness: ChannelHarness,
+    case: IncomingCase,
+    caplog: pytest.LogCaptureFixture,
+    mode: str | None = None,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    mode = mode or harness.modes[0]
     platform = MockPlatform(case.responses)
     await platform.start()
     try:
-        status, inbounds = await harness.receive(case, platform)
+        status, inbounds = await harness.receive(case, platform, mode)
     finally:
         await platform.stop()
     assert status == case.status, f"{case.label}: answered {status}, expected {case.status}"

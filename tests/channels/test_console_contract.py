@@ -17,6 +17,8 @@ from tests.channels.contract import (
     MockPlatform,
     NetworkGuard,
     OutgoingCase,
+    incoming_params,
+    outgoing_params,
     run_incoming,
     run_outgoing,
 )
@@ -67,7 +69,9 @@ OUTGOING = [
     OutgoingCase(
         "buttons become a numbered menu",
         OutgoingMessage(chat_id="u1", text="Nhiệm vụ 12", buttons=(MENU,)),
-        requests=({"method": "print", "output": "Nhiệm vụ 12\n\n1. Hoàn thành\n2. Vướng mắc\n\n"},),
+        requests=(
+            {"method": "print", "output": "Nhiệm vụ 12\n\n1 — Hoàn thành\n2 — Vướng mắc\n\n"},
+        ),
         external_id="c1",
     ),
     OutgoingCase(
@@ -83,12 +87,13 @@ OUTGOING = [
 class ConsoleHarness:
     name = "console"
     secret = ""
+    modes: tuple[str, ...] = ("terminal",)
 
     def __init__(self) -> None:
         self.output = io.StringIO()
 
     async def receive(
-        self, case: IncomingCase, platform: MockPlatform
+        self, case: IncomingCase, platform: MockPlatform, mode: str
     ) -> tuple[int, list[Inbound]]:
         body = case.body
         inbound = console_inbound(body["line"], "u1", "u1:run:1", NOW, body.get("menu", ()))
@@ -102,14 +107,14 @@ class ConsoleHarness:
         return [{"method": "print", "output": printed}] if printed else []
 
 
-@pytest.mark.parametrize("case", INCOMING, ids=[case.label for case in INCOMING])
+@pytest.mark.parametrize(("case", "mode"), incoming_params(ConsoleHarness.modes, INCOMING))
 async def test_incoming(
-    case: IncomingCase, caplog: pytest.LogCaptureFixture, network_guard: NetworkGuard
+    case: IncomingCase, mode: str, caplog: pytest.LogCaptureFixture, network_guard: NetworkGuard
 ) -> None:
-    await run_incoming(ConsoleHarness(), case, caplog)
+    await run_incoming(ConsoleHarness(), case, caplog, mode)
 
 
-@pytest.mark.parametrize("case", OUTGOING, ids=[case.label for case in OUTGOING])
+@pytest.mark.parametrize("case", outgoing_params(OUTGOING))
 async def test_outgoing(
     case: OutgoingCase,
     caplog: pytest.LogCaptureFixture,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from tests.channels.contract import (
     MockResponse,
     NetworkGuard,
     OutgoingCase,
+    incoming_params,
+    outgoing_params,
     run_incoming,
     run_outgoing,
 )
@@ -174,12 +177,14 @@ INCOMING = [
         "no secret header: 401, nothing applied",
         update(107, text="xong"),
         status=401,
+        modes=("webhook",),
     ),
     IncomingCase(
         "wrong secret header: 401, nothing applied",
         update(108, text="xong"),
         status=401,
         headers={"X-Telegram-Bot-Api-Secret-Token": "guess"},
+        modes=("webhook",),
     ),
     IncomingCase(
         "a channel post has no sender: ignored",
@@ -343,16 +348,22 @@ OUTGOING = [
 ]
 
 
+POLLING_CALLS = ("deleteWebhook", "getUpdates")
+
+
 class TelegramHarness:
     name = "telegram"
     secret = TOKEN
+    modes: tuple[str, ...] = ("webhook", "polling")
 
     def __init__(self) -> None:
         self.clock = FixedClock(NOW)
 
     async def receive(
-        self, case: IncomingCase, platform: MockPlatform
+        self, case: IncomingCase, platform: MockPlatform, mode: str
     ) -> tuple[int, list[Inbound]]:
+        if mode == "polling":
+            return await self._poll(case, platform)
         bot = make_bot(TOKEN, platform.base_url, timeout=5)
         received: list[Inbound] = []
 
@@ -373,6 +384,42 @@ class TelegramHarness:
             await bot.session.close()
         return status, received
 
+    async def _poll(self, case: IncomingCase, platform: MockPlatform) -> tuple[int, list[Inbound]]:
+        """The update comes from getUpdates; the next getUpdates must confirm it (offset =
+        update_id + 1) only after it was applied, and then the loop is stopped."""
+        platform.queue[0:0] = [
+            MockResponse("deleteWebhook", {"ok": True, "result": True}),
+            MockResponse("getUpdates", {"ok": True, "result": [case.body]}),
+            MockResponse("getUpdates", {"ok": True, "result": []}),
+        ]
+        bot = make_bot(TOKEN, platform.base_url, timeout=5)
+        received: list[Inbound] = []
+        applied_before_confirming: list[bool] = []
+        stop = asyncio.Event()
+
+        async def apply(inbound: Inbound) -> None:
+            received.append(inbound)
+
+        def seen(method: str) -> None:
+            if method == "getUpdates" and self._polls(platform) == 2:
+                applied_before_confirming.append(bool(received) or case.expect is None)
+                stop.set()
+
+        platform.on_request = seen
+        receiver = TelegramReceiver(bot, apply, self.clock)
+        try:
+            await asyncio.wait_for(receiver.poll(poll_seconds=1, stop=stop), timeout=10)
+        finally:
+            await bot.session.close()
+        polls = [r for r in platform.requests if r["method"] == "getUpdates"]
+        assert str(polls[1]["offset"]) == str(case.body["update_id"] + 1)
+        assert applied_before_confirming == [True]
+        return 200, received
+
+    @staticmethod
+    def _polls(platform: MockPlatform) -> int:
+        return sum(1 for r in platform.requests if r["method"] == "getUpdates")
+
     async def send(self, message: OutgoingMessage, platform: MockPlatform) -> SendResult:
         bot = make_bot(TOKEN, platform.base_url, timeout=5)
         try:
@@ -381,17 +428,18 @@ class TelegramHarness:
             await bot.session.close()
 
     def requests(self, platform: MockPlatform) -> list[dict[str, Any]]:
-        return platform.requests
+        """The channel's own calls; the polling plumbing is checked in ``_poll``."""
+        return [r for r in platform.requests if r["method"] not in POLLING_CALLS]
 
 
-@pytest.mark.parametrize("case", INCOMING, ids=[case.label for case in INCOMING])
+@pytest.mark.parametrize(("case", "mode"), incoming_params(TelegramHarness.modes, INCOMING))
 async def test_incoming(
-    case: IncomingCase, caplog: pytest.LogCaptureFixture, network_guard: NetworkGuard
+    case: IncomingCase, mode: str, caplog: pytest.LogCaptureFixture, network_guard: NetworkGuard
 ) -> None:
-    await run_incoming(TelegramHarness(), case, caplog)
+    await run_incoming(TelegramHarness(), case, caplog, mode)
 
 
-@pytest.mark.parametrize("case", OUTGOING, ids=[case.label for case in OUTGOING])
+@pytest.mark.parametrize("case", outgoing_params(OUTGOING))
 async def test_outgoing(
     case: OutgoingCase,
     caplog: pytest.LogCaptureFixture,

@@ -10,7 +10,7 @@ from aiogram.types import Message
 from bot.channels.base import ContactStopped, PermanentFailure, TemporaryFailure, Throttled
 from bot.channels.telegram import map_error, message_inbound, split_text
 from bot.config import OutboxConfig, Settings, TelegramConfig, ZaloConfig
-from bot.outbox import channel_rates
+from bot.outbox_pacing import channel_rates
 from bot.outbox_store import backoff_delay
 
 NOW = datetime(2026, 6, 22, 2, 0, tzinfo=UTC)

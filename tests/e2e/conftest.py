@@ -18,7 +18,6 @@ from sqlmodel import Session, col, func, or_, select
 
 from bot.config import Settings
 from bot.demo import ensure_demo_data
-from bot.outbox_store import CLAIMED
 from kernel.clock import VN_TZ
 from storage.db import make_engine, session_scope, upgrade
 from storage.invites import create_invite
@@ -111,7 +110,7 @@ class World:
                 .where(
                     or_(
                         col(OutboxMessage.next_attempt_at) <= soon,
-                        OutboxMessage.last_error == CLAIMED,
+                        col(OutboxMessage.claimed_at).is_not(None),
                     )
                 )
             )

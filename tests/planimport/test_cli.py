@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner, Result
 
-from bot.cli import app, common
+from bot.cli import app
 from storage.models import Assignment, Plan, Task
 from tests.planimport.conftest import make_province
 
@@ -23,14 +23,12 @@ Invoke = Callable[..., Result]
 def run(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
     monkeypatch.setenv("PAPI_BOT_DATABASE_URL", db_url)
     monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
-    common.set_config_path(None)
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
         return runner.invoke(app, ["import-plan", *args])
 
     yield invoke
-    common.set_config_path(None)
 
 
 def _plans(engine: Engine) -> tuple[int, int, int]:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner, Result
 
-from bot.cli import app, common
+from bot.cli import app
 from bot.planimport import parse_plan
 from bot.planimport.tabular import read_template, write_review
 from storage.models import Assignment, Plan, Score, Task, Unit
@@ -27,14 +27,12 @@ Invoke = Callable[..., Result]
 def run(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
     monkeypatch.setenv("PAPI_BOT_DATABASE_URL", db_url)
     monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
-    common.set_config_path(None)
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
         return runner.invoke(app, ["import-plan", *args])
 
     yield invoke
-    common.set_config_path(None)
 
 
 def _counts(engine: Engine) -> tuple[int, int, int, int]:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bot.cli import app, common
+from bot.cli import app
 from bot.reports.scores import scores_from_text
 from storage.models import Score, Unit
 from tests.reports.dataset import build_three_level
@@ -28,9 +28,7 @@ def cli(
     config.write_text(f'[app]\ndefault_locale = "vi"\ndata_dir = "{tmp_path}"\n', encoding="utf-8")
     monkeypatch.setenv("PAPI_BOT_DATABASE_URL", db_url)
     monkeypatch.setenv("PAPI_BOT_CONFIG", str(config))
-    common.set_config_path(None)
     yield CliRunner()
-    common.set_config_path(None)
 
 
 def _scores(engine: Engine) -> dict[tuple[int, str], float]:

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from bot.cli import app, common
+from bot.cli import app
 from kernel.clock import VN_TZ, set_local_zone
 from storage.models import Official, OutboxMessage
 from tests.scheduler.test_digest import commune_a
@@ -18,11 +18,9 @@ from tests.scheduler.test_digest import commune_a
 def runner(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("PAPI_BOT_DATABASE_URL", db_url)
     monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
-    common.set_config_path(None)
     with Session(engine) as session:
         commune_a(session)
     yield CliRunner()
-    common.set_config_path(None)
 
 
 def outbox(engine: Engine) -> list[OutboxMessage]:

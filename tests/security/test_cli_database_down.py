@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app, common
+from bot.cli import app
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
-    common.set_config_path(None)
     yield CliRunner()
-    common.set_config_path(None)
 
 
 def _urls(tmp_path: Path) -> list[str]:

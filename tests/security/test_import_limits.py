@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from bot.cli import app, common
+from bot.cli import app
 from bot.planimport import PlanFormatError, parse_plan
 from bot.planimport import limits as limits_module
 from bot.planimport.limits import MB, XLSX_TAGS, ImportLimits
@@ -174,9 +174,7 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterato
     config.write_text("[imports]\nmax_rows = 10\n", encoding="utf-8")
     monkeypatch.setenv("PAPI_BOT_DATABASE_URL", db_url)
     monkeypatch.setenv("PAPI_BOT_CONFIG", str(config))
-    common.set_config_path(None)
     yield CliRunner()
-    common.set_config_path(None)
 
 
 def test_import_plan_refuses_in_vietnamese_and_imports_nothing(

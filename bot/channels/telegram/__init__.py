@@ -13,7 +13,8 @@ from bot.channels.telegram.incoming import (
     callback_inbound,
     message_inbound,
 )
-from bot.channels.telegram.outgoing import TelegramChannel, make_bot, split_text
+from bot.channels.telegram.outgoing import TelegramChannel, make_bot
+from bot.channels.textsplit import split_text
 
 __all__ = [
     "TelegramChannel",

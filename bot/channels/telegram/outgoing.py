@@ -18,8 +18,10 @@ from aiogram.types import (
 
 from bot.channels.base import OutgoingMessage, PermanentFailure, SendError, SendResult
 from bot.channels.telegram.errors import is_not_modified, map_error
+from bot.channels.textsplit import split_text
 
-MAX_TEXT = 4096
+MAX_TEXT = 4096  # characters per message
+MAX_CALLBACK_BYTES = 64  # callback_data of an inline button
 MAX_CAPTION = 1024
 PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 DEFAULT_TIMEOUT = 30.0
@@ -29,20 +31,6 @@ def make_bot(token: str, api_base: str, *, timeout: float = DEFAULT_TIMEOUT) -> 
     """An aiogram ``Bot`` talking to ``api_base`` (Telegram, a self-hosted server, a fake)."""
     api = TelegramAPIServer.from_base(api_base.rstrip("/"))
     return Bot(token, session=AiohttpSession(api=api, timeout=timeout))
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at a line break where there is one."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit + 1)
-        if cut <= 0:
-            cut = limit
-        pieces.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n")
-    pieces.append(rest)
-    return pieces
 
 
 def keyboard(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
@@ -59,8 +47,6 @@ class TelegramChannel:
     """The outbox's view of Telegram. ``send`` raises only ``SendError`` subclasses."""
 
     name = "telegram"
-    max_text_length = MAX_TEXT
-    supports_buttons = True
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
@@ -83,7 +69,7 @@ class TelegramChannel:
         return await self._send_text(chat_id, message)
 
     async def _send_text(self, chat_id: int | str, message: OutgoingMessage) -> int:
-        pieces = split_text(message.text or " ")
+        pieces = split_text(message.text or " ", MAX_TEXT)
         reply = _reply(message)
         last = 0
         for index, piece in enumerate(pieces):

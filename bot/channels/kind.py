@@ -1,0 +1,65 @@
+"""A channel's declaration: what it can carry and how it starts and stops.
+
+Each channel module declares one ``ChannelKind``; ``bot.channels.registry`` lists them
+explicitly (no registration by import side effects). ``start`` builds the running channel
+from a ``ChannelDeps``: the composition root (``bot.app``) owns everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bot.channels.base import Capabilities, Channel
+from bot.config import Settings
+from handlers.types import Inbound
+from kernel.clock import Clock
+
+Receiving = Literal["polling", "webhook", "terminal"]
+ApplyFn = Callable[[Inbound], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDeps:
+    """What a channel gets to run: the settings, the clock, and where inbounds go."""
+
+    settings: Settings
+    clock: Clock
+    apply: ApplyFn
+
+
+class RunningChannel(Protocol):
+    """A started channel: its sender for the outbox, and its receiving loop."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sender(self) -> Channel: ...
+
+    async def receive(self, stop: asyncio.Event) -> None:
+        """Receive (poll, or serve the webhook route) until ``stop`` is set or cancelled."""
+
+    async def close(self) -> None:
+        """Release the platform session (HTTP connections, tokens)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKind:
+    """The declaration of one channel.
+
+    ``receiving``: the ways it can receive, the configured one first. ``webhook_route``: the
+    path of its webhook, if it has one. ``token_refresh``: its access token expires and is
+    refreshed while running (Zalo OA). ``enabled``: whether the secrets it needs are set.
+    ``start``: None while only declared (its adapter is not written yet).
+    """
+
+    name: str
+    capabilities: Callable[[Settings], Capabilities]
+    receiving: Callable[[Settings], tuple[Receiving, ...]]
+    enabled: Callable[[Settings], bool]
+    webhook_route: str | None = None
+    token_refresh: bool = False
+    start: Callable[[ChannelDeps], Awaitable[RunningChannel]] | None = None

@@ -1,0 +1,115 @@
+"""Telegram's declaration in the channel registry, and how it starts and stops.
+
+Start: a ``Bot`` on ``telegram.api_base``, ``getMe`` (a wrong token or base URL fails here,
+before anything else), then long polling or the webhook, per ``telegram.mode``. Stop: the
+receiving loop is cancelled, the HTTP session closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot
+
+from bot.channels.base import Capabilities, RateLimits, StartupError
+from bot.channels.kind import ChannelDeps, ChannelKind, Receiving
+from bot.channels.telegram.errors import map_error
+from bot.channels.telegram.incoming import DEFAULT_WEBHOOK_PATH, TelegramReceiver
+from bot.channels.telegram.outgoing import (
+    MAX_CALLBACK_BYTES,
+    MAX_TEXT,
+    TelegramChannel,
+    make_bot,
+)
+from bot.config import Settings
+
+NAME = "telegram"
+log = logging.getLogger("papi_bot")
+
+
+def capabilities(settings: Settings) -> Capabilities:
+    return Capabilities(
+        text_limit=MAX_TEXT,
+        buttons=True,
+        edits=True,
+        documents=True,
+        photo_upload=True,
+        payload_bytes=MAX_CALLBACK_BYTES,
+        rates=RateLimits(
+            settings.telegram.global_rate_per_second, settings.telegram.per_chat_rate_per_second
+        ),
+    )
+
+
+def _receiving(settings: Settings) -> tuple[Receiving, ...]:
+    return ("webhook", "polling") if settings.telegram.mode == "webhook" else ("polling", "webhook")
+
+
+def _enabled(settings: Settings) -> bool:
+    return settings.secrets.telegram_bot_token is not None
+
+
+class TelegramRuntime:
+    """A connected Telegram bot: the outbox's sender and the receiving loop."""
+
+    name = NAME
+
+    def __init__(self, bot: Bot, deps: ChannelDeps) -> None:
+        self._bot = bot
+        self._settings = deps.settings
+        self.sender = TelegramChannel(bot)
+        self.receiver = TelegramReceiver(bot, deps.apply, deps.clock)
+
+    async def receive(self, stop: asyncio.Event) -> None:
+        config = self._settings.telegram
+        if config.mode == "polling":
+            await self.receiver.poll(stop=stop)
+            return
+        secret = self._settings.secrets.telegram_webhook_secret
+        if secret is None or not config.webhook_url:
+            raise StartupError(
+                "webhook mode needs telegram.webhook_url and TELEGRAM_WEBHOOK_SECRET"
+            )
+        await self.receiver.serve_webhook(
+            url=config.webhook_url,
+            host=config.webhook_host,
+            port=config.webhook_port,
+            secret=secret.get_secret_value(),
+        )
+
+    def describe_error(self, exc: BaseException) -> str:
+        """A running error as a sentence without the token."""
+        return str(map_error(exc, self._bot.token))
+
+    async def close(self) -> None:
+        await self._bot.session.close()
+
+
+async def start(deps: ChannelDeps) -> TelegramRuntime:
+    """Connect (``getMe``); a wrong token or unreachable Bot API is a ``StartupError``."""
+    settings = deps.settings
+    token = settings.secrets.telegram_bot_token
+    if token is None:
+        raise StartupError("TELEGRAM_BOT_TOKEN is not set")
+    bot = make_bot(token.get_secret_value(), settings.telegram.api_base)
+    try:
+        me = await bot.get_me()
+    except Exception as exc:
+        await bot.session.close()
+        reason = map_error(exc, token.get_secret_value())
+        raise StartupError(
+            f"cannot reach the Bot API at {settings.telegram.api_base}: {reason}"
+        ) from None
+    log.info("telegram: connected as @%s (%s mode)", me.username, settings.telegram.mode)
+    return TelegramRuntime(bot, deps)
+
+
+TELEGRAM = ChannelKind(
+    name=NAME,
+    capabilities=capabilities,
+    receiving=_receiving,
+    enabled=_enabled,
+    webhook_route=DEFAULT_WEBHOOK_PATH,
+    start=start,
+)
