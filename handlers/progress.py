@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from handlers import payloads, quickreply, state
+from handlers import payloads, quickreply, state, tasknumbers
 from handlers.context import HandlerContext
 from handlers.queries import Item, my_items
 from handlers.quickreply import Ambiguous, QuickReply
@@ -25,11 +25,22 @@ NOTE_LIMIT = 1000
 
 
 def record(
-    ctx: HandlerContext, entry: Item, status: str | None, percent: int | None, note: str | None
+    ctx: HandlerContext,
+    entry: Item,
+    status: str | None,
+    percent: int | None,
+    note: str | None,
+    *,
+    confirmed: bool = False,
 ) -> Outbound:
-    """Apply a change to the assignment, log it, and confirm it in one line."""
+    """Apply a change to the assignment, log it, and confirm it in one line. A change that
+    would reopen a done task is only asked about until ``confirmed``."""
     assert ctx.official is not None
     assignment = entry.assignment
+    if not confirmed and status is not None and tasknumbers.needs_reopen(entry, status):
+        return tasknumbers.ask_reopen(ctx, entry, status, percent, note)
+    # A note while blocked is a note: the blocking reason stays until the block is lifted.
+    keeps_reason = status is None and assignment.status == "blocked"
     if status is not None:
         assignment.status = status
     if status == "done":
@@ -39,7 +50,7 @@ def record(
         assignment.percent = percent
     if status is not None and status != "done":
         assignment.done_at = None
-    if note:
+    if note and not keeps_reason:
         assignment.note = note[:NOTE_LIMIT]
     elif status == "done":
         assignment.note = None  # a blocking reason no longer applies
@@ -58,29 +69,29 @@ def record(
         )
     )
     ctx.session.flush()
-    return Outbound(confirmation(entry, status, note), assignment_id=entry.id)
+    return Outbound(confirmation(entry, status, note, percent), assignment_id=entry.id)
 
 
-def confirmation(entry: Item, status: str | None, note: str | None) -> str:
+def confirmation(
+    entry: Item, status: str | None, note: str | None, percent: int | None = None
+) -> str:
+    """'🔄 #12 Niêm yết công khai…: Đang thực hiện 50%. Đã ghi nhận.' — the task named in
+    words; a percent only when one was given (now or before), never an invented 0 %."""
     assignment = entry.assignment
     what = status_name(assignment.status)
-    if assignment.status == "in_progress":
+    if assignment.status == "in_progress" and (percent is not None or assignment.percent):
         what = f"{what} {assignment.percent}%"
-    mark = status_mark(assignment.status)
-    if status is None:
-        return _("📝 #%(id)d: note saved (%(status)s).") % {"id": entry.id, "status": what}
-    if note:
-        return _("%(mark)s #%(id)d: %(status)s — %(note)s. Recorded.") % {
-            "mark": mark,
-            "id": entry.id,
-            "status": what,
-            "note": shorten(note, 200),
-        }
-    return _("%(mark)s #%(id)d: %(status)s. Recorded.") % {
-        "mark": mark,
-        "id": entry.id,
+    values = {
+        "mark": status_mark(assignment.status),
+        "task": tasknumbers.task_label(entry),
         "status": what,
+        "note": shorten(note or "", 200),
     }
+    if status is None:
+        return _("📝 %(task)s: note saved (%(status)s).") % values
+    if note:
+        return _("%(mark)s %(task)s: %(status)s — %(note)s. Recorded.") % values
+    return _("%(mark)s %(task)s: %(status)s. Recorded.") % values
 
 
 def _await(ctx: HandlerContext, kind: str, entry: Item) -> None:
@@ -214,7 +225,7 @@ def apply_quick(
         return ask_which(ctx, reply)
     entry = allowed_item(ctx, target)
     if entry is None:
-        return [not_yours(target)]
+        return [tasknumbers.refusal(ctx, target)]
     if reply.status == "blocked" and not reply.note:
         _await(ctx, state.AWAIT_BLOCKED, entry)
         return [Outbound(_("#%(id)d: what is blocking it? Reply in a few words.") % {"id": target})]
@@ -228,6 +239,8 @@ def answer_awaited(
     ctx: HandlerContext, current: ConversationState, text: str
 ) -> list[Outbound] | None:
     """The text the state was waiting for; None if the state does not take text."""
+    if current.kind == tasknumbers.CONFIRM_REOPEN:
+        return confirm_reopen(ctx, current, text)
     if current.kind not in (state.AWAIT_PROGRESS, state.AWAIT_BLOCKED, state.AWAIT_NOTE):
         return None
     assignment_id = int(current.data["assignment_id"])
@@ -246,3 +259,30 @@ def answer_awaited(
     if parsed is not None and parsed.task_number is None and parsed.status is not None:
         return [record(ctx, entry, parsed.status, parsed.percent, parsed.note)]
     return [record(ctx, entry, "in_progress", None, text)]  # words only: in progress + note
+
+
+def confirm_reopen(
+    ctx: HandlerContext, current: ConversationState, text: str
+) -> list[Outbound] | None:
+    """ "có" applies the status that was waiting; "không" keeps the task done; anything else
+    drops the question and is read as a new message (None)."""
+    answer = tasknumbers.reopen_answer(text)
+    state.clear_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
+    if answer is None:
+        return None
+    entry = allowed_item(ctx, int(current.data["assignment_id"]))
+    if entry is None:
+        return [not_yours(int(current.data["assignment_id"]))]
+    if not answer:
+        return [
+            Outbound(
+                _("%(task)s stays done. Nothing was changed.")
+                % {"task": tasknumbers.task_label(entry)}
+            )
+        ]
+    data = current.data
+    return [
+        record(
+            ctx, entry, data.get("status"), data.get("percent"), data.get("note"), confirmed=True
+        )
+    ]

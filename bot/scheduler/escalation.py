@@ -93,7 +93,7 @@ def _group(
         groups[(level, ids)].append((assignment, task, unit, moment))
     planned: list[Planned] = []
     for (level, ids), members in groups.items():
-        lines = [(u.name, t, (today - t.due_date).days) for _a, t, u, _m in members]
+        lines = [(u.name, t, (today - t.due_date).days, a.id or 0) for a, t, u, _m in members]
         outbounds: list[Outbound] = []
         for official in people[ids]:
             with use_locale(official.locale):

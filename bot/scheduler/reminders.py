@@ -146,6 +146,7 @@ def _render(
                     today,
                     policy.report_deadlines,
                     silent_for=(today - seen).days if item.kind == SILENCE else 0,
+                    number=item.assignment_id,
                 )
                 outbounds.append(
                     Outbound(

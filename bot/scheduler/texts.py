@@ -14,14 +14,23 @@ from storage.models import Task
 TASK_SHORT_CHARS = 140
 
 
-def short_task(task: Task, limit: int = TASK_SHORT_CHARS) -> str:
-    """'12. Niêm yết công khai …': the task's number and the start of its text."""
-    text = " ".join(task.text.split())
+def short_text(text: str, limit: int = TASK_SHORT_CHARS) -> str:
+    """The start of a task's text, cut at a word."""
+    text = " ".join(text.split())
     if len(text) > limit:
         cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
         text = cut.rstrip(" ,;:.") + "…"
-    number = task.stt.strip().rstrip(".") or str(task.order)
-    return f"{number}. {text}"
+    return text
+
+
+def short_task(task: Task, limit: int = TASK_SHORT_CHARS, number: int | None = None) -> str:
+    """'#12 Niêm yết công khai …': the task number an official types (the assignment id,
+    the same in the chat, every reminder, digest and file) and the start of the text.
+    Without an assignment (a plan-wide line): the plan's own STT, '12. Niêm yết …'."""
+    if number is not None:
+        return f"#{number} {short_text(task.text, limit)}"
+    stt = task.stt.strip().rstrip(".") or str(task.order)
+    return f"{stt}. {short_text(task.text, limit)}"
 
 
 def _headline(kind: str, nominal: date, silent_for: int) -> str:
@@ -49,6 +58,7 @@ def reminder_text(
     today: date,
     report_deadlines: Sequence[str],
     silent_for: int = 0,
+    number: int | None = None,
 ) -> str:
     """Headline, the task (short), the deadline in words and what to do."""
     words = deadline_words(
@@ -62,7 +72,7 @@ def reminder_text(
     return "\n".join(
         (
             _headline(kind, nominal, silent_for),
-            short_task(task),
+            short_task(task, number=number),
             _("Deadline: %(words)s") % {"words": words},
             ask,
         )
@@ -70,9 +80,9 @@ def reminder_text(
 
 
 def escalation_text(
-    lines: Sequence[tuple[str, Task, int]], today: date, to_coordinator: bool
+    lines: Sequence[tuple[str, Task, int, int]], today: date, to_coordinator: bool
 ) -> str:
-    """A list of overdue assignments: (unit name, task, days overdue)."""
+    """A list of overdue assignments: (unit name, task, days overdue, assignment id)."""
     head = (
         _("Overdue tasks in units you coordinate (%(n)d):")
         if to_coordinator
@@ -83,9 +93,9 @@ def escalation_text(
         + _("%(unit)s: %(task)s — %(late)s")
         % {
             "unit": unit_name,
-            "task": short_task(task, 90),
+            "task": short_task(task, 90, number),
             "late": ngettext("%(n)d day overdue", "%(n)d days overdue", days) % {"n": days},
         }
-        for unit_name, task, days in lines
+        for unit_name, task, days, number in lines
     ]
     return "\n".join([head, *body, _("Date: %(date)s") % {"date": short_date(today)}])
