@@ -20,6 +20,7 @@ from storage.models import (
     Task,
     Unit,
 )
+from storage.plans import live_plan
 
 REMOVED_FLAG = "removed_from_plan"  # set by the plan import on tasks a new file dropped
 
@@ -73,7 +74,7 @@ def my_items(session: Session, official: Official, today: date) -> list[Item]:
         select(Assignment, Task)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .where(or_(*conditions))
-        .where(Assignment.status != "done")
+        .where(Assignment.status != "done", live_plan())
     ).all()
     return sort_items(_live(list(rows)), today)
 
@@ -84,7 +85,7 @@ def unit_items(session: Session, root: Unit) -> list[tuple[Item, Unit]]:
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Unit.path).startswith(root.path))
+        .where(col(Unit.path).startswith(root.path), live_plan())
     ).all()
     return [(Item(a, t), u) for a, t, u in rows if REMOVED_FLAG not in (t.flags or [])]
 

@@ -121,6 +121,7 @@ class Plan(SQLModel, table=True):
     report_deadlines: list[str] = _json(default=[])  # ["03-20", "06-20", "11-30"]
     reminder_policy: dict[str, Any] | None = _json()  # overrides of [reminders] for this plan
     created_at: datetime = _when(default_factory=utcnow)
+    retired_at: datetime | None = _when(default=None, nullable=True)  # no more reminders
 
 
 class Task(SQLModel, table=True):

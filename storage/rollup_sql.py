@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
-from storage.models import Assignment, ProgressUpdate, Task, Unit
+from storage.models import Assignment, Plan, ProgressUpdate, Task, Unit
 from storage.types import UTCDateTime
 
 # Statements are built once per shape and cached; the values travel as bound parameters.
@@ -194,6 +194,10 @@ def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) 
     )
     if by_plan:
         query = query.where(col(Task.plan_id) == PLAN_ID)
+    # A plan retired before the moment no longer counts; earlier periods still see it.
+    query = query.where(
+        col(Task.plan_id).not_in(select(col(Plan.id)).where(col(Plan.retired_at) < AS_OF))
+    )
     if historic:
         # One index probe per assignment finds its latest update before the moment; the
         # update's columns then come from a primary-key lookup.

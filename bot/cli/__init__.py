@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import admin, common, digest, plans, reports, run
+from bot.cli import admin, common, digest, manage, plans, reports, run
 
 app = typer.Typer(
     name="papi-bot",
@@ -28,7 +28,7 @@ def _root(
     common.set_config_path(config)
 
 
-for module in (admin, plans, run, digest, reports):
+for module in (admin, plans, run, digest, reports, manage):
     module.register(app)
 
 

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import echo, engine, fail, settings
+from bot.demo import demo_database_url
 from kernel.clock import SystemClock
 from kernel.i18n import CatalogMissing, _, check_catalogs, use_locale
-from bot.demo import demo_database_url
 from storage.db import make_engine, session_scope, upgrade
 from storage.taxonomy import sync_taxonomy
 
@@ -36,7 +36,9 @@ def run(
         if not config.secrets.telegram_bot_token:  # the console demo: a database of its own
             url = demo_database_url(config.database.url)
             db = make_engine(url)
-            echo(_("Demo mode: its data is in %(url)s; your database is not touched.") % {"url": url})
+            echo(
+                _("Demo mode: its data is in %(url)s; your database is not touched.") % {"url": url}
+            )
         try:
             upgrade(db)  # idempotent: a fresh install needs no separate `init`
             with session_scope(db) as session:

@@ -17,6 +17,7 @@ from kernel.dates import short_date, today_local
 from kernel.i18n import N_, _, ngettext
 from storage.models import Assignment, AssignmentOfficial, Official, OutboxMessage, Task, Unit
 from storage.periods import range_period
+from storage.plans import live_plan
 from storage.rollup import BlockedItem, Counts, rollup
 
 WEEK = timedelta(days=7)
@@ -62,7 +63,7 @@ def _lines(session: Session, unit: Unit, *conditions: object, day: str) -> list[
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == Assignment.task_id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(_in_subtree(unit), *conditions)  # type: ignore[arg-type]
+        .where(_in_subtree(unit), live_plan(), *conditions)  # type: ignore[arg-type]
         .order_by(col(Unit.path), col(Task.order), col(Assignment.id))
     )
     out = []
@@ -79,6 +80,8 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
     rows = session.exec(
         select(Assignment.id, Unit.name)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .join(Task, col(Task.id) == Assignment.task_id)
+        .where(live_plan())
         .where(_in_subtree(unit), Assignment.status != "done", Assignment.role == "lead")
         .where(last < cutoff)
     ).all()

@@ -20,6 +20,7 @@ from handlers.payloads import task_buttons
 from handlers.types import Outbound
 from kernel.i18n import use_locale
 from storage.models import Assignment, Official, Plan, Task
+from storage.plans import live_plan
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def open_assignments(session: Session) -> list[AssignmentFacts]:
         )
         .join(Task, col(Task.id) == Assignment.task_id)
         .where(col(Assignment.status) != "done")
+        .where(live_plan())
         .order_by(col(Assignment.id))
     )
     rows = session.exec(query).all()  # type: ignore[call-overload]

@@ -21,7 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_demo_database_sits_beside_the_configured_file() -> None:
     assert demo_database_url("sqlite:///data/papi-bot.db") == "sqlite:///data/papi-bot-demo.db"
-    assert demo_database_url("sqlite:////srv/papi/real.db") == "sqlite:////srv/papi/papi-bot-demo.db"
+    assert (
+        demo_database_url("sqlite:////srv/papi/real.db") == "sqlite:////srv/papi/papi-bot-demo.db"
+    )
     assert demo_database_url("postgresql://u@db/papi") == "sqlite:///data/papi-bot-demo.db"
 
 
