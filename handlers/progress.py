@@ -69,7 +69,10 @@ def record(
         )
     )
     ctx.session.flush()
-    return Outbound(confirmation(entry, status, note, percent), assignment_id=entry.id)
+    text = confirmation(entry, status, note, percent)
+    if entry.task.deadline_kind == "recurring" and status is not None:
+        text += "\n" + tasknumbers.period_words(ctx, entry)
+    return Outbound(text, assignment_id=entry.id)
 
 
 def confirmation(

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from handlers import state
 from handlers.context import HandlerContext
-from handlers.queries import Item, my_items
+from handlers.queries import Item, my_items, report_deadlines
 from handlers.texts import shorten, status_name
 from handlers.types import Outbound
+from kernel.dates import short_date
 from kernel.i18n import _
 from kernel.textnorm import fold
+from storage.recurring import period_end
 
 CONFIRM_REOPEN = "confirm_reopen"  # a status for a done task, waiting for "có" / "không"
 LIST_LIMIT = 8
@@ -77,3 +79,15 @@ def reopen_answer(text: str) -> bool | None:
     if words in _NO:
         return False
     return None
+
+
+def period_words(ctx: HandlerContext, entry: Item) -> str:
+    """For a recurring task: which report the status counts for, and that it reopens."""
+    deadlines = report_deadlines(ctx.session, entry.task, ctx.settings)
+    end = period_end(ctx.today, deadlines)
+    if end is None:
+        return _("Recurring task: this is your report for this period.")
+    return _(
+        "Recurring task: this is your report for the period ending %(date)s; "
+        "the task opens again for the next period."
+    ) % {"date": short_date(end)}

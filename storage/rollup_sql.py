@@ -205,6 +205,21 @@ def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) 
     return query.subquery("scoped")
 
 
+def _done_between(assignment_id: Any) -> Any:
+    """A "done" update of the assignment in [START, AS_OF)."""
+    pu = aliased(ProgressUpdate, name="period_done")
+    return (
+        select(col(pu.id))
+        .where(
+            col(pu.assignment_id) == assignment_id,
+            col(pu.status) == "done",
+            col(pu.created_at) >= START,
+            col(pu.created_at) < AS_OF,
+        )
+        .exists()
+    )
+
+
 def _count(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -218,19 +233,29 @@ def _grouped_statement(
 ) -> Any:
     c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
     keys = [c[key] if key in by else null() for key in GROUP_KEYS]
-    not_done = c.st != "done"
+    # A recurring task is reported per period: done for this window when it is done at its
+    # end (this report period's answer) or was reported done within it (the task has been
+    # opened again for the next period since).
+    recurring = c.deadline_kind == "recurring"
+    done_in_window = _done_between(c.aid)
+    st = case((and_(recurring, c.st != "done", done_in_window), "done"), else_=c.st)
+    not_done = st != "done"
     # Probe the history only for what may have become done in the period.
     at_start = func.coalesce(_latest(col(ProgressUpdate.status), START, c.aid), "")
+    newly_done = case(
+        (recurring, done_in_window),
+        else_=and_(c.st == "done", c.done_at >= START, at_start != "done"),
+    )
     return select(
         *keys,
-        _count(c.st == "not_started"),
-        _count(c.st == "in_progress"),
-        _count(c.st == "done"),
-        _count(c.st == "blocked"),
+        _count(st == "not_started"),
+        _count(st == "in_progress"),
+        _count(st == "done"),
+        _count(st == "blocked"),
         _count(and_(not_done, c.deadline_kind == "date", c.due_date < AS_OF_DAY)),
         _count(and_(not_done, or_(c.lu < CUTOFF, and_(c.lu.is_(None), c.created_at < CUTOFF)))),
-        _count(and_(c.st == "done", c.done_at >= START, at_start != "done")),
-        func.coalesce(func.sum(case((c.st == "done", 100), else_=func.coalesce(c.pct, 0))), 0),
+        _count(and_(st == "done", newly_done)),
+        func.coalesce(func.sum(case((st == "done", 100), else_=func.coalesce(c.pct, 0))), 0),
     ).group_by(*(c[key] for key in by))
 
 

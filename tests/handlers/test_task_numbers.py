@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from storage.models import ProgressUpdate, Task
+from storage.models import Assignment, ProgressUpdate, Task
 from tests.handlers.helpers import World
 
 
@@ -97,3 +97,18 @@ def test_a_note_does_not_replace_the_blocking_reason(world: World) -> None:
     assert notes == ["thiếu kinh phí", "đã gửi công văn"]  # the note is kept, as a note
     world.send(user, f"{number} 30%")  # the block is lifted: the reason goes with it
     assert world.assignment(number).note is None or world.assignment(number).status != "blocked"
+
+
+def test_done_on_a_recurring_task_is_this_periods_report(world: World) -> None:
+    user = world.link("chair1")
+    with world.session() as session:
+        number = session.exec(
+            select(Assignment.id)
+            .join(Task, col(Task.id) == col(Assignment.task_id))
+            .where(Task.deadline_kind == "recurring")
+            .where(col(Assignment.id).in_(world.unit_assignments("DEMO-X01")))
+        ).first()
+    assert number is not None
+    text = world.texts(user, f"{number} xong")
+    assert f"#{number} " in text and "Hoàn thành" in text
+    assert "kỳ báo cáo" in text and "mở lại" in text
