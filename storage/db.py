@@ -69,8 +69,20 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     command.upgrade(_alembic_config(engine), revision)
 
 
+def _missing_sqlite_file(engine: Engine) -> bool:
+    """A SQLite file that does not exist yet (connecting would create it, empty)."""
+    url = engine.url
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return not database.startswith("file:") and not Path(database).exists()
+
+
 def current_revision(engine: Engine) -> str | None:
-    """The applied revision(s), "+"-joined when branches are applied side by side."""
+    """The applied revision(s), "+"-joined when branches are applied side by side; None for
+    a database never initialised (a missing SQLite file is not created by asking)."""
+    if _missing_sqlite_file(engine):
+        return None
     with engine.connect() as connection:
         heads = MigrationContext.configure(connection).get_current_heads()
     return "+".join(sorted(heads)) or None
