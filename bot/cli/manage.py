@@ -53,13 +53,32 @@ def officials_deactivate(
 def _why_not(found: UnitDependents) -> str:
     reasons = []
     if found.children:
-        reasons.append(_("%(n)d units under it") % {"n": found.children})
+        reasons.append(
+            ngettext("%(n)d unit under it", "%(n)d units under it", found.children)
+            % {"n": found.children}
+        )
     if found.officials:
-        reasons.append(_("%(n)d officials") % {"n": found.officials})
+        reasons.append(
+            ngettext("%(n)d official", "%(n)d officials", found.officials) % {"n": found.officials}
+        )
     if found.worked_assignments:
-        reasons.append(_("%(n)d tasks with reported progress") % {"n": found.worked_assignments})
+        reasons.append(
+            ngettext(
+                "%(n)d task with reported progress",
+                "%(n)d tasks with reported progress",
+                found.worked_assignments,
+            )
+            % {"n": found.worked_assignments}
+        )
     if found.plans_and_scores:
-        reasons.append(_("%(n)d plans or published scores") % {"n": found.plans_and_scores})
+        reasons.append(
+            ngettext(
+                "%(n)d plan or published score",
+                "%(n)d plans or published scores",
+                found.plans_and_scores,
+            )
+            % {"n": found.plans_and_scores}
+        )
     return "; ".join(reasons)
 
 
@@ -96,10 +115,12 @@ def plans_list() -> None:
                 if plan.retired_at is not None
                 else _("running")
             )
-            counts = _("%(tasks)d tasks, %(assignments)d assignments") % {
-                "tasks": row.tasks,
-                "assignments": row.assignments,
-            }
+            counts = (
+                ngettext("%(n)d task", "%(n)d tasks", row.tasks) % {"n": row.tasks}
+                + ", "
+                + ngettext("%(n)d assignment", "%(n)d assignments", row.assignments)
+                % {"n": row.assignments}
+            )
             echo(
                 f"#{plan.id}\t{plan.year}\t{plan.number or '-'}\t{row.province or '-'}\t"
                 f"{counts}\t{state}\t{plan.title}"

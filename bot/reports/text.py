@@ -173,7 +173,11 @@ def summary_text(result: Rollup, *, max_units: int = 5, max_blocked: int = 5) ->
     if silent:
         lines.append("")
         lines.append(
-            _("Silent for %(days)d days or more: %(units)s")
+            ngettext(
+                "Silent for %(days)d day or more: %(units)s",
+                "Silent for %(days)d days or more: %(units)s",
+                result.silence_days,
+            )
             % {
                 "days": result.silence_days,
                 "units": ", ".join(f"{r.name} ({r.counts.silent})" for r in silent),

@@ -112,3 +112,9 @@ def test_done_on_a_recurring_task_is_this_periods_report(world: World) -> None:
     text = world.texts(user, f"{number} xong")
     assert f"#{number} " in text and "Hoàn thành" in text
     assert "kỳ báo cáo" in text and "mở lại" in text
+
+
+def test_a_chairs_help_lists_what_a_chair_may_use(world: World) -> None:
+    text = world.texts(world.link("chair1"), "/help")
+    assert "/tonghop" in text and "/baocao" in text
+    assert "/tonghop" not in world.texts(world.link("off1a"), "/help")
