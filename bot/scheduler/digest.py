@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from bot.reports.text import percent
+from bot.scheduler.deliver import officials_with_role
 from bot.scheduler.split import split_text
 from bot.scheduler.texts import short_task, short_text
 from kernel.dates import short_date, today_local
@@ -78,7 +79,7 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
     else the unit itself (its chairs answer for it)."""
     last = func.coalesce(col(Assignment.last_update_at), col(Assignment.created_at))
     rows = session.exec(
-        select(Assignment.id, Unit.name)
+        select(Assignment.id, Unit.name, Unit.id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
         .join(Task, col(Task.id) == Assignment.task_id)
         .where(live_plan())
@@ -87,7 +88,8 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
     ).all()
     if not rows:
         return []
-    names = {assignment_id or 0: unit_name for assignment_id, unit_name in rows}
+    names = {assignment_id or 0: unit_name for assignment_id, unit_name, _uid in rows}
+    unit_of = {assignment_id or 0: unit_id or 0 for assignment_id, _name, unit_id in rows}
     who: dict[int, list[str]] = {}
     for assignment_id, official in session.exec(
         select(AssignmentOfficial.assignment_id, Official)
@@ -95,9 +97,12 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
         .where(col(AssignmentOfficial.assignment_id).in_(list(names)))
     ):
         who.setdefault(assignment_id, []).append(official.name)
+    # Nobody assigned: the unit's chairs answer for it, and are named ("" if it has none).
+    chairs = officials_with_role(session, set(unit_of.values()), "chair")
     counts: dict[tuple[str, str], int] = {}
     for assignment_id, unit_name in names.items():
-        for person in who.get(assignment_id, [""]):
+        chair_names = [o.name for o in chairs.get(unit_of[assignment_id], [])]
+        for person in who.get(assignment_id) or chair_names or [""]:
             counts[(person, unit_name)] = counts.get((person, unit_name), 0) + 1
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
     return [(person, unit_name, n) for (person, unit_name), n in ordered]
@@ -203,7 +208,7 @@ def _who(who: str, unit: str, n: int) -> str:
     tasks = ngettext("%(n)d task", "%(n)d tasks", n) % {"n": n}
     if who:
         return _("%(who)s (%(unit)s): %(tasks)s") % {"who": who, "unit": unit, "tasks": tasks}
-    return _("%(unit)s (the chair): %(tasks)s") % {"unit": unit, "tasks": tasks}
+    return _("%(unit)s (no chair registered): %(tasks)s") % {"unit": unit, "tasks": tasks}
 
 
 def render(data: DigestData) -> list[str]:

@@ -99,3 +99,19 @@ def test_reminders_and_escalations_show_the_number_to_type(engine: Engine) -> No
         ]
     assert texts and all(f"#{number} Tiếp công dân" in text for text in texts)
     assert not any("7. Tiếp công dân" in text for text in texts)
+
+
+def test_silence_names_the_chair_who_answers_for_the_unit(session: Session) -> None:
+    world = small_province(session)
+    world.unit("C", "Xã Cẩm Lý", "commune", "P")  # no chair registered
+    world.make_plan()
+    old = vn(2026, 6, 1, 9)
+    world.assign(world.task(1, "Tiếp công dân"), "A", created=old)  # nobody assigned: Hùng
+    world.assign(world.task(2, "Họp dân"), "C", created=old)
+    world.commit()
+    data = collect(session, world.units["P"], MONDAY, silence_days=21)
+    with use_locale("en"):
+        (text,) = render(data)
+    assert "- Hùng (Xã An Hà): 1 task" in text
+    assert "- Xã Cẩm Lý (no chair registered): 1 task" in text
+    assert "(chair)" not in text and "1 tasks" not in text
