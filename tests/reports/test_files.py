@@ -184,8 +184,9 @@ def test_csv_and_chart(session: Session, tmp_path: Path) -> None:
         path = write_csv(result, tmp_path / "r.csv")
         png = write_chart(result, tmp_path / "r.png")
         dims, units = chart_series(result)
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"  # the BOM: Excel reads UTF-8
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
+        rows = list(csv.reader(handle, delimiter=";"))  # Vietnamese regional settings
     assert rows[0][:4] == ["Phần", "Mã", "Tên", "Số lượt giao"]
     assert rows[1] == [
         "Tổng cộng",
@@ -199,8 +200,12 @@ def test_csv_and_chart(session: Session, tmp_path: Path) -> None:
         "1",
         "3",
         "2",
-        "36.4",
+        "36,4",  # the decimal comma, as in every Vietnamese output
     ]
+    with use_locale("en"):
+        english = write_csv(result, tmp_path / "en.csv")
+    with english.open(encoding="utf-8-sig", newline="") as handle:
+        assert list(csv.reader(handle))[1][-1] == "36.4"
     tasks = [r for r in rows if r[0] == "Nhiệm vụ"]
     assert [r[1] for r in tasks] == ["1.", "2.", "3.", "4."]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
