@@ -8,10 +8,17 @@ from datetime import date
 from bot.scheduler.due import BEFORE_DUE, DUE_DAY, OVERDUE, REPORT, SILENCE
 from handlers.deadlines import deadline_words
 from kernel.dates import short_date
-from kernel.i18n import _, ngettext
+from kernel.i18n import N_, _, ngettext
 from storage.models import Task
 
 TASK_SHORT_CHARS = 140
+KIND_WORDS = {
+    BEFORE_DUE: N_("due soon"),
+    DUE_DAY: N_("due today"),
+    OVERDUE: N_("overdue reminder"),
+    REPORT: N_("status request"),
+    SILENCE: N_("no-update nudge"),
+}
 
 
 def short_text(text: str, limit: int = TASK_SHORT_CHARS) -> str:
@@ -59,6 +66,7 @@ def reminder_text(
     report_deadlines: Sequence[str],
     silent_for: int = 0,
     number: int | None = None,
+    also: Sequence[tuple[str, date]] = (),
 ) -> str:
     """Headline, the task (short), the deadline in words and what to do."""
     words = deadline_words(
@@ -69,14 +77,22 @@ def reminder_text(
         if kind == REPORT
         else _("Tap a button below to update the task.")
     )
-    return "\n".join(
-        (
-            _headline(kind, nominal, silent_for),
-            short_task(task, number=number),
-            _("Deadline: %(words)s") % {"words": words},
-            ask,
+    lines = [
+        _headline(kind, nominal, silent_for),
+        short_task(task, number=number),
+        _("Deadline: %(words)s") % {"words": words},
+    ]
+    if also:  # after a down-time: what else fell due, so nothing is silently dropped
+        missed = ", ".join(
+            f"{_(KIND_WORDS[other])} ({short_date(day)})" for other, day in sorted(also, key=_day)
         )
-    )
+        lines.append(_("Also due for this task: %(missed)s.") % {"missed": missed})
+    lines.append(ask)
+    return "\n".join(lines)
+
+
+def _day(pair: tuple[str, date]) -> date:
+    return pair[1]
 
 
 def escalation_text(

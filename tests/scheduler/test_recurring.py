@@ -102,3 +102,15 @@ def test_a_dated_task_stays_done(engine: Engine) -> None:
     sweep(engine, SETTINGS, FixedClock(vn(2026, 12, 1, 9)), digests=False)
     with Session(engine) as session:
         assert session.get(Assignment, number).status == "done"  # type: ignore[union-attr]
+
+
+def test_overdue_beats_a_later_silence_nudge() -> None:
+    from bot.scheduler.due import OVERDUE, SILENCE, DueItem
+    from bot.scheduler.reminders import _choose
+
+    overdue = DueItem(OVERDUE, 4, date(2026, 8, 7), vn(2026, 8, 7, 8))
+    silence = DueItem(SILENCE, 4, date(2026, 8, 10), vn(2026, 8, 10, 8))
+    chosen, rest = _choose([overdue, silence], set())
+    assert chosen is overdue and rest == [silence]
+    chosen, rest = _choose([overdue, silence], {overdue.key})  # already sent: the nudge goes
+    assert chosen is silence and rest == []
