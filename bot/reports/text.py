@@ -189,7 +189,7 @@ def summary_text(result: Rollup, *, max_units: int = 5, max_blocked: int = 5) ->
         for item in result.blocked[:max_blocked]:
             note = item.note or _("(no note)")
             lines.append(
-                f"• {item.unit_name} — {item.task_order}. {_shorten(item.task_text)}: {note}"
+                f"• {item.unit_name} — #{item.assignment_id} {_shorten(item.task_text)}: {note}"
             )
         if len(result.blocked) > max_blocked:
             more = len(result.blocked) - max_blocked

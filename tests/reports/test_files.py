@@ -67,8 +67,9 @@ def test_xlsx_summary_sheet(session: Session, tmp_path: Path) -> None:
 
 
 def test_xlsx_dimension_matrix_and_blocked_sheets(session: Session, tmp_path: Path) -> None:
+    result = _province(session)
     with use_locale("vi"):
-        book = load_workbook(write_xlsx(_province(session), tmp_path / "r.xlsx"))
+        book = load_workbook(write_xlsx(result, tmp_path / "r.xlsx"))
     dim1 = book["Chỉ số 1"]
     assert dim1["A1"].value == "1. Tham gia của người dân ở cấp cơ sở"
     assert dim1.freeze_panes == "C5"
@@ -98,9 +99,10 @@ def test_xlsx_dimension_matrix_and_blocked_sheets(session: Session, tmp_path: Pa
     assert matrix["D7"].fill.fgColor.rgb.endswith("FFC7CE")  # C1 T3 blocked: red
     blocked = book["Vướng mắc"]
     values = [row for row in blocked.iter_rows(min_row=5, values_only=True)]
+    numbers = [f"#{item.assignment_id}" for item in result.blocked]
     assert [(r[0], r[1], r[3]) for r in values] == [
-        ("Xã Tân An", 3, "Thiếu kinh phí"),
-        ("Xã Bảo Đài", 2, "Chờ hướng dẫn của Sở"),
+        ("Xã Tân An", numbers[0], "Thiếu kinh phí"),  # the chat's task number, not the STT
+        ("Xã Bảo Đài", numbers[1], "Chờ hướng dẫn của Sở"),
     ]
 
 
