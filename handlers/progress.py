@@ -63,6 +63,7 @@ def record(
             status=assignment.status,
             percent=percent if status != "done" else 100,
             note=note[:NOTE_LIMIT] if note else None,
+            note_only=status is None,
             channel=ctx.inbound.channel,
             external_message_id=ctx.inbound.message_id,
             created_at=ctx.now,

@@ -194,6 +194,7 @@ class ProgressUpdate(SQLModel, table=True):
     status: str = Field(max_length=16)  # ASSIGNMENT_STATUSES after this update
     percent: int | None = None
     note: str | None = None
+    note_only: bool = False  # a note, not a status: a blocking reason stays the one before
     channel: str | None = Field(default=None, max_length=16)
     external_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when(default_factory=utcnow)

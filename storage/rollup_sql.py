@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     null,
     or_,
@@ -275,10 +276,28 @@ def grouped(
     return out
 
 
+def _reason(assignment_id: Any) -> Any:
+    """The note of the latest status update before AS_OF (a later note-only update is a
+    note, not the blocking reason)."""
+    pu = aliased(ProgressUpdate, name="reason")
+    return (
+        select(col(pu.note))
+        .where(
+            col(pu.assignment_id) == assignment_id,
+            col(pu.created_at) < AS_OF,
+            col(pu.note_only) == false(),
+        )
+        .order_by(col(pu.created_at).desc(), col(pu.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @cache
 def _blocked_statement(dialect: str, historic: bool, children: bool, by_plan: bool) -> Any:
     c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
-    return select(c.aid, c.unit_id, c.task_id, c.note, c.lu).where(c.st == "blocked")
+    note = _reason(c.aid) if historic else c.note  # the row keeps the reason (handlers)
+    return select(c.aid, c.unit_id, c.task_id, note, c.lu).where(c.st == "blocked")
 
 
 def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:

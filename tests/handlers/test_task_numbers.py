@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import col, select
 
-from storage.models import Assignment, ProgressUpdate, Task
+from storage.models import Assignment, ProgressUpdate, Task, Unit
+from storage.periods import parse_period
+from storage.rollup import rollup
 from tests.handlers.helpers import World
 
 
@@ -118,3 +122,21 @@ def test_a_chairs_help_lists_what_a_chair_may_use(world: World) -> None:
     text = world.texts(world.link("chair1"), "/help")
     assert "/tonghop" in text and "/baocao" in text
     assert "/tonghop" not in world.texts(world.link("off1a"), "/help")
+
+
+def test_a_past_periods_report_keeps_the_blocking_reason(world: World) -> None:
+    user = world.link("off1a")
+    number = world.assignments_of("off1a")[0]
+    world.send(user, f"{number} vướng: thiếu kinh phí")
+    world.send(user, "ghi chú: đã gửi công văn")
+    later = world.now + timedelta(days=40)  # Q2 has ended: the figures come from the history
+    with world.session() as session:
+        commune = session.exec(select(Unit).where(Unit.code == "DEMO-X01")).one()
+        past = rollup(
+            session, commune, parse_period("2026-Q2", later.date()), later, silence_days=21
+        )
+        running = rollup(
+            session, commune, parse_period("2026-Q2", world.now.date()), world.now, silence_days=21
+        )
+    for result in (past, running):
+        assert [(b.assignment_id, b.note) for b in result.blocked] == [(number, "thiếu kinh phí")]
