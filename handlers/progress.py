@@ -222,6 +222,8 @@ def apply_quick(
         return []  # nothing to do (cannot happen: a bare number always has a target)
     if reply.status is None and reply.note is None:  # just "12"
         assert target is not None
+        if allowed_item(ctx, target) is None:
+            return [tasknumbers.refusal(ctx, target)]
         if current is not None and current.kind == state.PENDING_REPLY:
             return apply_pending(ctx, target)
         return open_task(ctx, target)

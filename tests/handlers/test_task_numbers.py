@@ -40,6 +40,8 @@ def test_a_number_that_is_not_the_senders_is_refused_with_the_list(world: World)
         assert f"#{number} " in text  # the sender's own open tasks are listed
     after = world.assignment(other)
     assert (after.status, after.percent) == (before.status, before.percent)
+    opened = world.texts(user, str(other))  # a bare number: the same refusal with the list
+    assert "Chưa có thay đổi nào" in opened and f"#{mine[0]} " in opened
 
 
 def test_a_status_for_a_done_task_asks_before_reopening(world: World) -> None:

@@ -8,6 +8,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.scheduler.due import OVERDUE, SILENCE, DueItem
+from bot.scheduler.reminders import _choose
 from bot.scheduler.sweep import sweep
 from kernel.clock import FixedClock
 from storage.models import Assignment, ProgressUpdate, Unit
@@ -105,9 +107,6 @@ def test_a_dated_task_stays_done(engine: Engine) -> None:
 
 
 def test_overdue_beats_a_later_silence_nudge() -> None:
-    from bot.scheduler.due import OVERDUE, SILENCE, DueItem
-    from bot.scheduler.reminders import _choose
-
     overdue = DueItem(OVERDUE, 4, date(2026, 8, 7), vn(2026, 8, 7, 8))
     silence = DueItem(SILENCE, 4, date(2026, 8, 10), vn(2026, 8, 10, 8))
     chosen, rest = _choose([overdue, silence], set())
