@@ -101,6 +101,8 @@ def test_a_note_does_not_replace_the_blocking_reason(world: World) -> None:
             )
         ]
     assert notes == ["thiếu kinh phí", "đã gửi công văn"]  # the note is kept, as a note
+    view = world.texts(user, str(number))
+    assert "Vướng mắc do: thiếu kinh phí" in view and "đã gửi công văn" in view
     world.send(user, f"{number} 30%")  # the block is lifted: the reason goes with it
     assert world.assignment(number).note is None or world.assignment(number).status != "blocked"
 
