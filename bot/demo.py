@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -43,6 +44,22 @@ COMMUNES = (
 )
 COORDINATOR = "Ngô Thị Thu"
 TASKS_PER_OFFICIAL = 2
+
+
+DEMO_DATABASE_NAME = "papi-bot-demo.db"
+
+
+def demo_database_url(configured_url: str) -> str:
+    """Where the console demo keeps its data: a SQLite file of its own, beside the configured
+    SQLite file (``data/papi-bot.db`` → ``data/papi-bot-demo.db``), else in ``data/``. The
+    configured database — perhaps a real province's — is never written by the demo."""
+    parsed = make_url(configured_url)
+    folder = Path("data")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        database = str(parsed.database)
+        if not database.startswith("file:"):
+            folder = Path(database).parent
+    return f"sqlite:///{folder / DEMO_DATABASE_NAME}"
 
 
 def demo_plan_path(seeds_dir: Path = SEEDS_DIR) -> Path:

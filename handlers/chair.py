@@ -13,7 +13,7 @@ from handlers.reports import commune_rank_line
 from handlers.tasks import PAGE_SIZE, edit_target, item_line, nav_row, not_yours, view_buttons
 from handlers.texts import STATUS_MARKS, fit, shorten, status_name
 from handlers.types import Button, Outbound
-from kernel.i18n import _, use_locale
+from kernel.i18n import _, ngettext, use_locale
 from storage.models import AssignmentStatus, Official, Role, Unit
 from storage.progress import assign_officials
 
@@ -58,7 +58,8 @@ def commune_view(ctx: HandlerContext, page: int = 0) -> list[Outbound]:
     counts = Counter(entry.assignment.status for entry in entries)
     overdue = sum(1 for entry in entries if entry.overdue(ctx.today))
     lines = [
-        _("%(unit)s: %(total)d tasks") % {"unit": unit.name, "total": len(entries)},
+        ngettext("%(unit)s: %(total)d task", "%(unit)s: %(total)d tasks", len(entries))
+        % {"unit": unit.name, "total": len(entries)},
         "  ".join(f"{STATUS_MARKS[s]} {status_name(s)}: {counts[s]}" for s in AssignmentStatus),
         _("Overdue: %(count)d") % {"count": overdue},
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from handlers import payloads, quickreply, state
+from handlers import payloads, quickreply, state, tasknumbers
 from handlers.context import HandlerContext
 from handlers.queries import Item, my_items
 from handlers.quickreply import Ambiguous, QuickReply
@@ -31,33 +31,47 @@ def source(ctx: HandlerContext) -> Source:
 
 
 def record(
-    ctx: HandlerContext, entry: Item, status: str | None, percent: int | None, note: str | None
+    ctx: HandlerContext,
+    entry: Item,
+    status: str | None,
+    percent: int | None,
+    note: str | None,
+    *,
+    confirmed: bool = False,
 ) -> Outbound:
-    """Apply a change to the assignment, log it, and confirm it in one line."""
+    """Apply a change to the assignment, log it, and confirm it in one line. A change that
+    would reopen a done task is only asked about until ``confirmed``."""
+    if not confirmed and status is not None and tasknumbers.needs_reopen(entry, status):
+        return tasknumbers.ask_reopen(ctx, entry, status, percent, note)
     record_progress(ctx.session, entry.assignment, status, percent, note, source(ctx))
-    return Outbound(confirmation(entry, status, note), assignment_id=entry.id)
+    text = confirmation(entry, status, note, percent)
+    if entry.task.deadline_kind == "recurring" and status is not None:
+        text += "\n" + tasknumbers.period_words(ctx, entry)
+    return Outbound(text, assignment_id=entry.id)
 
 
-def confirmation(entry: Item, status: str | None, note: str | None) -> str:
+def confirmation(
+    entry: Item, status: str | None, note: str | None, percent: int | None = None
+) -> str:
+    """'🔄 #12 Niêm yết công khai…: Đang thực hiện 50%. Đã ghi nhận.' — the task named in
+    words; a percent only when one was given (now or before), never an invented 0 %."""
     assignment = entry.assignment
     what = status_name(assignment.status)
-    if assignment.status == AssignmentStatus.IN_PROGRESS:
+    if assignment.status == AssignmentStatus.IN_PROGRESS and (
+        percent is not None or assignment.percent
+    ):
         what = f"{what} {assignment.percent}%"
-    mark = status_mark(assignment.status)
-    if status is None:
-        return _("📝 #%(id)d: note saved (%(status)s).") % {"id": entry.id, "status": what}
-    if note:
-        return _("%(mark)s #%(id)d: %(status)s — %(note)s. Recorded.") % {
-            "mark": mark,
-            "id": entry.id,
-            "status": what,
-            "note": shorten(note, 200),
-        }
-    return _("%(mark)s #%(id)d: %(status)s. Recorded.") % {
-        "mark": mark,
-        "id": entry.id,
+    values = {
+        "mark": status_mark(assignment.status),
+        "task": tasknumbers.task_label(entry),
         "status": what,
+        "note": shorten(note or "", 200),
     }
+    if status is None:
+        return _("📝 %(task)s: note saved (%(status)s).") % values
+    if note:
+        return _("%(mark)s %(task)s: %(status)s — %(note)s. Recorded.") % values
+    return _("%(mark)s %(task)s: %(status)s. Recorded.") % values
 
 
 def _await(ctx: HandlerContext, kind: str, entry: Item) -> None:
@@ -184,6 +198,8 @@ def apply_quick(
         return []  # nothing to do (cannot happen: a bare number always has a target)
     if reply.status is None and reply.note is None:  # just "12"
         assert target is not None
+        if allowed_item(ctx, target) is None:
+            return [tasknumbers.refusal(ctx, target)]
         if current is not None and current.kind == state.PENDING_REPLY:
             return apply_pending(ctx, target)
         return open_task(ctx, target)
@@ -191,7 +207,7 @@ def apply_quick(
         return ask_which(ctx, reply)
     entry = allowed_item(ctx, target)
     if entry is None:
-        return [not_yours(target)]
+        return [tasknumbers.refusal(ctx, target)]
     if reply.status == AssignmentStatus.BLOCKED and not reply.note:
         _await(ctx, state.AWAIT_BLOCKED, entry)
         return [Outbound(_("#%(id)d: what is blocking it? Reply in a few words.") % {"id": target})]
@@ -205,6 +221,8 @@ def answer_awaited(
     ctx: HandlerContext, current: ConversationState, text: str
 ) -> list[Outbound] | None:
     """The text the state was waiting for; None if the state does not take text."""
+    if current.kind == tasknumbers.CONFIRM_REOPEN:
+        return confirm_reopen(ctx, current, text)
     if current.kind not in (state.AWAIT_PROGRESS, state.AWAIT_BLOCKED, state.AWAIT_NOTE):
         return None
     assignment_id = int(current.data["assignment_id"])
@@ -225,3 +243,30 @@ def answer_awaited(
     return [
         record(ctx, entry, AssignmentStatus.IN_PROGRESS, None, text)
     ]  # words only: in progress + note
+
+
+def confirm_reopen(
+    ctx: HandlerContext, current: ConversationState, text: str
+) -> list[Outbound] | None:
+    """ "có" applies the status that was waiting; "không" keeps the task done; anything else
+    drops the question and is read as a new message (None)."""
+    answer = tasknumbers.reopen_answer(text)
+    state.clear_state(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
+    if answer is None:
+        return None
+    entry = allowed_item(ctx, int(current.data["assignment_id"]))
+    if entry is None:
+        return [not_yours(int(current.data["assignment_id"]))]
+    if not answer:
+        return [
+            Outbound(
+                _("%(task)s stays done. Nothing was changed.")
+                % {"task": tasknumbers.task_label(entry)}
+            )
+        ]
+    data = current.data
+    return [
+        record(
+            ctx, entry, data.get("status"), data.get("percent"), data.get("note"), confirmed=True
+        )
+    ]

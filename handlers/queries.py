@@ -22,6 +22,7 @@ from storage.models import (
     Task,
     Unit,
 )
+from storage.plan_admin import live_plan
 from storage.plans import FLAG_REMOVED
 
 REMOVED_FLAG = FLAG_REMOVED  # set by the plan import on tasks a new file dropped
@@ -76,7 +77,7 @@ def my_items(session: Session, official: Official, today: date) -> list[Item]:
         select(Assignment, Task)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .where(or_(*conditions))
-        .where(Assignment.status != AssignmentStatus.DONE)
+        .where(Assignment.status != AssignmentStatus.DONE, live_plan())
     ).all()
     return sort_items(_live(list(rows)), today)
 
@@ -87,7 +88,7 @@ def unit_items(session: Session, root: Unit) -> list[tuple[Item, Unit]]:
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Unit, col(Unit.id) == col(Assignment.unit_id))
-        .where(col(Unit.path).startswith(root.path))
+        .where(col(Unit.path).startswith(root.path), live_plan())
     ).all()
     return [(Item(a, t), u) for a, t, u in rows if REMOVED_FLAG not in (t.flags or [])]
 

@@ -26,7 +26,7 @@ from handlers.texts import my_tasks_button
 from handlers.types import Outbound, Reply
 from kernel.i18n import _, use_locale
 from kernel.textnorm import fold
-from storage.invites import looks_like_invite_code
+from storage.invites import has_invite_format, looks_like_invite_code
 from storage.models import ConversationState
 
 Command = Callable[[HandlerContext, str], Sequence[Reply]]
@@ -140,7 +140,7 @@ def _text(ctx: HandlerContext, text: str, current: ConversationState | None) -> 
     folded = fold(text)
     if folded in _MENU_WORDS:
         return tasks.my_tasks(ctx)
-    if looks_like_invite_code(text):
+    if has_invite_format(text):
         assert ctx.official is not None
         return [already_linked(ctx)]
     return [

@@ -30,6 +30,7 @@ def help_text(official: Official) -> str:
     if official.role == Role.CHAIR:
         lines.append(_("/xa — your commune's tasks, status counts and who is behind"))
         lines.append(_("/giao 12 — assign task 12 to officials of your commune"))
+        lines.append(_("/tonghop — your commune's summary"))
         lines.append(_("/baocao — report files"))
     if official.role in (Role.COORDINATOR, Role.ADMIN):
         lines.append(_("/tonghop — province summary"))

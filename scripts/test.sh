@@ -33,6 +33,12 @@ fi
 if [ ! -x "${PAPI_BOT_CHROMIUM:-/usr/bin/chromium}" ]; then
   bash scripts/install-browser.sh >/dev/null
 fi
+# LibreOffice renders the DOCX report to PDF for the layout test (page count, the motto on
+# one line): installed here when missing; the test then fails rather than skips without it.
+if ! command -v soffice >/dev/null && ! command -v libreoffice >/dev/null; then
+  bash scripts/libreoffice-for-tests.sh >/dev/null || echo "LibreOffice could not be installed" >&2
+fi
+export PAPI_BOT_REQUIRE_LIBREOFFICE=1
 "$VENV/bin/pytest" -q -rs "$@"
 # The wheel, installed outside the checkout, must run and speak Vietnamese too.
 bash scripts/check-wheel.sh

@@ -6,7 +6,7 @@ scheduler and the admin CLI can share one file. PostgreSQL is the same code with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,20 +35,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; for SQLite the file (0600) and its folder (0700) are created."""
+    """An engine for ``url``; for SQLite the file (0600) and its folder (0700) are created
+    when it is first connected to (not before: asking a missing file its revision must not
+    create it)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            # Created 0600 in a 0700 folder before SQLite opens it; SQLite gives its -wal and
-            # -shm files the database file's mode.
-            private_file(Path(database))
-            for suffix in ("-wal", "-shm", "-journal"):
-                tighten(Path(database + suffix))
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+            event.listen(engine, "do_connect", _private_sqlite_file(Path(database)))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _private_sqlite_file(path: Path) -> Callable[..., None]:
+    def before_connect(*_args: Any) -> None:
+        # Created 0600 in a 0700 folder before SQLite opens it; SQLite gives its -wal and
+        # -shm files the database file's mode.
+        private_file(path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            tighten(Path(f"{path}{suffix}"))
+
+    return before_connect
 
 
 @contextmanager
@@ -75,8 +84,20 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     command.upgrade(_alembic_config(engine), revision)
 
 
+def _missing_sqlite_file(engine: Engine) -> bool:
+    """A SQLite file that does not exist yet (connecting would create it, empty)."""
+    url = engine.url
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return not database.startswith("file:") and not Path(database).exists()
+
+
 def current_revision(engine: Engine) -> str | None:
-    """The applied revision(s), "+"-joined when branches are applied side by side."""
+    """The applied revision(s), "+"-joined when branches are applied side by side; None for
+    a database never initialised (a missing SQLite file is not created by asking)."""
+    if _missing_sqlite_file(engine):
+        return None
     with engine.connect() as connection:
         heads = MigrationContext.configure(connection).get_current_heads()
     return "+".join(sorted(heads)) or None

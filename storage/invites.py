@@ -69,8 +69,12 @@ def hash_code(code: str) -> str:
 
 
 def new_code() -> str:
-    """A random code such as ``K7QM2XPA`` (32^8 ≈ 10^12 possibilities)."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    """A random code such as ``K7QM2XPA`` (about 10^12 possibilities), with at least one
+    letter and one digit, so that no word or name ("CHUCMUNG") has the shape of a code."""
+    while True:
+        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+        if any(ch.isdigit() for ch in code) and any(ch.isalpha() for ch in code):
+            return code
 
 
 def normalize_code(text: str) -> str:
@@ -82,6 +86,21 @@ def looks_like_invite_code(text: str) -> bool:
     """True when the text, once normalised, has the shape of a code (not whether it exists)."""
     code = normalize_code(text)
     return len(code) == CODE_LENGTH and all(ch in ALPHABET for ch in code)
+
+
+def has_invite_format(text: str) -> bool:
+    """True only for what a printed code looks like: one word of 8 code characters, or two
+    groups of four ("K7QM 2XPA", "K7QM-2XPA"), with a digit and a letter. Words typed to
+    the bot ("asdf qwer", "chuc mung") are not codes."""
+    parts = _SEPARATORS.split(text.strip())
+    if [len(part) for part in parts] not in ([CODE_LENGTH], [4, 4]):
+        return False
+    code = "".join(parts).upper()
+    return (
+        all(ch in ALPHABET for ch in code)
+        and any(ch.isdigit() for ch in code)
+        and any(ch.isalpha() for ch in code)
+    )
 
 
 def _require_aware(now: datetime) -> None:

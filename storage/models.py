@@ -132,6 +132,7 @@ class Plan(SQLModel, table=True):
     report_deadlines: list[str] = _json(default=[])  # ["03-20", "06-20", "11-30"]
     reminder_policy: dict[str, Any] | None = _json()  # overrides of [reminders] for this plan
     created_at: datetime = _when(default_factory=utcnow)
+    retired_at: datetime | None = _when(default=None, nullable=True)  # no more reminders
 
 
 class Task(SQLModel, table=True):
@@ -204,6 +205,7 @@ class ProgressUpdate(SQLModel, table=True):
     status: str = Field(sa_type=AssignmentStatusText)  # AssignmentStatus after this update
     percent: int | None = None
     note: str | None = None
+    note_only: bool = False  # a note, not a status: a blocking reason stays the one before
     channel: str | None = Field(default=None, max_length=16)
     external_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when(default_factory=utcnow)

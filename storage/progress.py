@@ -58,8 +58,10 @@ def record_progress(
     """Apply a change (``status`` None: a note only) and log it (flushed).
 
     Done means 100 % and a done time; any other status clears the done time; a note replaces
-    the assignment's note, and "done" without one clears a blocking reason.
+    the assignment's note, and "done" without one clears a blocking reason. A note alone on a
+    blocked assignment is a note: the blocking reason stays until the block is lifted.
     """
+    keeps_reason = status is None and assignment.status == AssignmentStatus.BLOCKED
     if status is not None:
         assignment.status = status
     if status == AssignmentStatus.DONE:
@@ -69,7 +71,7 @@ def record_progress(
         assignment.percent = percent
     if status is not None and status != AssignmentStatus.DONE:
         assignment.done_at = None
-    if note:
+    if note and not keeps_reason:
         assignment.note = note[:NOTE_LIMIT]
     elif status == AssignmentStatus.DONE:
         assignment.note = None  # a blocking reason no longer applies
@@ -82,6 +84,7 @@ def record_progress(
         status=assignment.status,
         percent=percent if status != AssignmentStatus.DONE else 100,
         note=note[:NOTE_LIMIT] if note else None,
+        note_only=status is None,
         channel=source.channel,
         external_message_id=source.message_id,
         created_at=source.now,

@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     null,
     or_,
@@ -36,7 +37,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
-from storage.models import Assignment, AssignmentStatus, ProgressUpdate, Task, Unit
+from storage.models import Assignment, AssignmentStatus, Plan, ProgressUpdate, Task, Unit
 from storage.types import UTCDateTime
 
 # Statements are built once per shape and cached; the values travel as bound parameters.
@@ -194,11 +195,30 @@ def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) 
     )
     if by_plan:
         query = query.where(col(Task.plan_id) == PLAN_ID)
+    # A plan retired before the moment no longer counts; earlier periods still see it.
+    query = query.where(
+        col(Task.plan_id).not_in(select(col(Plan.id)).where(col(Plan.retired_at) < AS_OF))
+    )
     if historic:
         # One index probe per assignment finds its latest update before the moment; the
         # update's columns then come from a primary-key lookup.
         query = query.outerjoin(last, col(last.id) == _latest(col(ProgressUpdate.id), AS_OF, aid))
     return query.subquery("scoped")
+
+
+def _done_between(assignment_id: Any) -> Any:
+    """A "done" update of the assignment in [START, AS_OF)."""
+    pu = aliased(ProgressUpdate, name="period_done")
+    return (
+        select(col(pu.id))
+        .where(
+            col(pu.assignment_id) == assignment_id,
+            col(pu.status) == AssignmentStatus.DONE,
+            col(pu.created_at) >= START,
+            col(pu.created_at) < AS_OF,
+        )
+        .exists()
+    )
 
 
 def _count(condition: Any) -> Any:
@@ -214,24 +234,35 @@ def _grouped_statement(
 ) -> Any:
     c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
     keys = [c[key] if key in by else null() for key in GROUP_KEYS]
-    not_done = c.st != AssignmentStatus.DONE
+    # A recurring task is reported per period: done for this window when it is done at its
+    # end (this report period's answer) or was reported done within it (the task has been
+    # opened again for the next period since).
+    recurring = c.deadline_kind == "recurring"
+    done_in_window = _done_between(c.aid)
+    st = case(
+        (and_(recurring, c.st != AssignmentStatus.DONE, done_in_window), AssignmentStatus.DONE),
+        else_=c.st,
+    )
+    not_done = st != AssignmentStatus.DONE
     # Probe the history only for what may have become done in the period.
     at_start = func.coalesce(_latest(col(ProgressUpdate.status), START, c.aid), "")
+    newly_done = case(
+        (recurring, done_in_window),
+        else_=and_(
+            c.st == AssignmentStatus.DONE, c.done_at >= START, at_start != AssignmentStatus.DONE
+        ),
+    )
     return select(
         *keys,
-        _count(c.st == AssignmentStatus.NOT_STARTED),
-        _count(c.st == AssignmentStatus.IN_PROGRESS),
-        _count(c.st == AssignmentStatus.DONE),
-        _count(c.st == AssignmentStatus.BLOCKED),
+        _count(st == AssignmentStatus.NOT_STARTED),
+        _count(st == AssignmentStatus.IN_PROGRESS),
+        _count(st == AssignmentStatus.DONE),
+        _count(st == AssignmentStatus.BLOCKED),
         _count(and_(not_done, c.deadline_kind == "date", c.due_date < AS_OF_DAY)),
         _count(and_(not_done, or_(c.lu < CUTOFF, and_(c.lu.is_(None), c.created_at < CUTOFF)))),
-        _count(
-            and_(
-                c.st == AssignmentStatus.DONE, c.done_at >= START, at_start != AssignmentStatus.DONE
-            )
-        ),
+        _count(and_(st == AssignmentStatus.DONE, newly_done)),
         func.coalesce(
-            func.sum(case((c.st == AssignmentStatus.DONE, 100), else_=func.coalesce(c.pct, 0))), 0
+            func.sum(case((st == AssignmentStatus.DONE, 100), else_=func.coalesce(c.pct, 0))), 0
         ),
     ).group_by(*(c[key] for key in by))
 
@@ -252,10 +283,28 @@ def grouped(
     return out
 
 
+def _reason(assignment_id: Any) -> Any:
+    """The note of the latest status update before AS_OF (a later note-only update is a
+    note, not the blocking reason)."""
+    pu = aliased(ProgressUpdate, name="reason")
+    return (
+        select(col(pu.note))
+        .where(
+            col(pu.assignment_id) == assignment_id,
+            col(pu.created_at) < AS_OF,
+            col(pu.note_only) == false(),
+        )
+        .order_by(col(pu.created_at).desc(), col(pu.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 @cache
 def _blocked_statement(dialect: str, historic: bool, children: bool, by_plan: bool) -> Any:
     c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
-    return select(c.aid, c.unit_id, c.task_id, c.note, c.lu).where(c.st == AssignmentStatus.BLOCKED)
+    note = _reason(c.aid) if historic else c.note  # the row keeps the reason (handlers)
+    return select(c.aid, c.unit_id, c.task_id, note, c.lu).where(c.st == AssignmentStatus.BLOCKED)
 
 
 def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:

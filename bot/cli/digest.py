@@ -6,22 +6,18 @@ from datetime import datetime, tzinfo
 from typing import Annotated
 
 import typer
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.cli.common import echo, fail, require_database, settings
 from bot.pipeline import enqueue
-from bot.scheduler.deliver import officials_with_role
 from bot.scheduler.digest import collect, render
-from bot.scheduler.weekly import DIGEST
+from bot.scheduler.weekly import DIGEST, digest_readers
 from bot.scheduler.working_time import WorkingTime
 from handlers.types import Outbound
 from kernel.clock import SystemClock
-from kernel.i18n import _, use_locale
+from kernel.i18n import _, ngettext, use_locale
 from storage.db import session_scope
-from storage.models import Official, Role, Unit, UnitLevel
-
-# Who reads the digest of a unit: its chairs (commune, department) or its coordinators.
-_READER_ROLE = {UnitLevel.COMMUNE: Role.CHAIR, UnitLevel.DEPARTMENT: Role.CHAIR}
+from storage.models import Unit
 
 
 def _moment(text: str | None, tz: tzinfo) -> datetime:
@@ -35,11 +31,6 @@ def _moment(text: str | None, tz: tzinfo) -> datetime:
             % {"text": text}
         )
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
-
-
-def _readers(session: Session, unit: Unit) -> list[Official]:
-    role = _READER_ROLE.get(UnitLevel(unit.level), Role.COORDINATOR)
-    return officials_with_role(session, [unit.id or 0], role).get(unit.id or 0, [])
 
 
 def digest(
@@ -66,7 +57,7 @@ def digest(
                 echo(("\n" if index else "") + part)
             if not send:
                 return
-            readers = _readers(session, found)
+            readers = digest_readers(session, found)
             if not readers:
                 fail(
                     _("%(unit)s has no chair or coordinator to send to; nothing was queued.")
@@ -82,10 +73,23 @@ def digest(
             # Queued now, sent at the next working moment (not at night or on a holiday).
             working = WorkingTime(config.quiet_hours, config.tz)
             rows = enqueue(session, outbounds, working.next_send_moment(SystemClock().now()))
+            reached = {row.official_id for row in rows}
+            missing = [o.name for o in readers if o.id not in reached]
+            if not rows:
+                fail(
+                    _("Nothing was queued: %(names)s cannot be reached (no linked chat).")
+                    % {"names": ", ".join(missing)}
+                )
         echo(
-            _("Queued %(rows)d messages to %(people)d recipients; the running bot sends them.")
-            % {"rows": len(rows), "people": len(readers)}
+            ngettext(
+                "Queued %(rows)d messages to %(people)d recipient; the running bot sends them.",
+                "Queued %(rows)d messages to %(people)d recipients; the running bot sends them.",
+                len(readers) - len(missing),
+            )
+            % {"rows": len(rows), "people": len(readers) - len(missing)}
         )
+        if missing:
+            echo(_("Not reached (no linked chat): %(names)s.") % {"names": ", ".join(missing)})
 
 
 def register(app: typer.Typer) -> None:

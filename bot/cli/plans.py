@@ -12,6 +12,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from bot.cli.common import echo, engine, fail, require_database, settings
+from bot.cli.paths import cannot_write, require_folder
 from bot.planimport import PlanAlreadyImported, PlanFormatError, parse_plan, store_plan
 from bot.planimport.limits import ImportLimits
 from bot.planimport.model import ParsedPlan
@@ -124,7 +125,11 @@ def import_plan(
         except PlanFormatError as exc:
             fail(str(exc))
         if review_out is not None:
-            write_review(parsed, review_out)
+            require_folder(review_out, "--review-out")
+            try:
+                write_review(parsed, review_out)
+            except OSError as exc:
+                cannot_write(review_out, exc)
         if as_json:
             echo(json.dumps(parsed.to_json(), ensure_ascii=False, indent=2))
             return

@@ -9,6 +9,7 @@ import typer
 from sqlmodel import Session
 
 from bot.cli.common import echo, fail, require_database, settings
+from bot.cli.paths import cannot_write, require_folder
 from bot.reports.files import FORMATS, render
 from bot.reports.scores import ScoreError, read_scores_csv, save_stated, scores_from_text
 from bot.reports.text import percent, period_title
@@ -42,6 +43,7 @@ def report(
         kind = (fmt or out.suffix.lstrip(".")).lower()
         if kind not in FORMATS:
             fail(_("unknown format %(format)s: use xlsx, docx, csv or png") % {"format": kind})
+        require_folder(out, "--out")
         now = SystemClock().now()
         try:
             chosen = parse_period(period, today_local(now))
@@ -66,7 +68,10 @@ def report(
                     _("unit %(code)s has no path in the unit tree: import the units again")
                     % {"code": unit}
                 )
-            render(session, result, kind, out, now)
+            try:
+                render(session, result, kind, out, now)
+            except OSError as exc:
+                cannot_write(out, exc)
         echo(
             _("%(file)s: %(unit)s, %(period)s — %(done)d/%(total)d done (%(pct)s)")
             % {

@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import echo, engine, fail, settings
+from bot.demo import demo_database_url
 from kernel.clock import SystemClock
 from kernel.i18n import CatalogMissing, _, check_catalogs, use_locale
-from storage.db import session_scope, upgrade
+from storage.db import make_engine, session_scope, upgrade
 from storage.taxonomy import sync_taxonomy
 
 
@@ -36,7 +37,14 @@ def run(
         # The console chat shares the terminal: only warnings unless asked for more.
         quiet = logging.INFO if registry.enabled(config) else logging.WARNING
         app.configure_logging(config, level=logging.DEBUG if verbose else quiet)
-        db = engine(ctx)
+        if registry.enabled(config):
+            db = engine(ctx)
+        else:  # the console demo: a database of its own, the configured one is never opened
+            url = demo_database_url(config.database.url)
+            db = make_engine(url)
+            echo(
+                _("Demo mode: its data is in %(url)s; your database is not touched.") % {"url": url}
+            )
         try:
             upgrade(db)  # idempotent: a fresh install needs no separate `init`
             with session_scope(db) as session:

@@ -131,6 +131,10 @@ def _loose(key: str) -> str:
     return " ".join(_NOISE.sub(" ", key).split())
 
 
+# "Ủy ban nhân dân" before a local unit's own name: the plan means the unit itself.
+_PEOPLES_COMMITTEE = re.compile(
+    r"^uy ban nhan dan (?=(?:xa|phuong|thi tran|huyen|quan|thi xa|thanh pho|tinh) )"
+)
 _RELEVANT = r"(?: (?:co )?lien quan| thuoc tinh)?$"
 # "c[a-z]p": "cấp" as scanned ("cép", "cip") too.
 GROUP_LEVELS: list[tuple[re.Pattern[str], str]] = [
@@ -192,6 +196,12 @@ class UnitIndex:
         if level is not None:
             return list(self.by_level.get(level, []))
         key = normalise_name(name)
+        found = self._by_name(key)
+        if not found and (short := _PEOPLES_COMMITTEE.sub("", key)) != key:
+            found = self._by_name(short)  # "UBND xã An Hà" is the unit "Xã An Hà"
+        return found
+
+    def _by_name(self, key: str) -> list[Unit]:
         if key in self.by_key:
             return list(self.by_key[key])
         loose = _loose(key)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bot.reports.text import dimension_name, number, period_title
 from kernel.i18n import _
 from storage.rollup import UNCLASSIFIED, Rollup
 
+MIN_HEIGHT_IN = 3.4
 MAX_BARS = 40  # a province may have 100+ communes: show the ones furthest behind
 LABEL_CHARS = 38
 
@@ -43,13 +45,13 @@ def _bars(axes: object, series: list[tuple[str, float]], title: str) -> None:
     axes.set_xlabel(_("Completion (%)"))
     for position, value in enumerate(values):
         axes.text(min(value + 1, 92), position, number(value), va="center", fontsize=8)
-    if not series:
-        axes.text(50, 0.5, _("No tasks"), ha="center", va="center")
-        axes.set_yticks([])
+    if not series:  # an empty panel: the message alone, no axis to collide with the titles
+        axes.set_axis_off()
+        axes.text(0.5, 0.5, _("No tasks"), ha="center", va="center", transform=axes.transAxes)
 
 
-def write_chart(result: Rollup, path: Path) -> Path:
-    """Write the PNG (labels in the current locale) and return its path."""
+def build_figure(result: Rollup) -> Any:
+    """The chart as a matplotlib Figure (labels in the current locale)."""
     # matplotlib takes about a second to import: load it when a chart is drawn, not when the
     # bot or any CLI command starts.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -57,7 +59,9 @@ def write_chart(result: Rollup, path: Path) -> Path:
 
     dims, units = chart_series(result)
     rows = max(len(dims), 1) + max(len(units), 1)
-    figure = Figure(figsize=(9, 1.6 + 0.32 * rows), dpi=120, layout="constrained")
+    # Room for the three titles even when the panels are empty (they overprinted before).
+    height = max(MIN_HEIGHT_IN, 1.6 + 0.32 * rows)
+    figure = Figure(figsize=(9, height), dpi=120, layout="constrained")
     FigureCanvasAgg(figure)
     top, bottom = figure.subplots(
         2, 1, height_ratios=[max(len(dims), 1), max(len(units), 1)], squeeze=True
@@ -68,6 +72,12 @@ def write_chart(result: Rollup, path: Path) -> Path:
     )
     _bars(top, dims, _("Completion by PAPI dimension"))
     _bars(bottom, units, _("Completion by unit"))
+    return figure
+
+
+def write_chart(result: Rollup, path: Path) -> Path:
+    """Write the PNG (labels in the current locale) and return its path."""
+    figure = build_figure(result)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png")
     return path

@@ -1,4 +1,8 @@
-"""The roll-up as one flat CSV table (UTF-8 with BOM, so Excel opens Vietnamese correctly).
+"""The roll-up as one flat CSV table, written for Excel in the reader's regional settings.
+
+UTF-8 with a BOM (so Excel reads the diacritics), and in Vietnamese the separators of the
+Vietnamese regional settings: ``;`` between fields and a decimal comma ("24,5"); in English
+``,`` and a decimal point. (No ``sep=`` line: Excel then ignores the BOM.)
 
 One row per figure group: the total, each PAPI dimension, each child unit, each task. The
 ``section`` column says which; the figures are the same columns everywhere.
@@ -10,10 +14,19 @@ import csv
 from pathlib import Path
 
 from bot.reports.cells import csv_row
-from bot.reports.text import dimension_name
+from bot.reports.text import dimension_name, number
 from bot.reports.xlsx import count_cells, count_headers
-from kernel.i18n import _
+from kernel.i18n import _, current_locale
 from storage.rollup import UNCLASSIFIED, Rollup
+
+
+def _localised(cells: list[object]) -> list[object]:
+    return [number(c) if isinstance(c, float) else c for c in cells]
+
+
+def delimiter() -> str:
+    """The list separator of the current locale's regional settings."""
+    return ";" if current_locale() == "vi" else ","
 
 
 def csv_rows(result: Rollup) -> list[list[object]]:
@@ -34,5 +47,7 @@ def csv_rows(result: Rollup) -> list[list[object]]:
 def write_csv(result: Rollup, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle).writerows(csv_row(row) for row in csv_rows(result))
+        csv.writer(handle, delimiter=delimiter()).writerows(
+            csv_row(_localised(row)) for row in csv_rows(result)
+        )
     return path

@@ -23,6 +23,15 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
 from bot.reports.cells import sanitize_text
+from bot.reports.docx_layout import (
+    BLOCKED_COLUMNS_CM,
+    HEADER_COLUMNS_CM,
+    TASK_COLUMNS_CM,
+    UNIT_COLUMNS_CM,
+    no_borders,
+    rule_below,
+    widths,
+)
 from bot.reports.text import (
     counts_line,
     dimension_name,
@@ -98,28 +107,6 @@ def _para(container: Any, text: str = "", *, align: Any = None, **style: Any) ->
     return paragraph
 
 
-def _rule(paragraph: Any, indent_cm: float) -> None:
-    """A short solid line under a centred block: a bottom border on an indented paragraph."""
-    paragraph.paragraph_format.left_indent = Cm(indent_cm)
-    paragraph.paragraph_format.right_indent = Cm(indent_cm)
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
-        bottom.set(qn(key), value)
-    borders.append(bottom)
-    paragraph._p.get_or_add_pPr().append(borders)
-
-
-def _no_borders(table: Any) -> None:
-    properties = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        element = OxmlElement(f"w:{edge}")
-        element.set(qn("w:val"), "nil")
-        borders.append(element)
-    properties.append(borders)
-
-
 def _setup(document: Any) -> None:
     section = document.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
@@ -141,15 +128,20 @@ def _setup(document: Any) -> None:
 
 def _letterhead(document: Any, head: Letterhead) -> None:
     table = document.add_table(rows=2, cols=2)
-    _no_borders(table)
+    no_borders(table)
+    # The motto in 12.5 pt bold needs about 89 mm: the right column gets 98 mm, as real
+    # documents give it (the text width is 165 mm).
+    widths(table, HEADER_COLUMNS_CM)
     left, right = table.rows[0].cells
     center = WD_ALIGN_PARAGRAPH.CENTER
     left.paragraphs[0].alignment = center
     _run(left.paragraphs[0], head.parent_body, size=12.5)
-    _rule(_para(left, head.issuing_body, align=center, size=12.5, bold=True), 2.2)
+    _para(left, head.issuing_body, align=center, size=12.5, bold=True)
+    rule_below(left, 2.2)
     right.paragraphs[0].alignment = center
     _run(right.paragraphs[0], _("SOCIALIST REPUBLIC OF VIET NAM"), size=12.5, bold=True)
-    _rule(_para(right, _("Independence - Freedom - Happiness"), align=center, bold=True), 0.9)
+    _para(right, _("Independence - Freedom - Happiness"), align=center, bold=True)
+    rule_below(right, 1.7)  # as long as the line above
     number_cell, date_cell = table.rows[1].cells
     number_cell.paragraphs[0].alignment = center
     _run(number_cell.paragraphs[0], _("No.: %(number)s") % {"number": head.number})
@@ -167,7 +159,8 @@ def _title(document: Any, result: Rollup, head: Letterhead) -> None:
         "plan": plan,  # "Kế hoạch ..." keeps its capital: it names one document
         "period": period_title(result.period),
     }
-    _rule(_para(document, subject, align=center, size=14, bold=True), 5.5)
+    _para(document, subject, align=center, size=14, bold=True)
+    rule_below(document, 5.75)
     _para(document)
 
 
@@ -185,17 +178,23 @@ def _heading(document: Any, text: str) -> None:
     paragraph.paragraph_format.first_line_indent = Cm(1.27)
 
 
-def _table(document: Any, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Any:
+def _table(
+    document: Any,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths_cm: Sequence[float],
+) -> Any:
     table = document.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _run(cell.paragraphs[0], text, size=11, bold=True)
+        _run(cell.paragraphs[0], text, size=9.5, bold=True)
     for values in rows:
         cells = table.add_row().cells
         for cell, value in zip(cells, values, strict=True):
             _run(cell.paragraphs[0], "" if value is None else str(value), size=11)
+    widths(table, widths_cm)
     _para(document)
     return table
 
@@ -250,9 +249,9 @@ def _dimensions(document: Any, result: Rollup) -> None:
         _("Overdue"),
         _("Completion"),
     ]
-    for number, row in enumerate(result.focus_dimensions(), start=1):
+    for row in result.focus_dimensions():  # weakest first, each under its own PAPI number
         score = score_text(row, year)
-        title = f"{number}. {dimension_name(row.code, numbered=False)}"
+        title = dimension_name(row.code)
         _heading(document, title + (f" ({score})" if score else ""))
         _body(document, counts_line(row.counts) + ".")
         tasks = [t for t in result.tasks if t.dimension == row.code]
@@ -272,6 +271,7 @@ def _dimensions(document: Any, result: Rollup) -> None:
                 )
                 for t in tasks
             ],
+            TASK_COLUMNS_CM,
         )
 
 
@@ -303,7 +303,7 @@ def _units(document: Any, result: Rollup) -> None:
         _("Completion"),
         _("Rank"),
     ]
-    _table(document, header, rows)
+    _table(document, header, rows, UNIT_COLUMNS_CM)
 
 
 def _blocked(document: Any, result: Rollup) -> None:
@@ -319,18 +319,19 @@ def _blocked(document: Any, result: Rollup) -> None:
     rows = [
         (
             item.unit_name,
-            f"{item.task_order}. {item.task_text}",
+            f"#{item.assignment_id} {item.task_text}",  # the task number the chat uses
             item.note or "",
             short_date(item.since.date()) if item.since else "",
         )
         for item in result.blocked
     ]
-    _table(document, [_("Unit"), _("Task"), _("Reason"), _("Reported")], rows)
+    _table(document, [_("Unit"), _("Task"), _("Reason"), _("Reported")], rows, BLOCKED_COLUMNS_CM)
 
 
 def _signature(document: Any, head: Letterhead) -> None:
     table = document.add_table(rows=1, cols=2)
-    _no_borders(table)
+    no_borders(table)
+    widths(table, (8.0, 8.5))
     left, right = table.rows[0].cells
     _run(left.paragraphs[0], _("Recipients:"), size=12, bold=True, italic=True)
     for recipient in head.recipients:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from bot.reports.chart import write_chart
 from bot.reports.csvout import write_csv
 from bot.reports.docx import default_letterhead, write_docx
+from bot.reports.subject import plan_reference
 from bot.reports.xlsx import write_xlsx
 from kernel.dates import today_local
 from kernel.private import private_file
@@ -21,12 +22,13 @@ FORMATS = ("xlsx", "docx", "csv", "png")
 
 
 def plan_title(session: Session, result: Rollup) -> str | None:
-    """The plan's title when every task of the roll-up comes from one plan."""
+    """The plan as the subject line names it ("Kế hoạch số 99/KH-UBND … về …") when every
+    task of the roll-up comes from one plan."""
     plan_ids = {task.plan_id for task in result.tasks}
     if len(plan_ids) != 1:
         return None
     plan = session.exec(select(Plan).where(col(Plan.id).in_(plan_ids))).first()
-    return plan.title if plan else None
+    return plan_reference(plan) if plan else None
 
 
 def render(session: Session, result: Rollup, fmt: str, path: Path, now: datetime) -> Path:

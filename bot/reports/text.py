@@ -173,7 +173,11 @@ def summary_text(result: Rollup, *, max_units: int = 5, max_blocked: int = 5) ->
     if silent:
         lines.append("")
         lines.append(
-            _("Silent for %(days)d days or more: %(units)s")
+            ngettext(
+                "Silent for %(days)d day or more: %(units)s",
+                "Silent for %(days)d days or more: %(units)s",
+                result.silence_days,
+            )
             % {
                 "days": result.silence_days,
                 "units": ", ".join(f"{r.name} ({r.counts.silent})" for r in silent),
@@ -185,7 +189,7 @@ def summary_text(result: Rollup, *, max_units: int = 5, max_blocked: int = 5) ->
         for item in result.blocked[:max_blocked]:
             note = item.note or _("(no note)")
             lines.append(
-                f"• {item.unit_name} — {item.task_order}. {_shorten(item.task_text)}: {note}"
+                f"• {item.unit_name} — #{item.assignment_id} {_shorten(item.task_text)}: {note}"
             )
         if len(result.blocked) > max_blocked:
             more = len(result.blocked) - max_blocked

@@ -185,7 +185,8 @@ def _blocked_sheet(book: Workbook, result: Rollup) -> None:
     _header(sheet, header, [_("Unit"), _("No."), _("Task"), _("Reason"), _("Reported")])
     for item in result.blocked:
         since = short_datetime(item.since, current_locale()) if item.since else None
-        append_row(sheet, [item.unit_name, item.task_order, item.task_text, item.note or "", since])
+        number = f"#{item.assignment_id}"  # the task number of the chat and the reminders
+        append_row(sheet, [item.unit_name, number, item.task_text, item.note or "", since])
     _fit(sheet, header)
 
 

@@ -10,12 +10,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
+from bot.reports.text import percent
+from bot.scheduler.deliver import officials_with_role
 from bot.scheduler.split import split_text
-from bot.scheduler.texts import short_task
+from bot.scheduler.texts import short_task, short_text
 from kernel.dates import short_date, today_local
 from kernel.i18n import N_, _, ngettext
 from storage.models import Assignment, AssignmentOfficial, Official, OutboxMessage, Task, Unit
 from storage.periods import range_period
+from storage.plan_admin import live_plan
 from storage.rollup import BlockedItem, Counts, rollup
 
 WEEK = timedelta(days=7)
@@ -35,13 +38,15 @@ class Line:
     unit: str
     task: Task
     day: date | None = None  # due date, or the day it was done
+    number: int | None = None  # the assignment id: the task number the official types
 
 
 @dataclass(frozen=True, slots=True)
 class DigestData:
     unit: Unit
     today: date
-    totals: Counts
+    totals: Counts  # lead assignments only, like every list below
+    tasks: int  # distinct tasks behind ``totals``
     done: list[Line]
     overdue: list[Line]
     blocked: list[BlockedItem]
@@ -59,13 +64,13 @@ def _lines(session: Session, unit: Unit, *conditions: object, day: str) -> list[
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == Assignment.task_id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(_in_subtree(unit), *conditions)  # type: ignore[arg-type]
+        .where(_in_subtree(unit), live_plan(), *conditions)  # type: ignore[arg-type]
         .order_by(col(Unit.path), col(Task.order), col(Assignment.id))
     )
     out = []
     for assignment, task, owner in session.exec(query):
         when = assignment.done_at.date() if day == "done" and assignment.done_at else task.due_date
-        out.append(Line(owner.name, task, when))
+        out.append(Line(owner.name, task, when, assignment.id))
     return out
 
 
@@ -74,14 +79,17 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
     else the unit itself (its chairs answer for it)."""
     last = func.coalesce(col(Assignment.last_update_at), col(Assignment.created_at))
     rows = session.exec(
-        select(Assignment.id, Unit.name)
+        select(Assignment.id, Unit.name, Unit.id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .join(Task, col(Task.id) == Assignment.task_id)
+        .where(live_plan())
         .where(_in_subtree(unit), Assignment.status != "done", Assignment.role == "lead")
         .where(last < cutoff)
     ).all()
     if not rows:
         return []
-    names = {assignment_id or 0: unit_name for assignment_id, unit_name in rows}
+    names = {assignment_id or 0: unit_name for assignment_id, unit_name, _uid in rows}
+    unit_of = {assignment_id or 0: unit_id or 0 for assignment_id, _name, unit_id in rows}
     who: dict[int, list[str]] = {}
     for assignment_id, official in session.exec(
         select(AssignmentOfficial.assignment_id, Official)
@@ -89,9 +97,12 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
         .where(col(AssignmentOfficial.assignment_id).in_(list(names)))
     ):
         who.setdefault(assignment_id, []).append(official.name)
+    # Nobody assigned: the unit's chairs answer for it, and are named ("" if it has none).
+    chairs = officials_with_role(session, set(unit_of.values()), "chair")
     counts: dict[tuple[str, str], int] = {}
     for assignment_id, unit_name in names.items():
-        for person in who.get(assignment_id, [""]):
+        chair_names = [o.name for o in chairs.get(unit_of[assignment_id], [])]
+        for person in who.get(assignment_id) or chair_names or [""]:
             counts[(person, unit_name)] = counts.get((person, unit_name), 0) + 1
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
     return [(person, unit_name, n) for (person, unit_name), n in ordered]
@@ -119,6 +130,7 @@ def collect(session: Session, unit: Unit, now: datetime, silence_days: int) -> D
         range_period(today - timedelta(days=6), today),
         now,
         silence_days=silence_days,
+        roles=("lead",),  # the lists below count lead assignments: so does the header
         compare=False,
     )
     lead_dated_open = (
@@ -130,6 +142,7 @@ def collect(session: Session, unit: Unit, now: datetime, silence_days: int) -> D
         unit=unit,
         today=today,
         totals=summary.totals,
+        tasks=sum(1 for row in summary.tasks if row.counts.total),
         done=_lines(
             session,
             unit,
@@ -165,34 +178,53 @@ def _late(days: int) -> str:
     return ngettext("%(n)d day overdue", "%(n)d days overdue", days) % {"n": days}
 
 
-def render(data: DigestData) -> list[str]:
-    """The digest in the current locale, as messages no channel must split further than
-    its own declared limit (``bot.scheduler.split``)."""
+def _header(data: DigestData) -> list[str]:
+    """Counts of lead assignments, the same things the lists below count, and says so."""
     totals = data.totals
-    head = [
+    scope = ngettext("%(n)d task", "%(n)d tasks", data.tasks) % {"n": data.tasks}
+    scope += ", " + ngettext("%(n)d lead assignment", "%(n)d lead assignments", totals.total) % {
+        "n": totals.total
+    }
+    return [
         _("Weekly digest: %(unit)s, %(date)s")
         % {"unit": data.unit.name, "date": short_date(data.today)},
+        scope,
         _(
-            "%(done)d of %(total)d assignments done (%(percent)s%%); %(overdue)d overdue, "
+            "%(done)d of %(total)d lead assignments done (%(percent)s); %(overdue)d overdue, "
             "%(blocked)d blocked, %(silent)d without update."
         )
         % {
             "done": totals.done,
             "total": totals.total,
-            "percent": totals.completion,
+            "percent": percent(totals.completion),
             "overdue": totals.overdue,
             "blocked": totals.blocked,
             "silent": totals.silent,
         },
     ]
+
+
+def _who(who: str, unit: str, n: int) -> str:
+    tasks = ngettext("%(n)d task", "%(n)d tasks", n) % {"n": n}
+    if who:
+        return _("%(who)s (%(unit)s): %(tasks)s") % {"who": who, "unit": unit, "tasks": tasks}
+    return _("%(unit)s (no chair registered): %(tasks)s") % {"unit": unit, "tasks": tasks}
+
+
+def render(data: DigestData) -> list[str]:
+    """The digest in the current locale, as messages no channel must split further than
+    its own declared limit (``bot.scheduler.split``)."""
+    head = _header(data)
     lines = list(head)
     lines += _section(
-        _("Done this week"), [f"- {ln.unit}: {short_task(ln.task, 90)}" for ln in data.done]
+        _("Done this week"),
+        [f"- {ln.unit}: {short_task(ln.task, 90, ln.number)}" for ln in data.done],
     )
     lines += _section(
         _("Overdue"),
         [
-            f"- {ln.unit}: {short_task(ln.task, 90)} — {_late((data.today - ln.day).days)}"
+            f"- {ln.unit}: {short_task(ln.task, 90, ln.number)} — "
+            + _late((data.today - ln.day).days)
             for ln in data.overdue
             if ln.day is not None
         ],
@@ -200,24 +232,19 @@ def render(data: DigestData) -> list[str]:
     lines += _section(
         _("Blocked"),
         [
-            f"- {item.unit_name}: {short_task_text(item.task_order, item.task_text)} — "
+            f"- {item.unit_name}: #{item.assignment_id} {short_text(item.task_text, 90)} — "
             + (item.note or _("no reason given"))
             for item in data.blocked
         ],
     )
     lines += _section(
         _("No update for a long time"),
-        [
-            "- "
-            + (_("%(who)s (%(unit)s): %(n)d tasks") if who else _("%(unit)s (chair): %(n)d tasks"))
-            % {"who": who, "unit": unit, "n": n}
-            for who, unit, n in data.silent
-        ],
+        ["- " + _who(who, unit, n) for who, unit, n in data.silent],
     )
     lines += _section(
         _("Due in the next two weeks"),
         [
-            f"- {ln.unit}: {short_task(ln.task, 90)} — {short_date(ln.day)}"
+            f"- {ln.unit}: {short_task(ln.task, 90, ln.number)} — {short_date(ln.day)}"
             for ln in data.due_soon
             if ln.day is not None
         ],
@@ -234,10 +261,6 @@ def render(data: DigestData) -> list[str]:
     if len(lines) == len(head):
         lines += ["", _("Nothing to report this week.")]
     return split_text("\n".join(lines))
-
-
-def short_task_text(order: int, text: str, limit: int = 90) -> str:
-    return short_task(Task(plan_id=0, order=order, text=text), limit)
 
 
 def _status_word(status: str) -> str:

@@ -22,8 +22,9 @@ OVERDUE = "overdue"
 REPORT = "report"
 SILENCE = "silence"
 REMINDER_KINDS = (BEFORE_DUE, DUE_DAY, OVERDUE, REPORT, SILENCE)
-# When several reminders of one assignment are due at once (after a down-time), the latest
-# is sent; on a tie the more urgent kind wins.
+# When several reminders of one assignment are due at once (after a down-time), the most
+# urgent fact is sent (overdue beats due today beats due soon beats a status request beats
+# silence), the latest of its kind; the message names the others.
 _URGENCY = {OVERDUE: 5, DUE_DAY: 4, BEFORE_DUE: 3, REPORT: 2, SILENCE: 1}
 # A nominal day can be pushed this far by weekends + Tết; candidates start this much earlier.
 _MAX_PUSH = timedelta(days=20)
@@ -56,8 +57,8 @@ class DueItem:
         return reminder_key(self.kind, self.assignment_id, self.nominal)
 
     @property
-    def urgency(self) -> tuple[datetime, int, date]:
-        return self.moment, _URGENCY.get(self.kind, 0), self.nominal
+    def urgency(self) -> tuple[int, datetime, date]:
+        return _URGENCY.get(self.kind, 0), self.moment, self.nominal
 
 
 def reminder_key(kind: str, assignment_id: int, nominal: date) -> str:
@@ -132,4 +133,4 @@ def due_items(
         moment = working.day_moment(send_day)
         if earliest < moment <= now and moment >= facts.created_at:
             items.append(DueItem(kind, facts.assignment_id, nominal, moment))
-    return sorted(items, key=lambda item: item.urgency)
+    return sorted(items, key=lambda item: (item.moment, item.nominal))

@@ -26,6 +26,7 @@ from bot.scheduler.working_time import WorkingTime
 from handlers.types import Outbound
 from kernel.i18n import use_locale
 from storage.models import Assignment, Official, Task, Unit
+from storage.plan_admin import live_plan
 
 TO_CHAIR = "escalate_chair"
 TO_COORDINATOR = "escalate_coordinator"
@@ -53,7 +54,7 @@ def plan_escalations(
         .join(Unit, col(Unit.id) == Assignment.unit_id)
         .where(Assignment.status != "done", Assignment.role == "lead")
         .where(Task.deadline_kind == "date", col(Task.due_date).is_not(None))
-        .where(col(Task.due_date) < today)
+        .where(col(Task.due_date) < today, live_plan())
         .order_by(col(Unit.path), col(Task.order))
     ).all()
     crossing: list[tuple[str, Assignment, Task, Unit, datetime]] = []
@@ -93,7 +94,7 @@ def _group(
         groups[(level, ids)].append((assignment, task, unit, moment))
     planned: list[Planned] = []
     for (level, ids), members in groups.items():
-        lines = [(u.name, t, (today - t.due_date).days) for _a, t, u, _m in members]
+        lines = [(u.name, t, (today - t.due_date).days, a.id or 0) for a, t, u, _m in members]
         outbounds: list[Outbound] = []
         for official in people[ids]:
             with use_locale(official.locale):

@@ -20,6 +20,7 @@ from handlers.payloads import task_buttons
 from handlers.types import Outbound
 from kernel.i18n import use_locale
 from storage.models import Assignment, Official, Plan, Task
+from storage.plan_admin import live_plan
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def open_assignments(session: Session) -> list[AssignmentFacts]:
         )
         .join(Task, col(Task.id) == Assignment.task_id)
         .where(col(Assignment.status) != "done")
+        .where(live_plan())
         .order_by(col(Assignment.id))
     )
     rows = session.exec(query).all()  # type: ignore[call-overload]
@@ -64,10 +66,12 @@ def open_assignments(session: Session) -> list[AssignmentFacts]:
 
 
 def _choose(items: Sequence[DueItem], logged: set[str]) -> tuple[DueItem | None, list[DueItem]]:
-    """The one to send (the latest, unless already logged) and the ones it supersedes."""
-    newest = max(items, key=lambda item: item.urgency)
-    rest = [item for item in items if item is not newest and item.key not in logged]
-    return (None if newest.key in logged else newest), rest
+    """The one to send (the most urgent, unless already logged) and the ones it supersedes."""
+    fresh = [item for item in items if item.key not in logged]
+    if not fresh:
+        return None, []
+    chosen = max(fresh, key=lambda item: item.urgency)
+    return chosen, [item for item in fresh if item is not chosen]
 
 
 def plan_reminders(
@@ -90,13 +94,13 @@ def plan_reminders(
         return []
     logged = existing_keys(session, [item.key for items in due.values() for item in items])
     planned: list[Planned] = []
-    to_send: list[DueItem] = []
+    to_send: list[tuple[DueItem, list[DueItem]]] = []
     for items in due.values():
         chosen, superseded = _choose(items, logged)
-        if superseded:  # settled without a message: the newer reminder says it all
+        if superseded:  # settled without a message of their own: the chosen one names them
             planned.append(Planned([_log_key(item) for item in superseded]))
         if chosen is not None:
-            to_send.append(chosen)
+            to_send.append((chosen, superseded))
     planned.extend(_render(session, to_send, facts_by_id, policies, default, now, working))
     return planned
 
@@ -107,15 +111,17 @@ def _log_key(item: DueItem) -> LogKey:
 
 def _render(
     session: Session,
-    items: Sequence[DueItem],
+    sends: Sequence[tuple[DueItem, list[DueItem]]],
     facts_by_id: dict[int, AssignmentFacts],
     policies: dict[int, ReminderPolicy],
     default: ReminderPolicy,
     now: datetime,
     working: WorkingTime,
 ) -> list[Planned]:
-    if not items:
+    if not sends:
         return []
+    items = [item for item, _also in sends]
+    also_of = {item.key: also for item, also in sends}
     ids = [item.assignment_id for item in items]
     assigned = assigned_officials(session, ids)
     chairs = officials_with_role(session, {facts_by_id[i].unit_id for i in ids}, "chair")
@@ -146,6 +152,8 @@ def _render(
                     today,
                     policy.report_deadlines,
                     silent_for=(today - seen).days if item.kind == SILENCE else 0,
+                    number=item.assignment_id,
+                    also=[(other.kind, other.nominal) for other in also_of[item.key]],
                 )
                 outbounds.append(
                     Outbound(

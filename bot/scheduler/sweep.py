@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.scheduler.escalation import plan_escalations
 from bot.scheduler.record import Written, write
+from bot.scheduler.recurring import reopen_recurring
 from bot.scheduler.reminders import LOOKBACK, plan_reminders
 from bot.scheduler.weekly import plan_digests
 from bot.scheduler.working_time import WorkingTime
@@ -51,6 +52,7 @@ def sweep(
 ) -> SweepResult:
     """Plan and write everything due at ``clock.now()``; a no-op outside working time."""
     now = clock.now()
+    reopen_recurring(engine, settings, now)  # at any hour: statuses must be right at dawn
     working = WorkingTime(settings.quiet_hours, settings.tz)
     if not working.is_sendable(now):
         return _empty()

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.scheduler.digest import collect, render
+from bot.scheduler.digest import DigestData, collect, render
 from bot.scheduler.record import LogKey, Planned, existing_keys
 from bot.scheduler.working_time import WorkingTime
+from handlers.permissions import scope_root
 from handlers.types import Outbound
 from kernel.i18n import use_locale
 from storage.models import Official, Unit
@@ -54,24 +55,39 @@ def plan_digests(
     fresh = [o for o in recipients if digest_key(o.id or 0, nominal) not in logged]
     if not fresh:
         return []
-    units = {
-        u.id: u
-        for u in session.exec(select(Unit).where(col(Unit.id).in_({o.unit_id for o in fresh})))
-        if u.path  # the roll-up needs the materialised path; the unit import always sets it
-    }
-    broken = [o for o in fresh if o.unit_id not in units]
+    # A coordinator sits in a department (Sở Nội vụ) but reads the subtree they coordinate.
+    scopes = {o.id or 0: scope_root(session, o) for o in fresh}
+    broken = [o for o in fresh if (root := scopes[o.id or 0]) is None or not root.path]
     if broken:
-        log.error("digest: units without a path, skipped: %s", sorted({o.unit_id for o in broken}))
-        fresh = [o for o in fresh if o.unit_id in units]
+        log.error("digest: no unit subtree for officials %s", sorted(o.id or 0 for o in broken))
+        fresh = [o for o in fresh if o not in broken]
     silence = settings.reminders.silence_days
-    data_by_unit = {uid: collect(session, unit, now, silence) for uid, unit in units.items()}
+    data_by_unit: dict[int, DigestData] = {}
     planned = []
     for official in fresh:
+        root = scopes[official.id or 0]
+        assert root is not None and root.id is not None
+        if root.id not in data_by_unit:
+            data_by_unit[root.id] = collect(session, root, now, silence)
         with use_locale(official.locale):
-            parts = render(data_by_unit[official.unit_id])
+            parts = render(data_by_unit[root.id])
         outbounds = [Outbound(part, official_id=official.id, kind=DIGEST) for part in parts]
         key = LogKey(
             digest_key(official.id or 0, nominal), DIGEST, nominal, official_id=official.id
         )
         planned.append(Planned([key], outbounds))
     return planned
+
+
+def digest_readers(session: Session, unit: Unit) -> list[Official]:
+    """Who reads the digest of ``unit``: the active chairs and coordinators whose subtree
+    (``scope_root``) is exactly this unit — a commune's chair, a province's coordinators
+    although they sit in Sở Nội vụ."""
+    candidates = session.exec(
+        select(Official)
+        .join(Unit, col(Unit.id) == col(Official.unit_id))
+        .where(col(Unit.path).startswith(unit.path))
+        .where(col(Official.role).in_(DIGEST_ROLES), col(Official.active).is_(True))
+        .order_by(col(Official.id))
+    ).all()
+    return [o for o in candidates if (root := scope_root(session, o)) and root.id == unit.id]

@@ -91,6 +91,9 @@ def index() -> UnitIndex:
         ("Các sở, ban, ngành", [2, 3, 4, 5, 9]),
         ("Sở Xây dựng", []),
         ("Sở Y tế", [9]),
+        ("UBND xã Tân An", [6]),  # issue 10: the commune's people's committee is the commune
+        ("Ủy ban nhân dân huyện Lạng Giang", [8]),
+        ("UBND xã Không Có", []),
     ],
 )
 def test_resolution(index: UnitIndex, name: str, ids: list[int]) -> None:

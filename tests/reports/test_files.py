@@ -67,8 +67,9 @@ def test_xlsx_summary_sheet(session: Session, tmp_path: Path) -> None:
 
 
 def test_xlsx_dimension_matrix_and_blocked_sheets(session: Session, tmp_path: Path) -> None:
+    result = _province(session)
     with use_locale("vi"):
-        book = load_workbook(write_xlsx(_province(session), tmp_path / "r.xlsx"))
+        book = load_workbook(write_xlsx(result, tmp_path / "r.xlsx"))
     dim1 = book["Chỉ số 1"]
     assert dim1["A1"].value == "1. Tham gia của người dân ở cấp cơ sở"
     assert dim1.freeze_panes == "C5"
@@ -98,9 +99,10 @@ def test_xlsx_dimension_matrix_and_blocked_sheets(session: Session, tmp_path: Pa
     assert matrix["D7"].fill.fgColor.rgb.endswith("FFC7CE")  # C1 T3 blocked: red
     blocked = book["Vướng mắc"]
     values = [row for row in blocked.iter_rows(min_row=5, values_only=True)]
+    numbers = [f"#{item.assignment_id}" for item in result.blocked]
     assert [(r[0], r[1], r[3]) for r in values] == [
-        ("Xã Tân An", 3, "Thiếu kinh phí"),
-        ("Xã Bảo Đài", 2, "Chờ hướng dẫn của Sở"),
+        ("Xã Tân An", numbers[0], "Thiếu kinh phí"),  # the chat's task number, not the STT
+        ("Xã Bảo Đài", numbers[1], "Chờ hướng dẫn của Sở"),
     ]
 
 
@@ -139,11 +141,14 @@ def test_docx_layout_and_tables(session: Session, tmp_path: Path) -> None:
     assert header[1][1] == "Bắc Giang, ngày 05 tháng 02 năm 2024"
     texts = [p.text for p in document.paragraphs]
     assert "BÁO CÁO" in texts
-    assert "Kết quả thực hiện Kế hoạch cải thiện Chỉ số PAPI năm 2024, quý III/2024" in texts
+    subject = (
+        "Kết quả thực hiện Kế hoạch số 99/KH-UBND về cải thiện Chỉ số PAPI năm 2024, quý III/2024"
+    )
+    assert subject in texts  # the plan by its number, not "Kết quả thực hiện Cải thiện…"
     assert "I. KẾT QUẢ CHUNG" in texts
     # dimension sections, weakest PAPI score first
-    sections = [t for t in texts if t[:2] in ("1.", "2.", "3.", "4.") and "PAPI 2021" in t]
-    assert sections[0] == "1. Quản trị điện tử (PAPI 2021: 2,58/10 điểm)"
+    sections = [t for t in texts if t[:2] in ("1.", "3.", "8.") and "PAPI 2021" in t]
+    assert sections[0] == "8. Quản trị điện tử (PAPI 2021: 2,58/10 điểm)"  # its PAPI number
     e_gov = _cells(document.tables[1])
     assert e_gov[0][:2] == ["STT", "Nhiệm vụ"]
     assert e_gov[1] == ["3.", "Cập nhật cổng thông tin xã", "3", "0", "1", "1", "0", "0%"]
@@ -156,7 +161,7 @@ def test_docx_layout_and_tables(session: Session, tmp_path: Path) -> None:
     )
     assert _cells(blocked)[1][:3] == [
         "Xã Tân An",
-        "3. Cập nhật cổng thông tin xã",
+        f"#{result.blocked[0].assignment_id} Cập nhật cổng thông tin xã",  # the chat's number
         "Thiếu kinh phí",
     ]
     signature = _cells(document.tables[-1])[0]
@@ -184,8 +189,9 @@ def test_csv_and_chart(session: Session, tmp_path: Path) -> None:
         path = write_csv(result, tmp_path / "r.csv")
         png = write_chart(result, tmp_path / "r.png")
         dims, units = chart_series(result)
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"  # the BOM: Excel reads UTF-8
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
+        rows = list(csv.reader(handle, delimiter=";"))  # Vietnamese regional settings
     assert rows[0][:4] == ["Phần", "Mã", "Tên", "Số lượt giao"]
     assert rows[1] == [
         "Tổng cộng",
@@ -199,8 +205,12 @@ def test_csv_and_chart(session: Session, tmp_path: Path) -> None:
         "1",
         "3",
         "2",
-        "36.4",
+        "36,4",  # the decimal comma, as in every Vietnamese output
     ]
+    with use_locale("en"):
+        english = write_csv(result, tmp_path / "en.csv")
+    with english.open(encoding="utf-8-sig", newline="") as handle:
+        assert list(csv.reader(handle))[1][-1] == "36.4"
     tasks = [r for r in rows if r[0] == "Nhiệm vụ"]
     assert [r[1] for r in tasks] == ["1.", "2.", "3.", "4."]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

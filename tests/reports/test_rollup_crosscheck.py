@@ -74,6 +74,11 @@ def _expected(
         at_start = [h for h in history if h[0] < period.start_moment]
         start_status = at_start[-1][1] if at_start else ""
         last = before[-1][0] if before else None
+        # A recurring task is done for the period when reported done within it.
+        in_window = any(h[1] == "done" and period.start_moment <= h[0] < as_of for h in history)
+        recurring = task.deadline_kind == "recurring"
+        if recurring and in_window:
+            status = "done"
         pct = (
             100
             if status == "done"
@@ -83,7 +88,9 @@ def _expected(
             status: 1,
             "overdue": int(status != "done" and task.due_date is not None and task.due_date < day),
             "silent": int(status != "done" and (last or CREATED) < cutoff),
-            "done_in_period": int(status == "done" and start_status != "done"),
+            "done_in_period": int(
+                in_window if recurring else status == "done" and start_status != "done"
+            ),
             "percent_sum": pct,
         }
         for target in (totals, by_child.setdefault(child, {})):

@@ -35,8 +35,9 @@ def test_summary_in_vietnamese(session: Session) -> None:
         "• 1. Tham gia của người dân ở cấp cơ sở: 3/4 (75%) — PAPI 2021: 4,86/10 điểm",
     ]
     assert "• Nhiệm vụ khác: 0/1 (0%)" in lines
-    assert "• Xã Tân An — 3. Cập nhật cổng thông tin xã: Thiếu kinh phí" in lines
-    assert "• Xã Bảo Đài — 2. Tiếp công dân định kỳ: Chờ hướng dẫn của Sở" in lines
+    first, second = (f"#{item.assignment_id}" for item in result.blocked)  # the chat's numbers
+    assert f"• Xã Tân An — {first} Cập nhật cổng thông tin xã: Thiếu kinh phí" in lines
+    assert f"• Xã Bảo Đài — {second} Tiếp công dân định kỳ: Chờ hướng dẫn của Sở" in lines
     assert "Không báo cáo từ 21 ngày trở lên: Huyện Yên Dũng (3)" in lines
     behind = lines[lines.index("Đơn vị chậm nhất:") + 1 :][:3]
     assert (

@@ -69,21 +69,24 @@ def test_digest_content_vietnamese_and_english(session: Session) -> None:
     with use_locale("vi"):
         (text,) = render(data)
     assert text.startswith("Tổng hợp tuần: Xã An Hà, ngày 17/08/2026")
-    assert "Đã hoàn thành 1/4 nhiệm vụ" in text
+    assert text.splitlines()[1:3] == [
+        "4 nhiệm vụ, 4 lượt giao chủ trì",
+        "1/4 lượt giao chủ trì đã hoàn thành (25%); 1 quá hạn, 1 vướng mắc, 1 lâu chưa cập nhật.",
+    ]
     sections = text.split("\n\n")
     assert sections[1].splitlines() == [
         "Hoàn thành trong tuần (1)",
-        "- Xã An Hà: 1. Công khai ngân sách xã",
+        "- Xã An Hà: #1 Công khai ngân sách xã",
     ]
     assert sections[2].splitlines() == [
         "Quá hạn (1)",
-        "- Xã An Hà: 2. Họp dân lấy ý kiến quy hoạch — quá hạn 7 ngày",
+        "- Xã An Hà: #2 Họp dân lấy ý kiến quy hoạch — quá hạn 7 ngày",
     ]
-    assert "- Xã An Hà: 3. Sửa chữa nhà văn hóa thôn — thiếu kinh phí" in sections[3]
+    assert "- Xã An Hà: #3 Sửa chữa nhà văn hóa thôn — thiếu kinh phí" in sections[3]
     assert sections[4].splitlines() == ["Lâu chưa cập nhật (1)", "- Lan (Xã An Hà): 1 nhiệm vụ"]
     assert sections[5].splitlines() == [
         "Đến hạn trong hai tuần tới (1)",
-        "- Xã An Hà: 4. Rà soát hộ nghèo — 25/08/2026",
+        "- Xã An Hà: #4 Rà soát hộ nghèo — 25/08/2026",
     ]
     assert sections[6].splitlines() == [
         "Tin nhắn không gửi được (1)",

@@ -70,19 +70,25 @@ def test_down_over_a_sweep_time_catches_up_once(engine: Engine) -> None:
     assert {m.at for m in messages} == {vn(2026, 8, 7, 14, 30)}
 
 
-def test_long_down_time_sends_the_latest_reminder_and_settles_the_rest(engine: Engine) -> None:
+def test_long_down_time_sends_the_most_urgent_reminder_naming_the_rest(engine: Engine) -> None:
     build(engine, n_tasks=1)
     run(engine, FixedClock(vn(2026, 8, 6, 17)))
-    # back on 12/8 10:00: 7/8 and 11/8 "due soon" and the 12/8 silence nudge are all due
+    # back on 12/8 10:00: 7/8 and 11/8 "due soon" and the 12/8 silence nudge are all due;
+    # "due in two days" is the more urgent fact: a silence nudge must not replace it.
     run(engine, FixedClock(vn(2026, 8, 12, 10)))
     messages = sent(engine)
-    assert [m.headline for m in messages] == ["Chưa có cập nhật về nhiệm vụ này trong 42 ngày"]
+    assert [m.headline for m in messages] == ["Nhắc việc: nhiệm vụ sắp đến hạn"]
     with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
         logs = session.exec(select(ReminderLog).order_by(col(ReminderLog.key))).all()
-    assert [(log.kind, log.outbox_id is not None) for log in logs] == [
-        ("before_due", False),
-        ("before_due", False),
-        ("silence", True),
+    assert (
+        "Cũng đến hạn với nhiệm vụ này: nhắc sắp đến hạn (07/08/2026), "
+        "nhắc lâu chưa cập nhật (12/08/2026)." in row.text
+    )
+    assert [(log.key.split(":")[2], log.outbox_id is not None) for log in logs] == [
+        ("2026-08-07", False),
+        ("2026-08-11", True),
+        ("2026-08-12", False),
     ]
     run(engine, FixedClock(vn(2026, 8, 12, 11)))
     assert len(sent(engine)) == 1

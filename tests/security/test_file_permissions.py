@@ -45,7 +45,10 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> Non
     database = tmp_path / "papi-bot.db"
     database.touch(mode=0o644)
     os.chmod(database, 0o644)
-    make_engine(f"sqlite:///{database}").dispose()
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.connect():  # tightened when opened, before SQLite reads it
+        pass
+    engine.dispose()
     assert _mode(database) == 0o600
 
 

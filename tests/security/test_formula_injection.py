@@ -14,7 +14,7 @@ from bot.config import AppConfig, Settings
 from bot.planimport.model import ParsedPlan, ParsedTask
 from bot.planimport.tabular import read_template, write_review
 from bot.reports.cells import csv_cell, sanitize_text
-from bot.reports.csvout import write_csv
+from bot.reports.csvout import delimiter, write_csv
 from storage.db import session_scope
 from storage.models import Task, Unit
 from storage.periods import current_period
@@ -79,7 +79,7 @@ def test_the_csv_report_prefixes_formula_cells(world: World, tmp_path: Path) -> 
         result = rollup(session, root, period, world.now, silence_days=21)
     path = write_csv(result, tmp_path / "report.csv")
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        cells = [cell for row in csv.reader(handle) for cell in row]
+        cells = [cell for row in csv.reader(handle, delimiter=delimiter()) for cell in row]
     assert "'" + DDE in cells
     assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
 
