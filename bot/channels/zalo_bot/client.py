@@ -10,6 +10,7 @@ refuses further sends until the backoff has passed, so a burst does not hammer a
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,29 @@ from kernel.clock import Clock, SystemClock
 DEFAULT_API_BASE = "https://bot-api.zaloplatforms.com"
 MIN_SECRET, MAX_SECRET = 8, 256
 CHAT_ACTIONS = frozenset({"typing"})
+
+
+class _RedactTokens(logging.Filter):
+    """httpx logs every request URL at INFO, and the bot token is part of the URL path: the
+    token is taken out of those records at the source, whatever formatter prints them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.tokens:
+            return True
+        text = record.getMessage()
+        if any(token in text for token in self.tokens):
+            for token in self.tokens:
+                text = text.replace(token, "<token>")
+            record.msg, record.args = text, None
+        return True
+
+
+_REDACT = _RedactTokens()
+logging.getLogger("httpx").addFilter(_REDACT)
 
 
 def validate_secret(secret: str) -> str:
@@ -58,6 +82,7 @@ class ZaloBotClient:
         if not token:
             raise ValueError("a Zalo bot needs a token (ZALO_BOT_TOKEN)")
         self._token = token
+        _REDACT.tokens.add(token)
         self._http = http
         self._base = api_base.rstrip("/")
         self.text_limit = text_limit

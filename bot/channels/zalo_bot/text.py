@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from handlers.types import Button
+
 MAX_TEXT = 2000
 
 
@@ -25,3 +29,10 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if rest.strip() or not pieces:
         pieces.append(rest)
     return pieces
+
+
+def numbered_menu(text: str, buttons: Sequence[Button]) -> str:
+    """A button menu as text: "1. …" lines the user answers with a number (the registry's
+    shared numbered menu maps the number back to the payload, as the console does)."""
+    lines = [f"{number}. {button.label}" for number, button in enumerate(buttons, 1)]
+    return "\n".join([text, "", *lines]) if lines else text

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.channels.zalo_bot.text import split_text
+from bot.channels.zalo_bot.text import numbered_menu, split_text
 from bot.channels.zalo_oa.errors import (
     OAPermanentError,
     OAServerError,
@@ -52,12 +52,6 @@ def image_type(content: bytes) -> str | None:
     if content.startswith((b"GIF87a", b"GIF89a")):
         return "image/gif"
     return None
-
-
-def numbered_menu(text: str, buttons: Sequence[Button]) -> str:
-    """The text fallback of a button menu: "1. …" lines the user answers with a number."""
-    lines = [f"{number}. {button.label}" for number, button in enumerate(buttons, 1)]
-    return "\n".join([text, "", *lines]) if lines else text
 
 
 class ZaloOAClient:

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.channels.base import ContactStopped, PermanentFailure, TemporaryFailure, Throttled
-from bot.channels.zalo_oa.client import ZaloOAClient, image_type, numbered_menu
+from bot.channels.zalo_bot.text import numbered_menu
+from bot.channels.zalo_oa.client import ZaloOAClient, image_type
 from bot.channels.zalo_oa.errors import (
     OAError,
     OAPermanentError,
