@@ -30,6 +30,9 @@ TEXT_LIMIT = 2000
 Shape = Literal["wrapped", "flat"]
 
 
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200 + b"\xff\xd9"
+
+
 @dataclass
 class ZaloSent:
     method: str
@@ -76,6 +79,8 @@ class FakeZaloBot:
         self.quota_left: int | None = None  # sends left this month; None = unlimited
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
+        self.cdn_files: dict[str, bytes] = {}  # name → content; others get a small JPEG
+        self.cdn_expired = False  # Zalo's CDN links expire: then 403
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -84,6 +89,7 @@ class FakeZaloBot:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/cdn/{name}", self._cdn)
         app.router.add_post("/_test/message", self._test_message)
         app.router.add_get("/_test/sent", self._test_sent)
         app.router.add_get("/_test/state", self._test_state)
@@ -311,6 +317,13 @@ class FakeZaloBot:
             if response.status == 200 and event in self.pending:
                 self.pending.remove(event)
             return response.status
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        """The CDN an image URL points at (a small JPEG unless ``cdn_files`` says otherwise)."""
+        if self.cdn_expired:
+            return web.Response(status=403, text="expired")
+        content = self.cdn_files.get(request.match_info["name"], JPEG)
+        return web.Response(body=content, content_type="image/jpeg")
 
     # --- the test endpoints (for a bot in another process) ------------------------------
 

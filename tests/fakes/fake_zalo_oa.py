@@ -31,6 +31,9 @@ from aiohttp import ClientSession, ClientTimeout, web
 OA_ID = "579745863508352884"
 
 
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200 + b"\xff\xd9"
+
+
 @dataclass
 class OASent:
     user_id: str
@@ -85,6 +88,8 @@ class FakeZaloOA:
         self.webhook_url: str | None = None
         self.codes: dict[str, str] = {}  # consent code → PKCE challenge
         self._seq = itertools.count(1)
+        self.cdn_files: dict[str, bytes] = {}  # name → content; others get a small JPEG
+        self.cdn_expired = False  # Zalo's CDN links expire: then 403
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -96,6 +101,7 @@ class FakeZaloOA:
         app.router.add_post("/v2.0/oa/upload/image", self._upload)
         app.router.add_get("/v3.0/oa/user/detail", self._user_detail)
         app.router.add_post("/v4/oa/access_token", self._access_token)
+        app.router.add_get("/cdn/{name}", self._cdn)
         app.router.add_post("/_test/text", self._test_text)
         app.router.add_get("/_test/sent", self._test_sent)
         app.router.add_get("/_test/state", self._test_state)
@@ -326,6 +332,13 @@ class FakeZaloOA:
             client.post(url, data=body, headers=headers) as response,
         ):
             return response.status
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        """The CDN an image URL points at (a small JPEG unless ``cdn_files`` says otherwise)."""
+        if self.cdn_expired:
+            return web.Response(status=403, text="expired")
+        content = self.cdn_files.get(request.match_info["name"], JPEG)
+        return web.Response(body=content, content_type="image/jpeg")
 
     # --- the test endpoints -----------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.channels.zalo_bot.media import image_type
 from bot.channels.zalo_bot.text import numbered_menu, split_text
 from bot.channels.zalo_oa.errors import (
     OAPermanentError,
@@ -34,24 +35,16 @@ DEFAULT_API_BASE = "https://openapi.zalo.me"
 MESSAGE_PATH = "/v3.0/oa/message/cs"
 UPLOAD_IMAGE_PATH = "/v2.0/oa/upload/image"
 USER_DETAIL_PATH = "/v3.0/oa/user/detail"
-MAX_IMAGE_BYTES = 1024 * 1024  # the docs' upload limit for images (unconfirmed)
+MAX_IMAGE_BYTES = 1024 * 1024
+OA_IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif"}
+)  # the docs' upload limit for images (unconfirmed)
 
 
 class AccessTokens(Protocol):
     async def access_token(self) -> str: ...
 
     async def refresh(self, generation: int | None = None) -> object: ...
-
-
-def image_type(content: bytes) -> str | None:
-    """The MIME type of a JPEG, PNG or GIF by its first bytes; None for anything else."""
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    return None
 
 
 class ZaloOAClient:
@@ -162,7 +155,7 @@ class ZaloOAClient:
         if not 0 < len(content) <= MAX_IMAGE_BYTES:
             raise OAPermanentError(f"image must be 1 byte to {MAX_IMAGE_BYTES} bytes")
         mime = image_type(content)
-        if mime is None:
+        if mime is None or mime not in OA_IMAGE_TYPES:
             raise OAPermanentError(f"not an image the OA accepts: {path.suffix or path.name}")
         data = await self._request(
             "POST", UPLOAD_IMAGE_PATH, files={"file": (path.name, content, mime)}

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.channels.base import ContactStopped, PermanentFailure, TemporaryFailure, Throttled
+from bot.channels.zalo_bot.media import image_type
 from bot.channels.zalo_bot.text import numbered_menu
-from bot.channels.zalo_oa.client import ZaloOAClient, image_type
+from bot.channels.zalo_oa.client import ZaloOAClient
 from bot.channels.zalo_oa.errors import (
     OAError,
     OAPermanentError,
