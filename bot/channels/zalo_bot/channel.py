@@ -50,5 +50,7 @@ class ZaloBotChannel:
         url = self._file_url(message.file_path, name)
         if Path(name).suffix.lower() in PHOTO_SUFFIXES:
             photo_id = await self._client.send_photo(message.chat_id, url)
+            if not text.strip():
+                return [photo_id]
             return [photo_id, *await self._client.send_text(message.chat_id, text)]
         return await self._client.send_text(message.chat_id, f"{text}\n\n{name}: {url}")

@@ -63,7 +63,7 @@ def check_request(
     return 200, event
 
 
-async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+async def read_limited(request: web.Request, limit: int) -> bytes | None:
     """The body, or None as soon as it exceeds ``limit`` (never read whole into memory)."""
     if request.content_length is not None and request.content_length > limit:
         return None
@@ -88,7 +88,7 @@ def make_handler(
             return web.json_response({"ok": False}, status=401)
         if not secret_matches(request.headers.get(SECRET_HEADER), secret):
             return web.json_response({"ok": False}, status=403)
-        body = await _read_limited(request, max_body_bytes)
+        body = await read_limited(request, max_body_bytes)
         if body is None:
             return web.json_response({"ok": False}, status=413)
         status, event = check_request(

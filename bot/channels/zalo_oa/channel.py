@@ -44,6 +44,8 @@ class ZaloOAChannel:
         if Path(name).suffix.lower() in IMAGE_SUFFIXES:
             attachment_id = await self._client.upload_image(Path(message.file_path))
             image_id = await self._client.send_image(user_id, attachment_id)
+            if not message.text.strip() and not message.buttons:
+                return [image_id]
             return [image_id, *await self._client.send(user_id, message.text, message.buttons)]
         if self._file_url is None:
             raise PermanentFailure("the OA channel sends files as links: set public_base_url")

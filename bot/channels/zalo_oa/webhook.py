@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.zalo_bot.webhook import read_limited
 from bot.channels.zalo_oa.signature import (
     DEFAULT_SLACK_SECONDS,
     SIGNATURE_HEADER,
@@ -78,9 +79,9 @@ def make_handler(
         raise ValueError("the OA webhook needs ZALO_OA_APP_ID and ZALO_OA_SECRET_KEY")
 
     async def handle(request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > max_body_bytes:
+        body = await read_limited(request, max_body_bytes)
+        if body is None:
             return web.json_response({"error": 413}, status=413)
-        body = await request.content.read(max_body_bytes + 1)
         status, event = check_request(
             request.headers,
             body,

@@ -3,6 +3,7 @@ OA secret key, with or without "mac=", ~2 h of clock slack; a forged request sto
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 from bot.channels.zalo_oa.signature import expected_signature, signature_matches, timestamp_fresh
 from bot.channels.zalo_oa.webhook import check_request, make_handler
@@ -176,3 +177,28 @@ def test_the_handler_needs_both_keys() -> None:
 
     with pytest.raises(ValueError, match="ZALO_OA_SECRET_KEY"):
         make_handler(store, app_id=APP_ID, secret_key="", clock=FixedClock(NOW))
+
+
+async def test_a_large_signed_event_is_read_whole(hook: Hook, fake_oa: FakeZaloOA) -> None:
+    """The body arrives in several chunks; the signature covers all of it."""
+    event = fake_oa.text_event("84123", "x" * 60_000 + " xong " + "y" * 60_000)
+    assert await fake_oa.deliver(hook.url, event) == 200
+    assert hook.stored == [event]
+
+
+async def test_a_slowly_sent_event_is_read_whole(hook: Hook, fake_oa: FakeZaloOA) -> None:
+    """A body that trickles in (chunked, with pauses) is still read to its end."""
+    event = fake_oa.text_event("84123", "chậm " * 2000)
+    body, headers = fake_oa.signed(event)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 4096):
+            yield body[start : start + 4096]
+            await asyncio.sleep(0.01)
+
+    async with (
+        ClientSession() as session,
+        session.post(hook.url, data=trickle(), headers=headers) as response,
+    ):
+        assert response.status == 200
+    assert hook.stored == [event]

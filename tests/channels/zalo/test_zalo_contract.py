@@ -231,6 +231,14 @@ BOT_OUTGOING = [
         files={"chart.png": b"\x89PNG\r\n\x1a\n"},
     ),
     OutgoingCase(
+        "a photo without text is the photo alone",
+        OutgoingMessage(chat_id="u7", text="", file_path="p.jpg", file_name="p.jpg"),
+        responses=(MockResponse("sendPhoto", zok("p2")),),
+        requests=({"method": "sendPhoto", "photo": "https://papi.example/f/p.jpg"},),
+        external_id="p2",
+        files={"p.jpg": b"\xff\xd8\xff"},
+    ),
+    OutgoingCase(
         "a report file goes as a link",
         OutgoingMessage(chat_id="u7", text="Báo cáo quý", file_path="q2.xlsx", file_name="q2.xlsx"),
         responses=(MockResponse("sendMessage", zok("s48")),),
@@ -462,6 +470,17 @@ OA_OUTGOING = [
         ),
         external_id="oa5",
         files={"c.png": b"\x89PNG\r\n\x1a\n" + b"\0" * 16},
+    ),
+    OutgoingCase(
+        "an image without text is the image alone",
+        OutgoingMessage(chat_id=OA_USER, text="", file_path="d.jpg", file_name="d.jpg"),
+        responses=(
+            MockResponse("image", {"error": 0, "data": {"attachment_id": "att8"}}),
+            MockResponse("cs", oa_ok("oa6")),
+        ),
+        requests=({"method": "image"}, {"method": "cs"}),
+        external_id="oa6",
+        files={"d.jpg": b"\xff\xd8\xff\xe0" + b"\0" * 16},
     ),
     OutgoingCase(
         "a document without a public link is a clear permanent failure",
