@@ -99,8 +99,8 @@ class OATokenManager:
             raise OAReauthorizationNeeded(
                 "the OA must be authorised again (papi-bot zalo-oa authorize)"
             )
-        try:
-            pair = await self.refresh(pair.generation)
+        try:  # while the old token works, never wait for another process's refresh
+            pair = await self.refresh(pair.generation, wait=not self._usable(pair))
         except OAError as exc:
             if self._usable(pair):  # the old token still works: keep serving, the admin is told
                 log.warning("zalo oa: refresh failed (%s); the current token is still valid", exc)
@@ -108,8 +108,10 @@ class OATokenManager:
             raise
         return pair.access_token
 
-    async def refresh(self, generation: int | None = None) -> TokenPair:
-        """Replace the stored pair (of ``generation``, if given) by a refreshed one."""
+    async def refresh(self, generation: int | None = None, *, wait: bool = True) -> TokenPair:
+        """Replace the stored pair (of ``generation``, if given) by a refreshed one. If another
+        process holds the refresh lease: wait for its pair, or (``wait=False``) return the
+        current one at once."""
         async with self._lock:
             pair = await self.stored()
             if pair is None:
@@ -121,7 +123,7 @@ class OATokenManager:
                 lambda s: claim_refresh(s, self.app_id, pair.generation, now, self._lease)
             )
             if not claimed:
-                return await self._wait_for_other(pair.generation)
+                return await self._wait_for_other(pair.generation) if wait else pair
             return await self._spend(pair)
 
     async def _spend(self, pair: TokenPair) -> TokenPair:

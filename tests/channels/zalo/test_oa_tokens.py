@@ -181,10 +181,13 @@ async def test_crash_after_store_loses_nothing(
     assert fake_oa.refreshes[-1] == refresh  # the stored refresh token was the live one
 
 
+@pytest.mark.parametrize("hours", [1, -1])
 async def test_two_processes_spend_the_refresh_token_once(
-    engine: Engine, http: httpx.AsyncClient, fake_oa: FakeZaloOA, clock: FixedClock
+    engine: Engine, http: httpx.AsyncClient, fake_oa: FakeZaloOA, clock: FixedClock, hours: int
 ) -> None:
-    store_pair(engine, fake_oa, clock, hours=1)
+    """Both need a refresh; one spends the token. The other serves the old token while it is
+    valid (hours=1) or waits for the new pair when the old one has expired (hours=-1)."""
+    store_pair(engine, fake_oa, clock, hours=hours)
     fake_oa.hang_refresh_seconds = 0.3
     one, two = (
         make_manager(engine, http, fake_oa, clock),
@@ -192,7 +195,10 @@ async def test_two_processes_spend_the_refresh_token_once(
     )
     tokens = await asyncio.gather(one.access_token(), two.access_token())
     assert len(fake_oa.refreshes) == 1
-    assert tokens[0] == tokens[1] == stored(engine, fake_oa)[0]
+    assert all(token in fake_oa.valid_access for token in tokens)
+    assert stored(engine, fake_oa)[0] in tokens
+    if hours < 0:
+        assert tokens[0] == tokens[1] == stored(engine, fake_oa)[0]
 
 
 async def test_rate_limited_refresh_keeps_the_old_token_and_no_flag(
@@ -267,3 +273,17 @@ async def test_pkce_consent_and_code_exchange(
             now=clock.now(),
             oauth_base=fake_oa.base_url,
         )
+
+
+async def test_a_lease_held_elsewhere_does_not_block_a_valid_token(
+    engine: Engine, manager: OATokenManager, fake_oa: FakeZaloOA, clock: FixedClock
+) -> None:
+    """Another process (maybe dead) holds the refresh lease: the current token is served at
+    once, without waiting for the lease and without spending the refresh token."""
+    access = store_pair(engine, fake_oa, clock, hours=5)
+    with session_scope(engine) as session:
+        assert claim_refresh(session, fake_oa.app_id, stored(engine, fake_oa)[2], clock.now(), 60)
+    started = asyncio.get_running_loop().time()
+    assert await manager.access_token() == access
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert fake_oa.refreshes == []
