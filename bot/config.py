@@ -35,6 +35,10 @@ SECRET_ENV = {
     "zalo_bot_token": "ZALO_BOT_TOKEN",
     "zalo_webhook_secret": "ZALO_WEBHOOK_SECRET",
     "console_secret": "PAPI_BOT_CONSOLE_SECRET",
+    "zalo_oa_app_id": "ZALO_OA_APP_ID",
+    "zalo_oa_app_secret": "ZALO_OA_APP_SECRET",
+    "zalo_oa_secret_key": "ZALO_OA_SECRET_KEY",
+    "zalo_oa_refresh_token": "ZALO_OA_REFRESH_TOKEN",
 }
 _SECRET_WORDS = ("token", "secret", "password", "api_key")
 _MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -105,10 +109,60 @@ class TelegramConfig(_Section):
     per_chat_rate_per_second: float = Field(1, gt=0)
 
 
+# --- Zalo (Bot Platform and Official Account) ---------------------------------------------
+# Facts marked *unconfirmed* in REFERENCE.md are settings here, each with the safe default.
+# No key may contain "token"/"secret" (those are refused in config.toml): secrets come from
+# the environment (SECRET_ENV), the OA's rotating token pair from the database.
+
+
+class ZaloOAConfig(_Section):
+    """The Official Account API v3 (``[zalo.oa]``)."""
+
+    api_base: str = "https://openapi.zalo.me"
+    oauth_base: str = "https://oauth.zaloapp.com"
+    webhook_path: str = "/zalo-oa/webhook"
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    # Retries carry the original timestamp, the last one ~1 h 50 min after the first.
+    signature_slack_seconds: int = Field(7200, ge=60)
+    text_limit: int = Field(2000, ge=100)  # unconfirmed: the OA text limit is not published
+    # unconfirmed: a pressed query button is believed to come back as user_send_text carrying
+    # the payload; off means every menu is the numbered text fallback.
+    buttons_enabled: bool = True
+    max_buttons: int = Field(5, ge=1, le=10)  # unconfirmed
+    button_payload_prefix: str = Field("#papi:", min_length=1, max_length=16)
+    refresh_ahead_seconds: int = Field(6 * 3600, ge=60)  # margin before the ~25 h expiry
+    refresh_lease_seconds: int = Field(60, ge=5)
+    free_window_hours: int = Field(48, ge=1)  # replies are free this long after a user wrote
+    paid_window_days: int = Field(7, ge=1)  # then billed until this, then -230/-232
+    requests_per_minute: int = Field(100, ge=1)  # unconfirmed (Growth package)
+    http_timeout_seconds: float = Field(15.0, gt=0)
+
+
 class ZaloConfig(_Section):
+    """The Zalo Bot Platform (``[zalo]``) and, under ``[zalo.oa]``, the Official Account."""
+
     api_base: str = "https://bot-api.zaloplatforms.com"
     global_rate_per_second: float = Field(10, gt=0)
     per_chat_rate_per_second: float = Field(1, gt=0)
+    mode: Literal["webhook", "polling"] = "webhook"  # polling is for development only
+    webhook_path: str = "/zalo/webhook"
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    text_limit: int = Field(2000, ge=100, le=2000)
+    poll_min_interval_seconds: float = Field(1.0, ge=1.0)  # Zalo answers at once when busy
+    poll_timeout_seconds: int = Field(30, ge=1, le=60)
+    http_timeout_seconds: float = Field(15.0, gt=0)
+    # unconfirmed: the docs say milliseconds, some samples seconds; "auto" decides by size.
+    date_unit: Literal["auto", "ms", "s"] = "auto"
+    accept_group_chats: bool = False  # groups are "coming soon", then only on @mention
+    quota_users_per_bot: int = Field(50, ge=1)  # unconfirmed (free Basic plan)
+    quota_messages_per_month: int = Field(3000, ge=1)  # unconfirmed (free Basic plan)
+    quota_warn_percent: int = Field(80, ge=1, le=100)
+    # A 429 is a monthly quota, not a throttle: back off for hours, not seconds.
+    quota_backoff_seconds: int = Field(6 * 3600, ge=60)
+    oa: ZaloOAConfig = ZaloOAConfig()
+
+
+# --- end of Zalo ---------------------------------------------------------------------------
 
 
 class OutboxConfig(_Section):
@@ -172,6 +226,11 @@ class Secrets(BaseModel):
     zalo_bot_token: SecretStr | None = None
     zalo_webhook_secret: SecretStr | None = None
     console_secret: SecretStr | None = None  # signs console cookies and download links
+    zalo_oa_app_id: SecretStr | None = None  # not secret, but it is per deployment
+    zalo_oa_app_secret: SecretStr | None = None  # the app's key: token refresh
+    zalo_oa_secret_key: SecretStr | None = None  # the OA's key: webhook signatures
+    # Seeds the database once; after the first refresh the database holds the live pair.
+    zalo_oa_refresh_token: SecretStr | None = None
 
 
 class Settings(_Section):
