@@ -30,6 +30,7 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
+from bot.reports.jobs import ReportWorker
 from bot.scheduler.jobs import build_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
@@ -108,6 +109,7 @@ def inbound_applier(
     clock: Clock,
     worker: Wakeable,
     registry: ChannelRegistry | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
     """Apply an inbound in a thread (the pipeline is synchronous SQL), then wake the worker.
     On a channel without buttons, a menu choice ("2") first becomes its button's payload."""
@@ -126,7 +128,7 @@ def inbound_applier(
         limit = None
         if inbound.channel in registry:
             limit = registry.capabilities(inbound.channel, settings).text_limit
-        return apply_inbound(engine, inbound, settings, now, text_limit=limit)
+        return apply_inbound(engine, inbound, settings, now, text_limit=limit, on_report=on_report)
 
     async def apply(inbound: Inbound) -> list[int] | None:
         ids = await asyncio.to_thread(apply_sync, inbound)
@@ -186,7 +188,9 @@ async def serve(
     for kind in registry.declared_but_missing(settings):
         log.warning("%s: its secrets are set, but its adapter is not installed yet", kind.name)
     waker = _WakeLater()
-    deps = ChannelDeps(settings, clock, inbound_applier(engine, settings, clock, waker, registry))
+    reports = ReportWorker(engine, settings, clock.now, waker.wake)  # /baocao after the commit
+    applier = inbound_applier(engine, settings, clock, waker, registry, reports.wake_threadsafe)
+    deps = ChannelDeps(settings, clock, applier)
     running: list[RunningChannel] = []
     try:
         for kind in registry.enabled(settings):
@@ -200,7 +204,8 @@ async def serve(
         scheduler = scheduler_factory(engine, settings, clock, worker.wake)
         scheduler.start()
         try:
-            await _until_stopped(stop, [channel.receive(stop) for channel in running], worker)
+            loops = [channel.receive(stop) for channel in running] + [reports.run()]
+            await _until_stopped(stop, loops, worker)
         except StartupError:
             raise
         except Exception as exc:  # e.g. the token was revoked while running

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.reports.requests import render_request
+from bot.reports.requests import render_request, request_data
 from handlers.context import ConversationSettings, HandlerContext
-from handlers.types import Inbound, Outbound, Reply, ReportRequest
+from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
 from storage.identities import find_identity, mark_processed, note_chat
 from storage.lockout import LockoutPolicy
@@ -37,6 +37,7 @@ from storage.models import (
     OutboxStatus,
 )
 from storage.queue import add_outbox_rows
+from storage.report_jobs import add_report_job
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +156,28 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
     )
 
 
-def _rendered(ctx: HandlerContext, replies: Sequence[Reply], settings: Settings) -> list[Outbound]:
-    """The handler's messages, each report request replaced by the messages carrying it."""
+def _rendered(
+    ctx: HandlerContext, replies: Sequence[Reply], settings: Settings, jobs: list[int]
+) -> list[Outbound]:
+    """The handler's messages, each report request replaced by the messages carrying it. Report
+    files become a ``ReportJob`` rendered after the commit (``bot.reports.jobs``), answered at
+    once with "preparing the report…": openpyxl, python-docx and matplotlib must not run while
+    this transaction holds the database's write lock."""
     outbounds: list[Outbound] = []
     for reply in replies:
-        if isinstance(reply, ReportRequest):
+        if isinstance(reply, ReportRequest) and reply.kind == ReportKind.FILES:
+            job = add_report_job(
+                ctx.session,
+                channel=ctx.inbound.channel,
+                chat_id=ctx.inbound.chat_id,
+                official_id=ctx.official.id if ctx.official else None,
+                request=request_data(reply),
+                now=ctx.now,
+            )
+            jobs.append(job.id or 0)
+            with use_locale(reply.locale):
+                outbounds.append(Outbound(_("Preparing the report… The files follow shortly.")))
+        elif isinstance(reply, ReportRequest):  # a summary is one query: answered in line
             outbounds += render_request(
                 ctx.session,
                 reply,
@@ -172,14 +190,14 @@ def _rendered(ctx: HandlerContext, replies: Sequence[Reply], settings: Settings)
     return outbounds
 
 
-def _converse(ctx: HandlerContext, settings: Settings) -> list[Outbound]:
+def _converse(ctx: HandlerContext, settings: Settings, jobs: list[int]) -> list[Outbound]:
     """The handler's answer; a crash rolls its changes back and apologises instead, so a bad
     message is still recorded as processed and is not redelivered for ever."""
     from handlers.router import handle  # the router imports every handler module
 
     savepoint = ctx.session.begin_nested()
     try:
-        outbounds = _rendered(ctx, handle(ctx), settings)
+        outbounds = _rendered(ctx, handle(ctx), settings, jobs)
         savepoint.commit()
         return outbounds
     except Exception:
@@ -197,9 +215,12 @@ def apply_inbound(
     now: datetime,
     *,
     text_limit: int | None = None,
+    on_report: Callable[[], None] | None = None,
 ) -> list[int] | None:
     """Apply one inbound update; the new outbox ids, or None if it was already applied.
-    ``text_limit``: what the inbound's channel declares, for the conversation's paging."""
+    ``text_limit``: what the inbound's channel declares, for the conversation's paging;
+    ``on_report``: called after the commit when a report job was recorded (wakes the
+    report worker)."""
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware 'now'")
     with Session(engine, expire_on_commit=False) as session:
@@ -219,7 +240,8 @@ def apply_inbound(
                 official=official,
                 text_limit=text_limit,
             )
-            outbounds = _converse(ctx, settings)
+            jobs: list[int] = []
+            outbounds = _converse(ctx, settings, jobs)
             official_id = ctx.official.id if ctx.official else None
             rows = enqueue(
                 session,
@@ -234,4 +256,6 @@ def apply_inbound(
         except BaseException:
             session.rollback()
             raise
+    if jobs and on_report is not None:
+        on_report()
     return ids

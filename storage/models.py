@@ -368,3 +368,21 @@ class AuditEntry(SQLModel, table=True):
     detail: dict[str, Any] | None = _json()
     unit_id: int | None = Field(default=None, foreign_key="unit.id")  # for subtree filtering
     at: datetime = _when(default_factory=utcnow)
+
+
+class ReportJob(SQLModel, table=True):
+    """A report an official asked for in the chat (/baocao), rendered after the inbound's
+    transaction committed (``bot.reports.jobs``) and sent back to the same chat; pending rows
+    are picked up again after a restart."""
+
+    __table_args__ = (Index("ix_reportjob_status", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    request: dict[str, Any] = _json(default={})  # handlers.types.ReportRequest, as data
+    status: str = Field(default="pending", max_length=16)  # pending, done, failed
+    error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _when(default_factory=utcnow)
+    finished_at: datetime | None = _when(default=None, nullable=True)

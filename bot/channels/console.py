@@ -25,6 +25,7 @@ from bot.channels.kind import ChannelKind, Receiving
 from bot.config import Settings
 from bot.demo import demo_people, ensure_demo_data
 from bot.pipeline import apply_inbound
+from bot.reports.jobs import render_pending
 from handlers.types import Attachment, Button, Inbound
 from kernel.clock import Clock
 from kernel.i18n import _, use_locale
@@ -205,7 +206,13 @@ async def run_console(
         if inbound is not None and not _hashed(nfc(line)):
             # None: a stale choice, answered with the current menu
             inbound = menu.resolve(engine, inbound, clock.now(), grace=timedelta(0))
+        report = asyncio.Event()  # set when the line recorded a /baocao job
         if inbound is not None:
             limit = capabilities(settings).text_limit
-            apply_inbound(engine, inbound, settings, clock.now(), text_limit=limit)
-        await deliver()
+            now = clock.now()
+            apply_inbound(engine, inbound, settings, now, text_limit=limit, on_report=report.set)
+        await deliver()  # the answer first ("preparing the report…"), then the files
+        if report.is_set():
+            queued = await asyncio.to_thread(render_pending, engine, settings, clock.now)
+            if queued:
+                await deliver()

@@ -8,8 +8,9 @@ The handler has already decided who may have which report; this module only rend
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
@@ -18,9 +19,43 @@ from bot.reports.text import percent, period_title, summary_text
 from handlers.types import Outbound, OutFile, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
 from storage.models import Unit
+from storage.periods import Period
 from storage.rollup import rollup
 
 MAX_TEXT = 4000  # Telegram allows 4096 characters per message
+
+
+def request_data(request: ReportRequest) -> dict[str, Any]:
+    """The request as JSON data, for a ``ReportJob`` rendered after the commit."""
+    period = request.period
+    return {
+        "kind": str(request.kind),
+        "unit_id": request.unit_id,
+        "period": {
+            "kind": period.kind,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "label": period.label,
+        },
+        "locale": request.locale,
+        "formats": list(request.formats),
+    }
+
+
+def request_from_data(data: dict[str, Any]) -> ReportRequest:
+    period = data["period"]
+    return ReportRequest(
+        kind=ReportKind(data["kind"]),
+        unit_id=int(data["unit_id"]),
+        period=Period(
+            period["kind"],
+            date.fromisoformat(period["start"]),
+            date.fromisoformat(period["end"]),
+            period["label"],
+        ),
+        locale=str(data["locale"]),
+        formats=tuple(data["formats"]),
+    )
 
 
 def _file_stem(unit: Unit, label: str, now: datetime) -> str:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.demo import SHIPPED_PLAN, ensure_demo_data
 from bot.pipeline import apply_inbound
+from bot.reports.jobs import render_pending
 from handlers.types import Attachment, Inbound
 from storage.db import session_scope
 from storage.models import (
@@ -79,6 +80,8 @@ class World:
             reply_to_message_id=reply_to,
         )
         ids = apply_inbound(self.engine, inbound, self.settings, self.now) or []
+        # What the running bot's report worker does after the commit (/baocao's files).
+        ids += render_pending(self.engine, self.settings, lambda: self.now)
         with self.session() as session:
             return list(
                 session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))).all()
