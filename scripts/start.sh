@@ -13,5 +13,5 @@ fi
 .venv/bin/papi-bot init >/dev/null
 # The web console is served beside the bot ([web] in config.toml): say where.
 url=$(.venv/bin/python -c 'from bot.cli.common import settings; from bot.web import base_url; print(base_url(settings()))')
-echo "Web console: $url  (sign-in code: .venv/bin/papi-bot console-login PHONE)" >&2
+echo "Web console: $url  (sign-in code: .venv/bin/papi-bot console-login --demo +84900000010)" >&2
 exec .venv/bin/papi-bot run "$@"

@@ -8,8 +8,10 @@ import logging
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
 from bot.cli.common import echo, fail, require_database, settings
+from bot.config import Settings
 from kernel.clock import SystemClock
 from kernel.i18n import _, use_locale
 from kernel.phones import mask_phone
@@ -54,14 +56,28 @@ def web_command(
             asyncio.run(serve())
 
 
+def _demo_engine(config: Settings) -> Engine:
+    """The database the console demo of ``papi-bot run`` uses (never the configured one)."""
+    from bot.demo import demo_database_url
+    from storage.db import current_revision, head_revision, make_engine
+
+    db = make_engine(demo_database_url(config.database.url))
+    if current_revision(db) != head_revision(db):
+        fail(_("there is no demo database yet: start the demo first (papi-bot run, no token)"))
+    return db
+
+
 def console_login(
     ctx: typer.Context,
     phone: Annotated[str, typer.Argument(help="the coordinator's or admin's mobile number")],
+    demo: Annotated[
+        bool, typer.Option("--demo", help="in the demo's own database (papi-bot run, no token)")
+    ] = False,
 ) -> None:
     """Print a one-time console sign-in code (for the first admin, before any chat is linked)."""
     config = settings(ctx)
     with use_locale(config.app.default_locale):
-        db = require_database(ctx)
+        db = _demo_engine(config) if demo else require_database(ctx)
         with session_scope(db) as session:
             try:
                 official = get_official_by_phone(session, phone)
