@@ -17,6 +17,7 @@ from handlers.types import Outbound
 from kernel.dates import short_date
 from kernel.i18n import _
 from kernel.textnorm import fold
+from storage.models import AssignmentStatus
 from storage.recurring import period_end
 
 CONFIRM_REOPEN = "confirm_reopen"  # a status for a done task, waiting for "có" / "không"
@@ -47,7 +48,10 @@ def refusal(ctx: HandlerContext, number: int) -> Outbound:
 
 def needs_reopen(entry: Item, status: str | None) -> bool:
     """A status other than done, for a task already marked done, would reopen it."""
-    return entry.assignment.status == "done" and status not in (None, "done")
+    return entry.assignment.status == AssignmentStatus.DONE and status not in (
+        None,
+        AssignmentStatus.DONE,
+    )
 
 
 def ask_reopen(
@@ -59,7 +63,7 @@ def ask_reopen(
         ctx.session, ctx.inbound.channel, ctx.inbound.chat_id, CONFIRM_REOPEN, data, ctx.now
     )
     what = status_name(status)
-    if status == "in_progress" and percent is not None:
+    if status == AssignmentStatus.IN_PROGRESS and percent is not None:
         what = f"{what} {percent}%"
     return Outbound(
         _(

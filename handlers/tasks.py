@@ -133,7 +133,9 @@ def task_view_text(ctx: HandlerContext, entry: Item) -> str:
         _("Deadline: %(words)s") % {"words": deadline_text(ctx, entry)},
         _("Status: %(status)s") % {"status": status},
     ]
-    if assignment.note and assignment.status == "blocked":  # later notes are in the updates
+    if (
+        assignment.note and assignment.status == AssignmentStatus.BLOCKED
+    ):  # later notes are in the updates
         lines.append(_("Blocked by: %(note)s") % {"note": shorten(assignment.note, 300)})
     elif assignment.note:
         lines.append(_("Note: %(note)s") % {"note": shorten(assignment.note, 300)})

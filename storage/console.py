@@ -27,11 +27,12 @@ from storage.models import (
     Evidence,
     Official,
     ProgressUpdate,
+    Role,
     Task,
     Unit,
 )
 
-CONSOLE_ROLES = ("coordinator", "admin")
+CONSOLE_ROLES = (Role.COORDINATOR, Role.ADMIN)
 LOGIN_CODE_DIGITS = 6
 LOGIN_CODE_TTL = timedelta(minutes=10)
 LOGIN_CODE_PAUSE = timedelta(seconds=60)  # at most one code a minute per person

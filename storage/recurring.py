@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlmodel import Session, col, select
 
-from storage.models import Assignment, ProgressUpdate, Task
+from storage.models import Assignment, AssignmentStatus, ProgressUpdate, Task
 
 RECURRING = "recurring"
 PERIOD_CHANNEL = "period"  # ProgressUpdate.channel of the update that opens a new period
@@ -57,7 +57,9 @@ def reopen_past_periods(
     rows = session.exec(
         select(Assignment, Task.plan_id)
         .join(Task, col(Task.id) == col(Assignment.task_id))
-        .where(col(Task.deadline_kind) == RECURRING, col(Assignment.status) == "done")
+        .where(
+            col(Task.deadline_kind) == RECURRING, col(Assignment.status) == AssignmentStatus.DONE
+        )
     ).all()
     opened = 0
     for assignment, plan_id in rows:
@@ -65,14 +67,14 @@ def reopen_past_periods(
         boundary = next_period_start(reported, tz, report_deadlines(plan_id))
         if boundary > now:
             continue
-        assignment.status, assignment.percent = "not_started", 0
+        assignment.status, assignment.percent = AssignmentStatus.NOT_STARTED, 0
         assignment.done_at, assignment.note = None, None
         assignment.last_update_at = boundary  # silence is counted from the new period
         session.add(assignment)
         session.add(
             ProgressUpdate(
                 assignment_id=assignment.id or 0,
-                status="not_started",
+                status=AssignmentStatus.NOT_STARTED,
                 channel=PERIOD_CHANNEL,
                 created_at=boundary,
             )

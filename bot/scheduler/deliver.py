@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
-from storage.models import AssignmentOfficial, Official, Unit
+from storage.models import AssignmentOfficial, Official, Role, Unit
 
 
 def assigned_officials(
@@ -56,7 +56,7 @@ def coordinators_above(session: Session, unit: Unit) -> list[Official]:
     """Coordinators of the nearest ancestor that has any (district office, else province)."""
     ancestor_ids = [int(part) for part in unit.path.strip("/").split("/") if part]
     ancestor_ids = [uid for uid in ancestor_ids if uid != unit.id]
-    found = officials_with_role(session, ancestor_ids, "coordinator")
+    found = officials_with_role(session, ancestor_ids, Role.COORDINATOR)
     for unit_id in reversed(ancestor_ids):
         if found.get(unit_id):
             return found[unit_id]

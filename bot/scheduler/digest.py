@@ -16,7 +16,18 @@ from bot.scheduler.split import split_text
 from bot.scheduler.texts import short_task, short_text
 from kernel.dates import short_date, today_local
 from kernel.i18n import N_, _, ngettext
-from storage.models import Assignment, AssignmentOfficial, Official, OutboxMessage, Task, Unit
+from storage.models import (
+    Assignment,
+    AssignmentOfficial,
+    AssignmentRole,
+    AssignmentStatus,
+    Official,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    Task,
+    Unit,
+)
 from storage.periods import range_period
 from storage.plan_admin import live_plan
 from storage.rollup import BlockedItem, Counts, rollup
@@ -83,7 +94,11 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
         .join(Unit, col(Unit.id) == Assignment.unit_id)
         .join(Task, col(Task.id) == Assignment.task_id)
         .where(live_plan())
-        .where(_in_subtree(unit), Assignment.status != "done", Assignment.role == "lead")
+        .where(
+            _in_subtree(unit),
+            Assignment.status != AssignmentStatus.DONE,
+            Assignment.role == AssignmentRole.LEAD,
+        )
         .where(last < cutoff)
     ).all()
     if not rows:
@@ -98,7 +113,7 @@ def _silent(session: Session, unit: Unit, cutoff: datetime) -> list[tuple[str, s
     ):
         who.setdefault(assignment_id, []).append(official.name)
     # Nobody assigned: the unit's chairs answer for it, and are named ("" if it has none).
-    chairs = officials_with_role(session, set(unit_of.values()), "chair")
+    chairs = officials_with_role(session, set(unit_of.values()), Role.CHAIR)
     counts: dict[tuple[str, str], int] = {}
     for assignment_id, unit_name in names.items():
         chair_names = [o.name for o in chairs.get(unit_of[assignment_id], [])]
@@ -113,7 +128,10 @@ def _undeliverable(session: Session, unit: Unit, since: datetime) -> list[tuple[
         select(Official.name, OutboxMessage.kind, OutboxMessage.status)
         .join(Official, col(Official.id) == OutboxMessage.official_id)
         .join(Unit, col(Unit.id) == Official.unit_id)
-        .where(_in_subtree(unit), col(OutboxMessage.status).in_(("failed", "unreachable")))
+        .where(
+            _in_subtree(unit),
+            col(OutboxMessage.status).in_((OutboxStatus.FAILED, OutboxStatus.UNREACHABLE)),
+        )
         .where(col(OutboxMessage.created_at) >= since)
         .order_by(col(OutboxMessage.id))
     ).all()
@@ -130,12 +148,12 @@ def collect(session: Session, unit: Unit, now: datetime, silence_days: int) -> D
         range_period(today - timedelta(days=6), today),
         now,
         silence_days=silence_days,
-        roles=("lead",),  # the lists below count lead assignments: so does the header
+        roles=(AssignmentRole.LEAD,),  # the lists below count lead assignments: so does the header
         compare=False,
     )
     lead_dated_open = (
-        Assignment.role == "lead",
-        Assignment.status != "done",
+        Assignment.role == AssignmentRole.LEAD,
+        Assignment.status != AssignmentStatus.DONE,
         Task.deadline_kind == "date",
     )
     return DigestData(
@@ -146,7 +164,7 @@ def collect(session: Session, unit: Unit, now: datetime, silence_days: int) -> D
         done=_lines(
             session,
             unit,
-            Assignment.status == "done",
+            Assignment.status == AssignmentStatus.DONE,
             col(Assignment.done_at) >= week_ago,
             day="done",
         ),
@@ -264,6 +282,6 @@ def render(data: DigestData) -> list[str]:
 
 
 def _status_word(status: str) -> str:
-    if status == "unreachable":
+    if status == OutboxStatus.UNREACHABLE:
         return _("the official blocked the bot")
     return _("failed after several attempts")

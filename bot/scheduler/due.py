@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from bot.scheduler.policy import ReminderPolicy
 from bot.scheduler.working_time import WorkingTime
+from storage.enums import AssignmentRole, AssignmentStatus
 
 BEFORE_DUE = "before_due"
 DUE_DAY = "due_day"
@@ -92,7 +93,7 @@ def _candidates(
 ) -> Iterator[tuple[str, date, date]]:
     """(kind, nominal key day, day it goes out) for nominal days within [first, last]."""
     dated = facts.deadline_kind == "date" and facts.due_date is not None
-    lead = facts.role == "lead"
+    lead = facts.role == AssignmentRole.LEAD
     if lead and dated:
         assert facts.due_date is not None
         due = facts.due_date
@@ -118,7 +119,7 @@ def due_items(
 ) -> list[DueItem]:
     """Reminders whose moment is in ``(now - lookback, now]`` and after the assignment was
     created, oldest first. Done assignments get none."""
-    if facts.status == "done":
+    if facts.status == AssignmentStatus.DONE:
         return []
     local_now = now.astimezone(working.tz)
     earliest = now - lookback

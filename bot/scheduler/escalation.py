@@ -25,7 +25,7 @@ from bot.scheduler.texts import escalation_text
 from bot.scheduler.working_time import WorkingTime
 from handlers.types import Outbound
 from kernel.i18n import use_locale
-from storage.models import Assignment, Official, Task, Unit
+from storage.models import Assignment, AssignmentRole, AssignmentStatus, Official, Role, Task, Unit
 from storage.plan_admin import live_plan
 
 TO_CHAIR = "escalate_chair"
@@ -52,7 +52,7 @@ def plan_escalations(
         select(Assignment, Task, Unit)
         .join(Task, col(Task.id) == Assignment.task_id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(Assignment.status != "done", Assignment.role == "lead")
+        .where(Assignment.status != AssignmentStatus.DONE, Assignment.role == AssignmentRole.LEAD)
         .where(Task.deadline_kind == "date", col(Task.due_date).is_not(None))
         .where(col(Task.due_date) < today, live_plan())
         .order_by(col(Unit.path), col(Task.order))
@@ -78,7 +78,7 @@ def _group(
     now: datetime,
 ) -> list[Planned]:
     """One list per (level, recipients): the unit's chairs, or the coordinating ancestor."""
-    chairs = officials_with_role(session, {u.id or 0 for lv, _a, _t, u, _m in fresh}, "chair")
+    chairs = officials_with_role(session, {u.id or 0 for lv, _a, _t, u, _m in fresh}, Role.CHAIR)
     groups: dict[tuple[str, tuple[int, ...]], list[Any]] = defaultdict(list)
     people: dict[tuple[int, ...], list[Official]] = {}
     above_cache: dict[int, list[Official]] = {}

@@ -19,7 +19,7 @@ from bot.scheduler.working_time import WorkingTime
 from handlers.payloads import task_buttons
 from handlers.types import Outbound
 from kernel.i18n import use_locale
-from storage.models import Assignment, Official, Plan, Task
+from storage.models import Assignment, AssignmentStatus, Official, Plan, Role, Task
 from storage.plan_admin import live_plan
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def open_assignments(session: Session) -> list[AssignmentFacts]:
             col(Task.due_date),
         )
         .join(Task, col(Task.id) == Assignment.task_id)
-        .where(col(Assignment.status) != "done")
+        .where(col(Assignment.status) != AssignmentStatus.DONE)
         .where(live_plan())
         .order_by(col(Assignment.id))
     )
@@ -124,7 +124,7 @@ def _render(
     also_of = {item.key: also for item, also in sends}
     ids = [item.assignment_id for item in items]
     assigned = assigned_officials(session, ids)
-    chairs = officials_with_role(session, {facts_by_id[i].unit_id for i in ids}, "chair")
+    chairs = officials_with_role(session, {facts_by_id[i].unit_id for i in ids}, Role.CHAIR)
     recipients: dict[int, list[Official]] = {
         i: assigned.get(i) or chairs.get(facts_by_id[i].unit_id, []) for i in ids
     }

@@ -16,13 +16,13 @@ from bot.scheduler.working_time import WorkingTime
 from handlers.permissions import scope_root
 from handlers.types import Outbound
 from kernel.i18n import use_locale
-from storage.models import Official, Unit
+from storage.models import Official, Role, Unit
 
 log = logging.getLogger(__name__)
 
 DIGEST = "digest"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DIGEST_ROLES = ("chair", "coordinator")
+DIGEST_ROLES = (Role.CHAIR, Role.COORDINATOR)
 
 
 def latest_digest_moment(settings: Settings, now: datetime) -> datetime:
