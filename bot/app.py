@@ -34,6 +34,7 @@ from bot.reports.jobs import ReportWorker
 from bot.scheduler.jobs import build_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
+from kernel.i18n import _
 from kernel.phones import redact_phones
 
 log = logging.getLogger("papi_bot")
@@ -197,7 +198,7 @@ async def serve(
             assert kind.start is not None  # enabled() lists only channels with an adapter
             running.append(await kind.start(deps))
         if not running:
-            raise StartupError("no channel to run: set TELEGRAM_BOT_TOKEN")
+            raise StartupError(_("no channel to run: set TELEGRAM_BOT_TOKEN"))
         senders = {channel.name: channel.sender for channel in running}
         worker = OutboxWorker(engine, senders, settings, clock, registry=registry)
         waker.worker = worker
@@ -211,7 +212,7 @@ async def serve(
         except Exception as exc:  # e.g. the token was revoked while running
             log.exception("the bot stopped on an error")
             reason = redact_text(f"{type(exc).__name__}: {exc}", _secrets(settings))
-            raise StartupError(f"stopped on an error: {reason}") from None
+            raise StartupError(_("stopped on an error: %(reason)s") % {"reason": reason}) from None
         finally:
             scheduler.shutdown(wait=False)
     finally:
@@ -270,7 +271,9 @@ async def main(
         missing = registry.declared_but_missing(settings)
         if missing:
             names = ", ".join(kind.name for kind in missing)
-            raise StartupError(f"no adapter yet for the configured channel(s): {names}")
+            raise StartupError(
+                _("no adapter yet for the configured channel(s): %(names)s") % {"names": names}
+            )
         await serve_console(engine, settings, clock, stdin, stdout, registry=registry)
         return
     stop = asyncio.Event()

@@ -64,3 +64,18 @@ def test_units_import_on_a_database_never_initialised(
     line = _one_clear_line(cli("units", "import", str(units)))
     assert "init" in line
     assert not database.exists()  # asking did not create an empty file
+
+
+def test_errors_a_user_sees_are_in_vietnamese(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vietnamese is the default: not "the database is not initialised" in English."""
+    monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
+    monkeypatch.setenv("PAPI_BOT_DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
+    runner = CliRunner()
+    line = _one_clear_line(runner.invoke(app, ["officials", "list"]))
+    assert line.startswith("cơ sở dữ liệu chưa được khởi tạo")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[invites]\nttl_days = -1\n", encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(bad), "status"])
+    assert _one_clear_line(result).startswith("lỗi cấu hình:")

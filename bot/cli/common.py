@@ -17,6 +17,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from bot.config import ConfigError, Settings, load_settings
+from kernel.i18n import _
 from storage.db import current_revision, head_revision, make_engine
 
 EXIT_BAD_INPUT = 2
@@ -42,7 +43,7 @@ class CliContext:
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
-                fail(f"config error: {exc}")
+                fail(_("config error: %(error)s") % {"error": exc})
         return self._settings
 
     @property
@@ -85,7 +86,7 @@ def require_database(ctx: typer.Context) -> Engine:
     """The engine of an initialised, up-to-date database, or a clear failure."""
     db = engine(ctx)
     if current_revision(db) != head_revision(db):
-        fail("the database is not initialised or is out of date: run `papi-bot init` first")
+        fail(_("the database is not initialised or is out of date: run `papi-bot init` first"))
     return db
 
 

@@ -23,6 +23,7 @@ from bot.channels.telegram.outgoing import (
     make_bot,
 )
 from bot.config import Settings
+from kernel.i18n import _
 
 NAME = "telegram"
 log = logging.getLogger("papi_bot")
@@ -69,7 +70,7 @@ class TelegramRuntime:
         secret = self._settings.secrets.telegram_webhook_secret
         if secret is None or not config.webhook_url:
             raise StartupError(
-                "webhook mode needs telegram.webhook_url and TELEGRAM_WEBHOOK_SECRET"
+                _("webhook mode needs telegram.webhook_url and TELEGRAM_WEBHOOK_SECRET")
             )
         await self.receiver.serve_webhook(
             url=config.webhook_url,
@@ -91,7 +92,7 @@ async def start(deps: ChannelDeps) -> TelegramRuntime:
     settings = deps.settings
     token = settings.secrets.telegram_bot_token
     if token is None:
-        raise StartupError("TELEGRAM_BOT_TOKEN is not set")
+        raise StartupError(_("TELEGRAM_BOT_TOKEN is not set"))
     bot = make_bot(token.get_secret_value(), settings.telegram.api_base)
     try:
         me = await bot.get_me()
@@ -99,7 +100,8 @@ async def start(deps: ChannelDeps) -> TelegramRuntime:
         await bot.session.close()
         reason = map_error(exc, token.get_secret_value())
         raise StartupError(
-            f"cannot reach the Bot API at {settings.telegram.api_base}: {reason}"
+            _("cannot reach the Bot API at %(url)s: %(reason)s")
+            % {"url": settings.telegram.api_base, "reason": reason}
         ) from None
     log.info("telegram: connected as @%s (%s mode)", me.username, settings.telegram.mode)
     return TelegramRuntime(bot, deps)
