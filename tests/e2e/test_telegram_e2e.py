@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import Session, col, func, select
 
+from bot.config import Settings
+from bot.scheduler.sweep import sweep
+from bot.scheduler.working_time import WorkingTime
+from kernel.clock import VN_TZ, FixedClock
 from kernel.textnorm import fold
+from storage.db import session_scope
 from storage.models import (
     Assignment,
     AssignmentOfficial,
@@ -17,7 +24,9 @@ from storage.models import (
     OutboxMessage,
     ProcessedUpdate,
     ProgressUpdate,
+    Task,
 )
+from storage.progress import assign_officials
 from tests.e2e.conftest import World
 from tests.fakes.fake_telegram import SentMessage
 
@@ -144,6 +153,68 @@ async def test_the_whole_conversation_over_http(world: World) -> None:
         statuses = session.exec(select(OutboxMessage.status)).all()
     assert statuses and set(statuses) <= {"sent", "pending"}
     assert len(world.fake.sent) == statuses.count("sent")
+
+
+async def test_a_reminder_is_answered_by_the_number_it_shows(world: World) -> None:
+    """The number a reminder shows ("#12") is the number that changes that task: the
+    official types "12 60%" and exactly that assignment moves, named in the answer."""
+    settings = Settings()
+    working = WorkingTime(settings.quiet_hours, settings.tz)
+    day = datetime.now(VN_TZ).date()
+    while not working.is_working_day(day) or working.at_send_time(day) + timedelta(
+        hours=1
+    ) > datetime.now(VN_TZ):
+        day -= timedelta(days=1)
+    chat = str(OFFICIAL)
+    with session_scope(world.engine) as session:  # a task of his commune, his, due that day
+        target = session.exec(
+            select(Assignment)
+            .where(Assignment.unit_id == world.people.official.unit_id)
+            .where(Assignment.status == "not_started", Assignment.role == "lead")
+            .order_by(col(Assignment.id))
+        ).first()
+        assert target is not None and target.id is not None
+        official, chair = world.people.official, world.people.chair
+        assign_officials(session, target.id, [official.id or 0], chair.id, datetime.now(VN_TZ))
+        task = session.get(Task, target.task_id)
+        assert task is not None
+        task.due_date, task.deadline_kind = day, "date"
+        session.add(task)
+        # The demo was created just now; a reminder is never about a moment before that.
+        target.created_at = working.at_send_time(day) - timedelta(days=1)
+        session.add(target)
+    # The sweep the running bot does every minute, at that working morning (whichever runs
+    # first writes the reminder: the reminder log keeps it to one).
+    moment = working.at_send_time(day) + timedelta(hours=1)
+    sweep(world.engine, settings, FixedClock(moment), digests=False)
+    with Session(world.engine) as session:
+        reminder = session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat, OutboxMessage.kind == "reminder")
+            .where(OutboxMessage.assignment_id == target.id)
+            .order_by(col(OutboxMessage.id))
+        ).first()
+    assert reminder is not None, "the sweep wrote no reminder for the task due that day"
+    await world.say(OFFICIAL, "/help")  # any message wakes the outbox worker
+    for _ in range(500):
+        if any(m.text == reminder.text for m in world.fake.sent_to(OFFICIAL)):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the reminder was not delivered")
+    shown = re.search(r"#(\d+)", reminder.text)
+    assert shown is not None, reminder.text
+    number = int(shown.group(1))
+    assert number == reminder.assignment_id  # the number shown is the task's own number
+    with Session(world.engine) as session:
+        before = {a.id: (a.status, a.percent) for a in session.exec(select(Assignment)).all()}
+    (answer,) = await world.say(OFFICIAL, f"{number} 60%")
+    assert f"#{number}" in (answer.text or "") and "60%" in (answer.text or "")
+    with Session(world.engine) as session:
+        after = {a.id: (a.status, a.percent) for a in session.exec(select(Assignment)).all()}
+    assert after[number] == ("in_progress", 60)
+    changed = {key for key in after if after[key] != before[key]}
+    assert changed == {number}  # no other task of the commune moved
 
 
 async def test_sigkill_mid_burst_loses_and_repeats_nothing(world: World) -> None:
