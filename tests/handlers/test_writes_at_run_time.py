@@ -35,6 +35,9 @@ from tests.handlers.helpers import World
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WRITERS = (ROOT / "storage", ROOT / "tests")  # tests set up their worlds directly
+# The project's own packages; a virtual environment inside the checkout (.venv, CI's
+# .venv-test) holds other people's code, whatever its folder is called.
+OWN_CODE = tuple(ROOT / package for package in ("bot", "handlers", "storage", "kernel", "tests"))
 
 
 def _assigner() -> Path | None:
@@ -42,7 +45,7 @@ def _assigner() -> Path | None:
     frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         path = Path(frame.f_code.co_filename)
-        if path.is_relative_to(ROOT) and not path.is_relative_to(ROOT / ".venv"):
+        if any(path.is_relative_to(own) for own in OWN_CODE):
             return path
         frame = frame.f_back
     return None
