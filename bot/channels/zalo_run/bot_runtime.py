@@ -26,6 +26,7 @@ from bot.channels.zalo_bot.client import ZaloBotClient
 from bot.channels.zalo_bot.errors import ZaloBotError, ZaloConfigError, ZaloWebhookActive
 from bot.channels.zalo_bot.updates import AskForText, ask_for_text_message, parse_update, update_key
 from bot.channels.zalo_run.inbox import Inbox
+from bot.web.file_links import file_url_maker
 from kernel.i18n import use_locale
 
 log = logging.getLogger("papi_bot")
@@ -43,7 +44,7 @@ class ZaloBotRuntime:
         self._client = client
         self._http = http
         self._deps = deps
-        self.sender = ZaloBotChannel(client)
+        self.sender = ZaloBotChannel(client, file_url=file_url_maker(deps.settings))
         self.inbox = Inbox(engine, NAME, lambda event: update_key(event), deps.clock)
 
     async def process(self, event: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from bot.channels.zalo_oa import setup, webhook
 from bot.channels.zalo_oa.channel import ZaloOAChannel
 from bot.channels.zalo_oa.events import OAFollow, parse_event
 from bot.channels.zalo_run.inbox import Inbox
+from bot.web.file_links import file_url_maker
 
 log = logging.getLogger("papi_bot")
 NAME = "zalo_oa"
@@ -84,7 +85,8 @@ async def start(deps: ChannelDeps) -> ZaloOARuntime:
     try:
         await asyncio.to_thread(setup.seed_from_env, settings, engine, deps.clock)
         parts = setup.oa_from_settings(settings, engine, http, deps.clock)
-        runtime = ZaloOARuntime(ZaloOAChannel(parts.client), http, deps, engine)
+        sender = ZaloOAChannel(parts.client, file_url=file_url_maker(settings))
+        runtime = ZaloOARuntime(sender, http, deps, engine)
         handler = webhook.make_handler(
             runtime.inbox.store,
             app_id=parts.app_id,
