@@ -10,8 +10,7 @@ token. Rates are not published (Zalo Bot: a monthly quota) — they are settings
 from __future__ import annotations
 
 from bot.channels.base import Capabilities, RateLimits
-from bot.channels.kind import ChannelKind, Receiving
-from bot.channels.zalo_run import bot_runtime, oa_runtime
+from bot.channels.kind import ChannelDeps, ChannelKind, Receiving, RunningChannel
 from bot.config import Settings
 
 ZALO_BOT_TEXT_LIMIT = 2000
@@ -66,13 +65,27 @@ def _oa_enabled(settings: Settings) -> bool:
     return settings.secrets.zalo_oa_app_id is not None
 
 
+async def _start_bot(deps: ChannelDeps) -> RunningChannel:
+    # Imported when started: the runtime pulls in the web console (file links), which
+    # itself reads this registry; the declarations stay importable on their own.
+    from bot.channels.zalo_run import bot_runtime
+
+    return await bot_runtime.start(deps)
+
+
+async def _start_oa(deps: ChannelDeps) -> RunningChannel:
+    from bot.channels.zalo_run import oa_runtime
+
+    return await oa_runtime.start(deps)
+
+
 ZALO_BOT = ChannelKind(
     name="zalo",
     capabilities=bot_capabilities,
     receiving=_bot_receiving,
     enabled=_bot_enabled,
     webhook_route="/zalo/webhook",
-    start=bot_runtime.start,
+    start=_start_bot,
 )
 
 ZALO_OA = ChannelKind(
@@ -82,5 +95,5 @@ ZALO_OA = ChannelKind(
     enabled=_oa_enabled,
     webhook_route="/zalo-oa/webhook",
     token_refresh=True,
-    start=oa_runtime.start,
+    start=_start_oa,
 )
