@@ -31,6 +31,8 @@ def bot_capabilities(settings: Settings) -> Capabilities:
         photo_upload=False,  # sendPhoto takes a URL only
         payload_bytes=None,
         rates=_rates(settings),
+        monthly_quota=settings.zalo.quota_messages_per_month,  # unconfirmed: free Basic plan
+        quota_warn_percent=settings.zalo.quota_warn_percent,
     )
 
 
