@@ -65,7 +65,7 @@ def plan_digests(
         fresh = [o for o in fresh if o not in broken]
     silence = settings.reminders.silence_days
     data_by_unit: dict[int, DigestData] = {}
-    # A channel near its monthly quota (Zalo Bot's plan) concerns every coordinator.
+    # A channel near its declared monthly quota concerns every coordinator.
     quotas = tuple((q.channel, q.sent, q.quota) for q in quota_warnings(session, settings, now))
     planned = []
     for official in fresh:
