@@ -1,8 +1,9 @@
 """The composition root: builds the channels, the outbox worker and the scheduler, runs them.
 
 Which channels run is chosen by the secrets that are set (``ChannelRegistry.enabled``):
-Telegram with ``TELEGRAM_BOT_TOKEN``, Zalo next to it once its adapter exists — several at
-once, each optional. With none, ``papi-bot run`` is a terminal chat on demo data (the
+Telegram with ``TELEGRAM_BOT_TOKEN``, Zalo Bot with ``ZALO_BOT_TOKEN``, Zalo OA with
+``ZALO_OA_APP_ID`` — several at once, each optional; the Zalo webhooks share one server
+(``bot.channels.webhook_hub``). With none, ``papi-bot run`` is a terminal chat on demo data (the
 console channel). Every reply goes through the one outbox worker, which sends on every
 running channel within its declared limits. SIGTERM/SIGINT stop it cleanly: receiving stops
 first, the worker finishes the message in flight, the channels close their sessions.
@@ -27,6 +28,7 @@ from bot.channels.base import StartupError
 from bot.channels.console import ConsoleChannel, run_console
 from bot.channels.kind import ChannelDeps, RunningChannel
 from bot.channels.registry import ChannelRegistry, default_registry
+from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
@@ -68,6 +70,9 @@ def _secrets(settings: Settings) -> list[str]:
         settings.secrets.telegram_webhook_secret,
         settings.secrets.zalo_bot_token,
         settings.secrets.zalo_webhook_secret,
+        settings.secrets.zalo_oa_app_secret,
+        settings.secrets.zalo_oa_secret_key,
+        settings.secrets.zalo_oa_refresh_token,
         settings.secrets.console_secret,
     ]
     return [value.get_secret_value() for value in values if value is not None]
@@ -189,9 +194,10 @@ async def serve(
     for kind in registry.declared_but_missing(settings):
         log.warning("%s: its secrets are set, but its adapter is not installed yet", kind.name)
     waker = _WakeLater()
+    hub = WebhookHub(settings.zalo.webhook_host, settings.zalo.webhook_port)  # Zalo's webhooks
     reports = ReportWorker(engine, settings, clock.now, waker.wake)  # /baocao after the commit
     applier = inbound_applier(engine, settings, clock, waker, registry, reports.wake_threadsafe)
-    deps = ChannelDeps(settings, clock, applier)
+    deps = ChannelDeps(settings, clock, applier, engine=engine, hub=hub)
     running: list[RunningChannel] = []
     try:
         for kind in registry.enabled(settings):
@@ -216,6 +222,7 @@ async def serve(
         finally:
             scheduler.shutdown(wait=False)
     finally:
+        await hub.stop()
         for channel in running:
             await channel.close()
 

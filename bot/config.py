@@ -146,6 +146,11 @@ class ZaloConfig(_Section):
     per_chat_rate_per_second: float = Field(1, gt=0)
     mode: Literal["webhook", "polling"] = "webhook"  # polling is for development only
     webhook_path: str = "/zalo/webhook"
+    # One server for both Zalo webhooks (bot/channels/webhook_hub.py); Zalo posts to
+    # webhook_base_url + the path, an HTTPS address a reverse proxy maps to host:port.
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(8088, ge=1, le=65535)
+    webhook_base_url: str = ""
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     text_limit: int = Field(2000, ge=100, le=2000)
     poll_min_interval_seconds: float = Field(1.0, ge=1.0)  # Zalo answers at once when busy

@@ -40,6 +40,8 @@ class Capabilities:
     photo_upload: bool  # a local image can be uploaded (else only by URL, or not at all)
     payload_bytes: int | None
     rates: RateLimits | None
+    monthly_quota: int | None = None  # messages a month the platform allows (Zalo Bot's plan)
+    quota_warn_percent: int = 80  # the coordinator's digest warns from this share on
 
     def fits_payload(self, payload: str) -> bool:
         return self.payload_bytes is None or len(payload.encode()) <= self.payload_bytes

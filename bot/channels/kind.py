@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from sqlalchemy.engine import Engine
+
 from bot.channels.base import Capabilities, Channel
+from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
 from handlers.types import Inbound
 from kernel.clock import Clock
@@ -23,11 +26,14 @@ ApplyFn = Callable[[Inbound], Awaitable[object]]
 
 @dataclass(frozen=True, slots=True)
 class ChannelDeps:
-    """What a channel gets to run: the settings, the clock, and where inbounds go."""
+    """What a channel gets to run: the settings, the clock, where inbounds go, the database
+    (the webhook inbox, the OA tokens) and the shared webhook server to add its route to."""
 
     settings: Settings
     clock: Clock
     apply: ApplyFn
+    engine: Engine | None = None
+    hub: WebhookHub = field(default_factory=lambda: WebhookHub("127.0.0.1", 0))
 
 
 class RunningChannel(Protocol):

@@ -1,4 +1,4 @@
-"""Zalo Bot and Zalo OA, as declared in the registry (their adapters come next).
+"""Zalo Bot and Zalo OA, as declared in the registry; ``start`` is in ``bot.channels.zalo_run``.
 
 Limits from /work/shared/REFERENCE.md: Zalo Bot sends text of 1–2000 characters, has no
 buttons of any kind (numbered menus), no edits, no documents, photos only by URL; getUpdates
@@ -10,7 +10,7 @@ token. Rates are not published (Zalo Bot: a monthly quota) — they are settings
 from __future__ import annotations
 
 from bot.channels.base import Capabilities, RateLimits
-from bot.channels.kind import ChannelKind, Receiving
+from bot.channels.kind import ChannelDeps, ChannelKind, Receiving, RunningChannel
 from bot.config import Settings
 
 ZALO_BOT_TEXT_LIMIT = 2000
@@ -31,6 +31,8 @@ def bot_capabilities(settings: Settings) -> Capabilities:
         photo_upload=False,  # sendPhoto takes a URL only
         payload_bytes=None,
         rates=_rates(settings),
+        monthly_quota=settings.zalo.quota_messages_per_month,  # unconfirmed: free Basic plan
+        quota_warn_percent=settings.zalo.quota_warn_percent,
     )
 
 
@@ -46,8 +48,8 @@ def oa_capabilities(settings: Settings) -> Capabilities:
     )
 
 
-def _webhook_first(settings: Settings) -> tuple[Receiving, ...]:
-    return ("webhook", "polling")
+def _bot_receiving(settings: Settings) -> tuple[Receiving, ...]:
+    return ("polling", "webhook") if settings.zalo.mode == "polling" else ("webhook", "polling")
 
 
 def _webhook_only(settings: Settings) -> tuple[Receiving, ...]:
@@ -55,19 +57,37 @@ def _webhook_only(settings: Settings) -> tuple[Receiving, ...]:
 
 
 def _bot_enabled(settings: Settings) -> bool:
+    """The token turns it on; webhook mode without ZALO_WEBHOOK_SECRET then stops the start
+    with a message naming the variable (rather than running without Zalo, silently)."""
     return settings.secrets.zalo_bot_token is not None
 
 
 def _oa_enabled(settings: Settings) -> bool:
-    return False  # the OA's secrets (app id, secret key, refresh token) are not configurable yet
+    """The app id turns it on; the other OA secrets missing stops the start, naming them."""
+    return settings.secrets.zalo_oa_app_id is not None
+
+
+async def _start_bot(deps: ChannelDeps) -> RunningChannel:
+    # Imported when started: the runtime pulls in the web console (file links), which
+    # itself reads this registry; the declarations stay importable on their own.
+    from bot.channels.zalo_run import bot_runtime
+
+    return await bot_runtime.start(deps)
+
+
+async def _start_oa(deps: ChannelDeps) -> RunningChannel:
+    from bot.channels.zalo_run import oa_runtime
+
+    return await oa_runtime.start(deps)
 
 
 ZALO_BOT = ChannelKind(
     name="zalo",
     capabilities=bot_capabilities,
-    receiving=_webhook_first,
+    receiving=_bot_receiving,
     enabled=_bot_enabled,
     webhook_route="/zalo/webhook",
+    start=_start_bot,
 )
 
 ZALO_OA = ChannelKind(
@@ -77,4 +97,5 @@ ZALO_OA = ChannelKind(
     enabled=_oa_enabled,
     webhook_route="/zalo-oa/webhook",
     token_refresh=True,
+    start=_start_oa,
 )

@@ -64,6 +64,7 @@ class DigestData:
     silent: list[tuple[str, str, int]]  # (who, unit, assignments without update)
     due_soon: list[Line]
     undeliverable: list[tuple[str, str, str]]  # (official, kind, status)
+    quotas: tuple[tuple[str, int, int], ...] = ()  # (channel, sent this month, monthly quota)
 
 
 def _in_subtree(unit: Unit) -> ColumnElement[bool]:
@@ -274,6 +275,15 @@ def render(data: DigestData) -> list[str]:
             + _("%(who)s: %(kind)s, %(status)s")
             % {"who": who, "kind": _(KIND_WORDS.get(kind, kind)), "status": _status_word(status)}
             for who, kind, status in data.undeliverable
+        ],
+    )
+    lines += _section(
+        _("Monthly message quota"),
+        [
+            "- "
+            + _("%(channel)s: %(sent)d of %(quota)d messages this month (%(pct)s)")
+            % {"channel": channel, "sent": sent, "quota": quota, "pct": percent(100 * sent / quota)}
+            for channel, sent, quota in data.quotas
         ],
     )
     if len(lines) == len(head):

@@ -5,10 +5,12 @@ and a digest missed while the bot was down still goes out once (only the latest 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot.channels.quota import quota_warnings
 from bot.config import Settings
 from bot.scheduler.digest import DigestData, collect, render
 from bot.scheduler.record import LogKey, Planned, existing_keys
@@ -63,12 +65,15 @@ def plan_digests(
         fresh = [o for o in fresh if o not in broken]
     silence = settings.reminders.silence_days
     data_by_unit: dict[int, DigestData] = {}
+    # A channel near its declared monthly quota concerns every coordinator.
+    quotas = tuple((q.channel, q.sent, q.quota) for q in quota_warnings(session, settings, now))
     planned = []
     for official in fresh:
         root = scopes[official.id or 0]
         assert root is not None and root.id is not None
         if root.id not in data_by_unit:
-            data_by_unit[root.id] = collect(session, root, now, silence)
+            data = collect(session, root, now, silence)
+            data_by_unit[root.id] = replace(data, quotas=quotas)
         with use_locale(official.locale):
             parts = render(data_by_unit[root.id])
         outbounds = [Outbound(part, official_id=official.id, kind=DIGEST) for part in parts]

@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.web import dashboard, evidence, exports, invites, login, people, plans
+from bot.web import dashboard, evidence, exports, file_links, invites, login, people, plans
 from bot.web.render import install
 from bot.web.security import console_middleware
 from bot.web.state import STATE, ConsoleState
@@ -58,7 +58,7 @@ def build_app(
         upload_dir=settings.app.data_dir / "console-uploads",
     )
     install(app)
-    for module in (login, dashboard, exports, plans, people, invites, evidence):
+    for module in (login, dashboard, exports, plans, people, invites, evidence, file_links):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     app.router.add_get("/healthz", _health)

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from storage import inbox as _inbox  # noqa: F401 - the webhook inbox table, beside its code
 from storage import oa_tokens as _oa_tokens  # noqa: F401 - the OA token table, beside its code
 
 config = context.config

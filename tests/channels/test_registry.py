@@ -67,14 +67,17 @@ def test_channels_are_chosen_by_the_secrets_that_are_set() -> None:
     names = [k.name for k in registry.enabled(with_secrets(telegram_bot_token="1:x"))]
     assert names == ["telegram"]
     zalo_only = with_secrets(zalo_bot_token="1:z")
-    assert registry.enabled(zalo_only) == []
-    assert [k.name for k in registry.declared_but_missing(zalo_only)] == ["zalo"]
+    assert [k.name for k in registry.enabled(zalo_only)] == ["zalo"]
+    assert registry.declared_but_missing(zalo_only) == []
+    oa_only = with_secrets(zalo_oa_app_id="4321")
+    assert [k.name for k in registry.enabled(oa_only)] == ["zalo_oa"]
 
 
-async def test_a_configured_channel_without_an_adapter_refuses_to_start(
+async def test_a_channel_configured_halfway_refuses_to_start(
     engine: Engine, clock: FixedClock
 ) -> None:
-    """Only ZALO_BOT_TOKEN set: a clear refusal, not a console chat on a server's stdin."""
+    """Only ZALO_BOT_TOKEN set (webhook mode, no address, no secret): a clear refusal before
+    any call to Zalo, not a console chat on a server's stdin."""
     settings = with_secrets(zalo_bot_token="1:z")
     stdout = io.StringIO()
     with pytest.raises(StartupError, match="zalo"):

@@ -4,8 +4,8 @@
 The platform has no buttons, no edits and no documents: a menu goes out as numbered text, an
 edit is a new message, a photo goes by URL and any other file as a link. Both need
 ``file_url(path, file_name)`` — the short-lived signed HTTPS link papi-bot serves
-(``public_base_url``, not built yet); without it a file message is a permanent failure with a
-clear reason rather than a silent drop.
+(``bot.web.file_links``: 24 h, served by the web console at ``[web] public_url``); without
+it a file message is a permanent failure with a clear reason rather than a silent drop.
 """
 
 from __future__ import annotations
@@ -45,9 +45,15 @@ class ZaloBotChannel:
         if message.file_path is None:
             return await self._client.send_text(message.chat_id, text)
         if self._file_url is None:
-            raise PermanentFailure("Zalo Bot cannot upload files: set public_base_url")
+            raise PermanentFailure(
+                "Zalo Bot cannot upload files: file links need PAPI_BOT_CONSOLE_SECRET, "
+                "the web console and its [web] public_url"
+            )
         name = message.file_name or Path(message.file_path).name
-        url = self._file_url(message.file_path, name)
+        try:
+            url = self._file_url(message.file_path, name)
+        except ValueError:  # not a report file: never linked
+            raise PermanentFailure("Zalo Bot links only report files") from None
         if Path(name).suffix.lower() in PHOTO_SUFFIXES:
             photo_id = await self._client.send_photo(message.chat_id, url)
             if not text.strip():

@@ -48,7 +48,13 @@ class ZaloOAChannel:
                 return [image_id]
             return [image_id, *await self._client.send(user_id, message.text, message.buttons)]
         if self._file_url is None:
-            raise PermanentFailure("the OA channel sends files as links: set public_base_url")
-        url = self._file_url(message.file_path, name)
+            raise PermanentFailure(
+                "the OA channel sends files as links: they need PAPI_BOT_CONSOLE_SECRET, "
+                "the web console and its [web] public_url"
+            )
+        try:
+            url = self._file_url(message.file_path, name)
+        except ValueError:  # not a report file: never linked
+            raise PermanentFailure("the OA channel links only report files") from None
         text = f"{message.text}\n\n{name}: {url}"
         return await self._client.send(user_id, text, message.buttons)

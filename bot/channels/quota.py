@@ -1,0 +1,48 @@
+"""Monthly quotas of the channels that declare one (``Capabilities.monthly_quota``): how much
+of this month's quota each has used, for the coordinator's digest. Channel-neutral: the
+quota is a declaration of the channel, the count comes from the outbox rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlmodel import Session
+
+from bot.channels.registry import ChannelRegistry, default_registry
+from bot.config import Settings
+from kernel.clock import local_zone
+from kernel.dates import today_local
+from storage.channel_usage import sent_since
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaUse:
+    channel: str
+    sent: int
+    quota: int
+
+    @property
+    def share(self) -> float:
+        return self.sent / self.quota if self.quota else 1.0
+
+
+def month_start(now: datetime) -> datetime:
+    """The first moment of ``now``'s month in the configured zone."""
+    return datetime.combine(today_local(now).replace(day=1), time.min, tzinfo=local_zone())
+
+
+def quota_warnings(
+    session: Session, settings: Settings, now: datetime, registry: ChannelRegistry | None = None
+) -> list[QuotaUse]:
+    """The channels that used at least their warning share of this month's quota."""
+    registry = registry or default_registry()
+    warnings = []
+    for name in registry.names():
+        caps = registry.capabilities(name, settings)
+        if caps.monthly_quota is None:
+            continue
+        sent = sent_since(session, name, month_start(now))
+        if sent * 100 >= caps.monthly_quota * caps.quota_warn_percent:
+            warnings.append(QuotaUse(name, sent, caps.monthly_quota))
+    return warnings
