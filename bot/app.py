@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -22,6 +23,7 @@ from typing import IO, Any, Protocol, TextIO
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
+from bot import metrics
 from bot.channels import menu
 from bot.channels.base import StartupError
 from bot.channels.console import ConsoleChannel, run_console
@@ -129,6 +131,7 @@ def inbound_applier(
         return apply_inbound(engine, inbound, settings, now, text_limit=limit)
 
     async def apply(inbound: Inbound) -> list[int] | None:
+        metrics.update_received(inbound.channel)
         ids = await asyncio.to_thread(apply_sync, inbound)
         if ids is not None:
             worker.wake()
@@ -199,6 +202,7 @@ async def serve(
         waker.worker = worker
         scheduler = scheduler_factory(engine, settings, clock, worker.wake)
         scheduler.start()
+        metrics.LEADERSHIP.became_leader(f"pid {os.getpid()}")
         try:
             await _until_stopped(stop, [channel.receive(stop) for channel in running], worker)
         except StartupError:
@@ -209,6 +213,7 @@ async def serve(
             raise StartupError(f"stopped on an error: {reason}") from None
         finally:
             scheduler.shutdown(wait=False)
+            metrics.LEADERSHIP.stepped_down()
     finally:
         for channel in running:
             await channel.close()

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from bot import metrics
 from bot.channels.base import (
     Capabilities,
     Channel,
@@ -309,9 +311,11 @@ class OutboxWorker:
 
     async def _send(self, row: PendingRow, priority: int = 0) -> datetime | None:
         """Send one claimed row and record the outcome; when the chat may go on, or None."""
+        started = time.perf_counter()
         try:
             result = await self._send_pieces(row, priority)
         except Throttled as exc:
+            metrics.throttled(row.channel)
             return await self._in_db(self._store.record_throttled, row, exc.retry_after)
         except ContactStopped as exc:
             await self._in_db(self._store.record_unreachable, row, str(exc))
@@ -326,6 +330,7 @@ class OutboxWorker:
         except Exception as exc:  # an adapter bug must not stop the worker
             log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
             return await self._in_db(self._store.record_retry, row, f"bug: {type(exc).__name__}")
+        metrics.message_sent(row.channel, time.perf_counter() - started)
         await self._in_db(self._store.record_sent, row, result)
         return None
 

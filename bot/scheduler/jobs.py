@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from bot import metrics
 from bot.config import Settings
 from bot.scheduler.sweep import run_digests, sweep
 from kernel.clock import Clock
@@ -47,7 +48,8 @@ def build_scheduler(
     )
 
     async def sweep_job() -> None:
-        result = await asyncio.to_thread(sweep, engine, settings, clock)
+        with metrics.timed_sweep():
+            result = await asyncio.to_thread(sweep, engine, settings, clock)
         if result.messages:
             on_enqueued()
 
