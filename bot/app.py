@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -32,7 +31,7 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
-from bot.scheduler.jobs import build_scheduler
+from bot.scheduler.leader import elected_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
 from kernel.phones import redact_phones
@@ -182,7 +181,7 @@ async def serve(
     stop: asyncio.Event,
     *,
     registry: ChannelRegistry | None = None,
-    scheduler_factory: SchedulerFactory = build_scheduler,
+    scheduler_factory: SchedulerFactory = elected_scheduler,
 ) -> None:
     """Every enabled platform channel + the outbox worker + the scheduler, until ``stop``."""
     registry = registry or default_registry()
@@ -202,7 +201,6 @@ async def serve(
         waker.worker = worker
         scheduler = scheduler_factory(engine, settings, clock, worker.wake)
         scheduler.start()
-        metrics.LEADERSHIP.became_leader(f"pid {os.getpid()}")
         try:
             await _until_stopped(stop, [channel.receive(stop) for channel in running], worker)
         except StartupError:
@@ -213,7 +211,6 @@ async def serve(
             raise StartupError(f"stopped on an error: {reason}") from None
         finally:
             scheduler.shutdown(wait=False)
-            metrics.LEADERSHIP.stepped_down()
     finally:
         for channel in running:
             await channel.close()
