@@ -31,6 +31,7 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
+from bot.roles import PARTS, Role, scheduler_for, serve_scheduler
 from bot.scheduler.leader import elected_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
@@ -140,7 +141,10 @@ def inbound_applier(
 
 
 async def _until_stopped(
-    stop: asyncio.Event, receiving: Sequence[Coroutine[Any, Any, None]], worker: OutboxWorker
+    stop: asyncio.Event,
+    receiving: Sequence[Coroutine[Any, Any, None]],
+    worker: OutboxWorker,
+    sends: bool = True,
 ) -> None:
     """Receive and send until ``stop`` is set or any loop ends (its error is raised again).
 
@@ -148,7 +152,7 @@ async def _until_stopped(
     claimed row is left for a resend at the next start) for at most ``STOP_GRACE_SECONDS``.
     """
     receivers = [asyncio.create_task(loop) for loop in receiving]
-    sender = asyncio.create_task(worker.run())
+    sender = asyncio.create_task(worker.run() if sends else stop.wait())  # web role: no sends
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([*receivers, sender, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -182,6 +186,7 @@ async def serve(
     *,
     registry: ChannelRegistry | None = None,
     scheduler_factory: SchedulerFactory = elected_scheduler,
+    role: Role = Role.ALL,
 ) -> None:
     """Every enabled platform channel + the outbox worker + the scheduler, until ``stop``."""
     registry = registry or default_registry()
@@ -199,10 +204,13 @@ async def serve(
         senders = {channel.name: channel.sender for channel in running}
         worker = OutboxWorker(engine, senders, settings, clock, registry=registry)
         waker.worker = worker
-        scheduler = scheduler_factory(engine, settings, clock, worker.wake)
+        make = scheduler_factory if PARTS[role].schedules else scheduler_for(role)
+        scheduler = make(engine, settings, clock, worker.wake)
         scheduler.start()
         try:
-            await _until_stopped(stop, [channel.receive(stop) for channel in running], worker)
+            parts = PARTS[role]  # a worker only sends; a web process only receives
+            receiving = [channel.receive(stop) for channel in running] if parts.receives else []
+            await _until_stopped(stop, receiving, worker, sends=parts.sends)
         except StartupError:
             raise
         except Exception as exc:  # e.g. the token was revoked while running
@@ -260,6 +268,7 @@ async def main(
     stdout: TextIO,
     *,
     registry: ChannelRegistry | None = None,
+    role: Role = Role.ALL,
 ) -> None:
     """The platform channels whose secrets are set; with none, the console chat."""
     registry = registry or default_registry()
@@ -272,5 +281,8 @@ async def main(
         return
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    await serve(engine, settings, clock, stop, registry=registry)
+    if role is Role.SCHEDULER:
+        await serve_scheduler(engine, settings, clock, stop)
+        return
+    await serve(engine, settings, clock, stop, registry=registry, role=role)
     log.info("stopped")

@@ -8,8 +8,11 @@ same row. After the platform answers, the outcome is committed at once. Only a c
 the platform's answer and that commit leaves a claimed row; ``OutboxStore.recover_claims``
 (run when the worker starts) makes such rows due again, so the message may reach the user
 twice but is never lost. No platform offers an idempotency key for sending, so this is the
-smallest window there is. ``recover_claims`` assumes one worker per database (the bot
-process); several workers on PostgreSQL would rely on the claim lease (``CLAIM_LEASE``).
+smallest window there is. On SQLite (one worker) ``recover_claims`` releases every claim;
+on PostgreSQL several workers share the outbox: each claim is a lease naming its worker
+(``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED``, and a starting worker releases only
+leases that ran out (``CLAIM_LEASE``), so a crashed worker's rows come due when its lease
+ends and a live worker's send in flight is never taken from it.
 
 Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before broadcasts
 (reminders, digests). When woken during a long drain, the worker loads the new replies (and
