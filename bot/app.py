@@ -29,6 +29,7 @@ from bot.channels.console import ConsoleChannel, run_console
 from bot.channels.kind import ChannelDeps, RunningChannel
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
+from bot.logjson import JsonFormatter
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
 from bot.roles import PARTS, Role, scheduler_for, serve_scheduler
@@ -78,8 +79,11 @@ def configure_logging(
 ) -> None:
     """Log lines to stderr, with the tokens and phone numbers taken out."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    secrets = _secrets(settings)
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", _secrets(settings))
+        JsonFormatter(lambda text: redact_text(text, secrets))
+        if settings.app.log_format == "json"
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -65,6 +65,7 @@ class AppConfig(_Section):
     timezone: str = "Asia/Ho_Chi_Minh"
     default_locale: Literal["vi", "en"] = "vi"
     data_dir: Path = Path("data")
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (run --log-json)
 
     @field_validator("timezone")
     @classmethod

@@ -25,6 +25,9 @@ def run(
     role: Annotated[
         str, typer.Option("--role", help="web, worker, scheduler or all (PostgreSQL only: not all)")
     ] = "all",
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="log one JSON object a line")
+    ] = False,
 ) -> None:
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
     from bot import app, web  # aiogram is imported only when the bot really runs
@@ -36,6 +39,10 @@ def run(
     except CatalogMissing as exc:
         fail(str(exc))
     config = settings(ctx)
+    if log_json:
+        config = config.model_copy(
+            update={"app": config.app.model_copy(update={"log_format": "json"})}
+        )
     registry = default_registry()
     with use_locale(config.app.default_locale):
         # The console chat shares the terminal: only warnings unless asked for more.
