@@ -206,6 +206,12 @@ class ReportCalendarConfig(_Section):
     deadlines: list[MonthDay] = Field(default_factory=lambda: ["03-20", "06-20", "11-30"])
 
 
+class RetentionConfig(_Section):
+    """Processed-update keys and sent outbox rows older than this are pruned every night."""
+
+    days: int = Field(90, ge=7)
+
+
 class WebConfig(_Section):
     """The web console (bot/web). Loopback by default: a public interface is a choice."""
 
@@ -247,6 +253,7 @@ class Settings(_Section):
     digest: DigestConfig = DigestConfig()
     report_calendar: ReportCalendarConfig = ReportCalendarConfig()
     web: WebConfig = WebConfig()
+    retention: RetentionConfig = RetentionConfig()
     secrets: Secrets = Field(default_factory=Secrets, exclude=True)
 
     @property
