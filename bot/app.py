@@ -23,6 +23,7 @@ from typing import IO, Any, Protocol, TextIO
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
+from bot import metrics
 from bot.channels import menu
 from bot.channels.base import StartupError
 from bot.channels.console import ConsoleChannel, run_console
@@ -30,10 +31,12 @@ from bot.channels.kind import ChannelDeps, RunningChannel
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
+from bot.logjson import JsonFormatter
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
 from bot.reports.jobs import ReportWorker
-from bot.scheduler.jobs import build_scheduler
+from bot.roles import PARTS, Role, scheduler_for, serve_scheduler
+from bot.scheduler.leader import elected_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
 from kernel.i18n import _
@@ -83,8 +86,11 @@ def configure_logging(
 ) -> None:
     """Log lines to stderr, with the tokens and phone numbers taken out."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    secrets = _secrets(settings)
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", _secrets(settings))
+        JsonFormatter(lambda text: redact_text(text, secrets))
+        if settings.app.log_format == "json"
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -137,6 +143,7 @@ def inbound_applier(
         return apply_inbound(engine, inbound, settings, now, text_limit=limit, on_report=on_report)
 
     async def apply(inbound: Inbound) -> list[int] | None:
+        metrics.update_received(inbound.channel)
         ids = await asyncio.to_thread(apply_sync, inbound)
         if ids is not None:
             worker.wake()
@@ -146,7 +153,10 @@ def inbound_applier(
 
 
 async def _until_stopped(
-    stop: asyncio.Event, receiving: Sequence[Coroutine[Any, Any, None]], worker: OutboxWorker
+    stop: asyncio.Event,
+    receiving: Sequence[Coroutine[Any, Any, None]],
+    worker: OutboxWorker,
+    sends: bool = True,
 ) -> None:
     """Receive and send until ``stop`` is set or any loop ends (its error is raised again).
 
@@ -154,7 +164,7 @@ async def _until_stopped(
     claimed row is left for a resend at the next start) for at most ``STOP_GRACE_SECONDS``.
     """
     receivers = [asyncio.create_task(loop) for loop in receiving]
-    sender = asyncio.create_task(worker.run())
+    sender = asyncio.create_task(worker.run() if sends else stop.wait())  # web role: no sends
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([*receivers, sender, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -187,7 +197,8 @@ async def serve(
     stop: asyncio.Event,
     *,
     registry: ChannelRegistry | None = None,
-    scheduler_factory: SchedulerFactory = build_scheduler,
+    scheduler_factory: SchedulerFactory = elected_scheduler,
+    role: Role = Role.ALL,
 ) -> None:
     """Every enabled platform channel + the outbox worker + the scheduler, until ``stop``."""
     registry = registry or default_registry()
@@ -208,11 +219,15 @@ async def serve(
         senders = {channel.name: channel.sender for channel in running}
         worker = OutboxWorker(engine, senders, settings, clock, registry=registry)
         waker.worker = worker
-        scheduler = scheduler_factory(engine, settings, clock, worker.wake)
+        make = scheduler_factory if PARTS[role].schedules else scheduler_for(role)
+        scheduler = make(engine, settings, clock, worker.wake)
         scheduler.start()
         try:
-            loops = [channel.receive(stop) for channel in running] + [reports.run()]
-            await _until_stopped(stop, loops, worker)
+            parts = PARTS[role]  # a worker only sends; a web process only receives
+            receiving = [channel.receive(stop) for channel in running] if parts.receives else []
+            if parts.receives:  # the process that records /baocao jobs renders them
+                receiving.append(reports.run())
+            await _until_stopped(stop, receiving, worker, sends=parts.sends)
         except StartupError:
             raise
         except Exception as exc:  # e.g. the token was revoked while running
@@ -271,6 +286,7 @@ async def main(
     stdout: TextIO,
     *,
     registry: ChannelRegistry | None = None,
+    role: Role = Role.ALL,
 ) -> None:
     """The platform channels whose secrets are set; with none, the console chat."""
     registry = registry or default_registry()
@@ -285,5 +301,8 @@ async def main(
         return
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    await serve(engine, settings, clock, stop, registry=registry)
+    if role is Role.SCHEDULER:
+        await serve_scheduler(engine, settings, clock, stop)
+        return
+    await serve(engine, settings, clock, stop, registry=registry, role=role)
     log.info("stopped")

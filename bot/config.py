@@ -65,6 +65,7 @@ class AppConfig(_Section):
     timezone: str = "Asia/Ho_Chi_Minh"
     default_locale: Literal["vi", "en"] = "vi"
     data_dir: Path = Path("data")
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (run --log-json)
 
     @field_validator("timezone")
     @classmethod
@@ -210,6 +211,12 @@ class ReportCalendarConfig(_Section):
     deadlines: list[MonthDay] = Field(default_factory=lambda: ["03-20", "06-20", "11-30"])
 
 
+class RetentionConfig(_Section):
+    """Processed-update keys and sent outbox rows older than this are pruned every night."""
+
+    days: int = Field(90, ge=7)
+
+
 class WebConfig(_Section):
     """The web console (bot/web). Loopback by default: a public interface is a choice."""
 
@@ -251,6 +258,7 @@ class Settings(_Section):
     digest: DigestConfig = DigestConfig()
     report_calendar: ReportCalendarConfig = ReportCalendarConfig()
     web: WebConfig = WebConfig()
+    retention: RetentionConfig = RetentionConfig()
     secrets: Secrets = Field(default_factory=Secrets, exclude=True)
 
     @property

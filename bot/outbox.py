@@ -8,8 +8,11 @@ same row. After the platform answers, the outcome is committed at once. Only a c
 the platform's answer and that commit leaves a claimed row; ``OutboxStore.recover_claims``
 (run when the worker starts) makes such rows due again, so the message may reach the user
 twice but is never lost. No platform offers an idempotency key for sending, so this is the
-smallest window there is. ``recover_claims`` assumes one worker per database (the bot
-process); several workers on PostgreSQL would rely on the claim lease (``CLAIM_LEASE``).
+smallest window there is. On SQLite (one worker) ``recover_claims`` releases every claim;
+on PostgreSQL several workers share the outbox: each claim is a lease naming its worker
+(``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED``, and a starting worker releases only
+leases that ran out (``CLAIM_LEASE``), so a crashed worker's rows come due when its lease
+ends and a live worker's send in flight is never taken from it.
 
 Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before broadcasts
 (reminders, digests). When woken during a long drain, the worker loads the new replies (and
@@ -37,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +50,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from bot import metrics
 from bot.channels.base import (
     Capabilities,
     Channel,
@@ -309,9 +314,11 @@ class OutboxWorker:
 
     async def _send(self, row: PendingRow, priority: int = 0) -> datetime | None:
         """Send one claimed row and record the outcome; when the chat may go on, or None."""
+        started = time.perf_counter()
         try:
             result = await self._send_pieces(row, priority)
         except Throttled as exc:
+            metrics.throttled(row.channel)
             return await self._in_db(self._store.record_throttled, row, exc.retry_after)
         except ContactStopped as exc:
             await self._in_db(self._store.record_unreachable, row, str(exc))
@@ -326,6 +333,7 @@ class OutboxWorker:
         except Exception as exc:  # an adapter bug must not stop the worker
             log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
             return await self._in_db(self._store.record_retry, row, f"bug: {type(exc).__name__}")
+        metrics.message_sent(row.channel, time.perf_counter() - started)
         await self._in_db(self._store.record_sent, row, result)
         return None
 

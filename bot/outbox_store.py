@@ -8,6 +8,9 @@ right after it ends, so a crash leaves at most one message in doubt (see ``bot.o
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,6 +106,8 @@ class OutboxStore:
         self.menu_channels = frozenset(menu_channels)  # no buttons: the numbered menu
         self.settings = settings
         self.clock = clock
+        # host:pid:random names this worker's leases (a pid alone repeats across machines).
+        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
     def _pending(self, now: datetime) -> Any:
         """Pending rows of these channels that are due or were tried (those hold their
@@ -174,14 +179,20 @@ class OutboxStore:
 
     def claim(self, row: PendingRow, now: datetime) -> bool:
         with Session(self.engine) as session:
-            claimed = claim_row(session, row.id, row.attempts, now, CLAIM_LEASE)
+            claimed = claim_row(
+                session, row.id, row.attempts, now, CLAIM_LEASE, worker_id=self.worker_id
+            )
             session.commit()
             return claimed
 
     def recover_claims(self) -> int:
-        """Rows claimed by a process that died mid-send: due again now (at-least-once)."""
+        """Rows claimed by a process that died mid-send: due again now (at-least-once).
+        SQLite has one worker, so every claim is a dead one's; on PostgreSQL other workers
+        may be sending, and only claims whose lease ran out are released (the others come
+        due by themselves when their lease ends)."""
+        shared = self.engine.dialect.name != "sqlite"
         with Session(self.engine) as session:
-            released = release_claims(session, self.channels, self.clock.now())
+            released = release_claims(session, self.channels, self.clock.now(), expired_only=shared)
             session.commit()
             return released
 

@@ -46,7 +46,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             event.listen(engine, "do_connect", _private_sqlite_file(Path(database)))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    try:
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:  # e.g. psycopg after a plain `pip install papi-bot`
+        raise MissingDriverError(exc.name or parsed.get_driver_name()) from exc
+
+
+class MissingDriverError(RuntimeError):
+    """The database URL names a driver that is not installed; ``extra`` installs it."""
+
+    def __init__(self, module: str, extra: str = "postgres") -> None:
+        super().__init__(f"database driver {module!r} is not installed")
+        self.module = module
+        self.extra = extra
 
 
 def _private_sqlite_file(path: Path) -> Callable[..., None]:

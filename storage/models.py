@@ -268,6 +268,7 @@ class OutboxMessage(SQLModel, table=True):
     priority: int = OUTBOX_PRIORITY_BROADCAST  # OUTBOX_PRIORITY_*: higher goes first
     next_attempt_at: datetime = _when(default_factory=utcnow)
     claimed_at: datetime | None = _when(default=None, nullable=True)  # a send is in flight
+    claimed_by: str | None = Field(default=None, max_length=64)  # the worker holding the lease
     last_error: str | None = None
     external_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when(default_factory=utcnow)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, OutboxMessage, OutboxStatus
 
@@ -21,28 +21,65 @@ def _rowcount(result: Any) -> int:
 
 
 def claim_row(
-    session: Session, row_id: int, attempts: int, now: datetime, lease: timedelta
+    session: Session,
+    row_id: int,
+    attempts: int,
+    now: datetime,
+    lease: timedelta,
+    worker_id: str | None = None,
 ) -> bool:
     """Take a pending row for sending, unless another worker (or an earlier try) changed it
-    since it was read: the attempt count is the row's version."""
+    since it was read: the attempt count is the row's version. The claim is a lease: its
+    row comes due again at ``now + lease`` unless its worker records an outcome first.
+
+    On PostgreSQL the row is first locked with ``FOR UPDATE SKIP LOCKED``: a row another
+    worker is claiming at this very moment is skipped at once instead of waited for."""
+    if session.get_bind().dialect.name == "postgresql":
+        locked = session.exec(
+            select(OutboxMessage.id)
+            .where(col(OutboxMessage.id) == row_id)
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+            .where(col(OutboxMessage.attempts) == attempts)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if locked is None:
+            return False
     result = session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == row_id)
         .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
         .where(col(OutboxMessage.attempts) == attempts)
-        .values(attempts=attempts + 1, claimed_at=now, next_attempt_at=now + lease)
+        .values(
+            attempts=attempts + 1,
+            claimed_at=now,
+            claimed_by=worker_id,
+            next_attempt_at=now + lease,
+        )
     )
     return _rowcount(result) == 1
 
 
-def release_claims(session: Session, channels: Sequence[str], now: datetime) -> int:
-    """Rows claimed by a process that died mid-send become due again (at-least-once)."""
-    result = session.execute(
+def release_claims(
+    session: Session, channels: Sequence[str], now: datetime, *, expired_only: bool = False
+) -> int:
+    """Rows claimed by a process that died mid-send become due again (at-least-once).
+    With ``expired_only`` (several workers share the outbox) only claims whose lease has
+    run out: a live worker's send in flight is left to it."""
+    query = (
         update(OutboxMessage)
         .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
         .where(col(OutboxMessage.claimed_at).is_not(None))
         .where(col(OutboxMessage.channel).in_(list(channels)))
-        .values(next_attempt_at=now, claimed_at=None, last_error="interrupted by a restart")
+    )
+    if expired_only:
+        query = query.where(col(OutboxMessage.next_attempt_at) <= now)
+    result = session.execute(
+        query.values(
+            next_attempt_at=now,
+            claimed_at=None,
+            claimed_by=None,
+            last_error="interrupted by a restart",
+        )
     )
     return _rowcount(result)
 
@@ -52,7 +89,7 @@ def record_outcome(session: Session, row_id: int, **values: Any) -> None:
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == row_id)
-        .values(claimed_at=None, **values)
+        .values(claimed_at=None, claimed_by=None, **values)
     )
 
 
@@ -76,7 +113,9 @@ def mark_chat_unreachable(
         .where(col(OutboxMessage.channel) == channel)
         .where(col(OutboxMessage.chat_id) == chat_id)
         .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.UNREACHABLE, last_error=reason, claimed_at=None)
+        .values(
+            status=OutboxStatus.UNREACHABLE, last_error=reason, claimed_at=None, claimed_by=None
+        )
     )
     session.execute(
         update(ChannelIdentity)

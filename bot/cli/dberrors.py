@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from bot.cli.common import EXIT_BAD_INPUT, settings
 from kernel.i18n import _, use_locale
+from storage.db import MissingDriverError
 
 
 def _reason(error: OperationalError | InterfaceError) -> str:
@@ -44,3 +45,13 @@ class DatabaseSafeGroup(TyperGroup):
         except (OperationalError, InterfaceError) as exc:
             typer.echo(_message(ctx, exc), err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except MissingDriverError as exc:
+            typer.echo(_missing_driver(ctx, exc), err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _missing_driver(ctx: Any, error: MissingDriverError) -> str:
+    with use_locale(settings(ctx).app.default_locale):
+        return _(
+            "The database driver %(module)s is not installed: run pip install 'papi-bot[%(extra)s]'"
+        ) % {"module": error.module, "extra": error.extra}

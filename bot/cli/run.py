@@ -22,23 +22,45 @@ from storage.taxonomy import sync_taxonomy
 def run(
     ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log debug lines")] = False,
+    role: Annotated[
+        str, typer.Option("--role", help="web, worker, scheduler or all (PostgreSQL only: not all)")
+    ] = "all",
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="log one JSON object a line")
+    ] = False,
 ) -> None:
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
     from bot import app, web  # aiogram is imported only when the bot really runs
     from bot.channels.registry import default_registry
+    from bot.roles import PARTS, Role, role_allowed
 
     try:
         check_catalogs()  # a wheel without its catalogs must not run speaking message ids
     except CatalogMissing as exc:
         fail(str(exc))
     config = settings(ctx)
+    if log_json:
+        config = config.model_copy(
+            update={"app": config.app.model_copy(update={"log_format": "json"})}
+        )
     registry = default_registry()
     with use_locale(config.app.default_locale):
         # The console chat shares the terminal: only warnings unless asked for more.
         quiet = logging.INFO if registry.enabled(config) else logging.WARNING
         app.configure_logging(config, level=logging.DEBUG if verbose else quiet)
-        if registry.enabled(config):
+        if role not in {item.value for item in Role}:
+            fail(_("--role must be one of: web, worker, scheduler, all"))
+        chosen = Role(role)
+        if registry.enabled(config) or chosen is not Role.ALL:
             db = engine(ctx)
+            if not role_allowed(chosen, db):
+                fail(
+                    _(
+                        "--role %(role)s needs PostgreSQL: SQLite is one process, "
+                        "run it with --role all"
+                    )
+                    % {"role": role}
+                )
         else:  # the console demo: a database of its own, the configured one is never opened
             url = demo_database_url(config.database.url)
             db = make_engine(url)
@@ -53,8 +75,13 @@ def run(
             fail(_("cannot open the database: %(error)s") % {"error": type(exc).__name__})
         try:
             clock = SystemClock()
-            bot_run = app.main(db, config, clock, sys.stdin, sys.stdout, registry=registry)
-            asyncio.run(web.alongside(bot_run, db, config, clock))  # + the web console
+            bot_run = app.main(
+                db, config, clock, sys.stdin, sys.stdout, registry=registry, role=chosen
+            )
+            if PARTS[chosen].receives:
+                asyncio.run(web.alongside(bot_run, db, config, clock))  # + the web console
+            else:  # a worker or the scheduler: no console, several may share a host
+                asyncio.run(bot_run)
         except KeyboardInterrupt:
             pass
         except app.StartupError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,15 +20,34 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from bot import metrics
 from bot.config import Settings
 from bot.scheduler.sweep import run_digests, sweep
 from kernel.clock import Clock
+from storage.db import session_scope
+from storage.retention import Pruned, prune
 
 log = logging.getLogger(__name__)
 
 SWEEP_JOB = "sweep"
+RETENTION_JOB = "retention"
 DIGEST_JOB = "digest"
 MISFIRE_GRACE_SECONDS = 30
+
+
+def prune_old_rows(engine: Engine, settings: Settings, clock: Clock) -> Pruned:
+    """One retention pass (the nightly job); what it deleted is logged."""
+    before = clock.now() - timedelta(days=settings.retention.days)
+    with session_scope(engine) as session:
+        pruned = prune(session, before)
+    if pruned.processed_updates or pruned.outbox_rows:
+        log.info(
+            "retention: %d processed updates, %d sent outbox rows older than %d days deleted",
+            pruned.processed_updates,
+            pruned.outbox_rows,
+            settings.retention.days,
+        )
+    return pruned
 
 
 def build_scheduler(
@@ -47,9 +66,13 @@ def build_scheduler(
     )
 
     async def sweep_job() -> None:
-        result = await asyncio.to_thread(sweep, engine, settings, clock)
+        with metrics.timed_sweep():
+            result = await asyncio.to_thread(sweep, engine, settings, clock)
         if result.messages:
             on_enqueued()
+
+    async def prune_job() -> None:
+        await asyncio.to_thread(prune_old_rows, engine, settings, clock)
 
     async def digest_job() -> None:
         written = await asyncio.to_thread(run_digests, engine, settings, clock)
@@ -76,6 +99,13 @@ def build_scheduler(
         ),
         id=DIGEST_JOB,
         name="weekly digest",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        prune_job,
+        CronTrigger(hour=3, minute=17, timezone=tz),  # a quiet hour, off the minute sweep's mark
+        id=RETENTION_JOB,
+        name="data retention",
         replace_existing=True,
     )
     return scheduler

@@ -15,7 +15,17 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.web import dashboard, evidence, exports, file_links, invites, login, people, plans
+from bot.web import (
+    dashboard,
+    evidence,
+    exports,
+    file_links,
+    health,
+    invites,
+    login,
+    people,
+    plans,
+)
 from bot.web.render import install
 from bot.web.security import console_middleware
 from bot.web.state import STATE, ConsoleState
@@ -58,15 +68,10 @@ def build_app(
         upload_dir=settings.app.data_dir / "console-uploads",
     )
     install(app)
-    for module in (login, dashboard, exports, plans, people, invites, evidence, file_links):
+    for module in (login, dashboard, exports, plans, people, invites, evidence, file_links, health):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
-    app.router.add_get("/healthz", _health)
     return app
-
-
-async def _health(_request: web.Request) -> web.Response:
-    return web.Response(text="ok")
 
 
 async def start_console(engine: Engine, settings: Settings, clock: Clock) -> web.AppRunner | None:

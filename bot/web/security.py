@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "papi_console"
 LANG_COOKIE = "papi_lang"
-OPEN_PREFIXES = ("/login", "/static/", "/lang", "/download/", "/healthz")
+OPEN_PREFIXES = ("/login", "/static/", "/lang", "/download/", "/healthz", "/metrics")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
