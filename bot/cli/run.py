@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import echo, engine, fail, settings
-from bot.demo import demo_database_url
 from kernel.clock import SystemClock
 from kernel.i18n import CatalogMissing, _, check_catalogs, use_locale
 from storage.db import make_engine, session_scope, upgrade
@@ -26,6 +25,7 @@ def run(
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
     from bot import app, web  # aiogram is imported only when the bot really runs
     from bot.channels.registry import default_registry
+    from bot.demo import demo_database_url  # it loads the plan reader for the demo plan
 
     try:
         check_catalogs()  # a wheel without its catalogs must not run speaking message ids
