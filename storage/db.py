@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from kernel.private import private_file, tighten
+
+if TYPE_CHECKING:  # Alembic (~80 ms of imports) is loaded only by the functions that migrate
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -85,6 +84,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -93,6 +94,8 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Create or upgrade the schema; safe to run again on an up-to-date database."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), revision)
 
 
@@ -110,11 +113,15 @@ def current_revision(engine: Engine) -> str | None:
     a database never initialised (a missing SQLite file is not created by asking)."""
     if _missing_sqlite_file(engine):
         return None
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         heads = MigrationContext.configure(connection).get_current_heads()
     return "+".join(sorted(heads)) or None
 
 
 def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(_alembic_config(engine)).get_heads()
     return "+".join(sorted(heads)) or None

@@ -9,10 +9,6 @@ import typer
 from sqlmodel import select
 
 from bot.cli.common import echo, fail, require_database, settings
-from bot.pipeline import enqueue
-from bot.scheduler.digest import collect, render
-from bot.scheduler.weekly import DIGEST, digest_readers
-from bot.scheduler.working_time import WorkingTime
 from handlers.types import Outbound
 from kernel.clock import SystemClock
 from kernel.i18n import _, ngettext, use_locale
@@ -44,6 +40,12 @@ def digest(
     ] = None,
 ) -> None:
     """Print the weekly digest of a unit's subtree now (and send it with --send)."""
+    # Loaded here, not at the top: they pull in the channels (aiogram) and the report renderers.
+    from bot.pipeline import enqueue
+    from bot.scheduler.digest import collect, render
+    from bot.scheduler.weekly import DIGEST, digest_readers
+    from bot.scheduler.working_time import WorkingTime
+
     config = settings(ctx)
     with use_locale(config.app.default_locale):
         now = _moment(as_of, config.tz)

@@ -6,21 +6,20 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlmodel import Session, col, select
 
 from bot.cli.common import echo, engine, fail, require_database, settings
 from bot.cli.paths import cannot_write, require_folder
-from bot.planimport import PlanAlreadyImported, PlanFormatError, parse_plan, store_plan
-from bot.planimport.limits import ImportLimits
-from bot.planimport.model import ParsedPlan
-from bot.planimport.store import Resolution, count_assignments, resolve_plan
-from bot.planimport.tabular import write_review
 from kernel.i18n import N_, _, ngettext, use_locale
 from storage.db import current_revision, head_revision, session_scope
 from storage.models import Unit, UnitLevel
+
+if TYPE_CHECKING:  # the plan reader is loaded by import-plan only, not by every command
+    from bot.planimport.model import ParsedPlan
+    from bot.planimport.store import Resolution
 
 FLAG_LABELS = {
     "unknown_deadline": N_("deadline not understood"),
@@ -118,6 +117,10 @@ def import_plan(
     ] = False,
 ) -> None:
     """Import a plan appendix: tasks, agencies, deadlines, dimensions and assignments."""
+    from bot.planimport import PlanFormatError, parse_plan
+    from bot.planimport.limits import ImportLimits
+    from bot.planimport.tabular import write_review
+
     with use_locale(settings(ctx).app.default_locale):
         try:
             limits = ImportLimits.from_config(settings(ctx).imports)
@@ -145,6 +148,8 @@ def import_plan(
 
 def _report_resolution(ctx: typer.Context, parsed: ParsedPlan, province_code: str | None) -> None:
     """In a dry run, name the agencies that match no unit, when a database is there."""
+    from bot.planimport.store import resolve_plan
+
     db = engine(ctx)
     if current_revision(db) != head_revision(db):
         return
@@ -167,6 +172,9 @@ def _echo_unresolved(resolutions: list[Resolution]) -> None:
 def _store(
     ctx: typer.Context, parsed: ParsedPlan, province_code: str | None, replace: bool
 ) -> None:
+    from bot.planimport import PlanAlreadyImported, PlanFormatError, store_plan
+    from bot.planimport.store import count_assignments, resolve_plan
+
     db = require_database(ctx)
     with session_scope(db) as session:
         province = _find_province(session, province_code)

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import echo, engine, fail, settings
-from bot.demo import demo_database_url
 from kernel.clock import SystemClock
 from kernel.i18n import CatalogMissing, _, check_catalogs, use_locale
 from storage.db import make_engine, session_scope, upgrade
@@ -32,6 +31,7 @@ def run(
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
     from bot import app, web  # aiogram is imported only when the bot really runs
     from bot.channels.registry import default_registry
+    from bot.demo import demo_database_url  # it loads the plan reader for the demo plan
     from bot.roles import PARTS, Role, role_allowed
 
     try:

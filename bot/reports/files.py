@@ -8,11 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from bot.reports.chart import write_chart
-from bot.reports.csvout import write_csv
-from bot.reports.docx import default_letterhead, write_docx
 from bot.reports.subject import plan_reference
-from bot.reports.xlsx import write_xlsx
 from kernel.dates import today_local
 from kernel.private import private_file
 from storage.models import Plan
@@ -50,13 +46,23 @@ def render(session: Session, result: Rollup, fmt: str, path: Path, now: datetime
 
 
 def _write(session: Session, result: Rollup, fmt: str, path: Path, now: datetime) -> Path:
+    # Each writer loads its library (openpyxl, matplotlib, python-docx) only when a report
+    # of that kind is written: the CLI and the bot start without them.
     if fmt == "xlsx":
+        from bot.reports.xlsx import write_xlsx
+
         return write_xlsx(result, path)
     if fmt == "csv":
+        from bot.reports.csvout import write_csv
+
         return write_csv(result, path)
+    from bot.reports.chart import write_chart
+
     if fmt == "png":
         return write_chart(result, path)
     if fmt == "docx":
+        from bot.reports.docx import default_letterhead, write_docx
+
         letterhead = default_letterhead(result, today_local(now), plan_title(session, result))
         with tempfile.TemporaryDirectory() as folder:
             chart = write_chart(result, Path(folder) / "chart.png")

@@ -1,0 +1,84 @@
+"""The CLI starts light: the heavy libraries load only in the commands that use them.
+
+A behaviour test, not a timing test: a fresh interpreter imports the CLI (or renders a
+command's help) and the modules it loaded are checked by name.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Report writers, the Telegram framework, migrations, the web console and the plan reader.
+HEAVY = (
+    "matplotlib",
+    "openpyxl",
+    "docx",
+    "aiogram",
+    "aiohttp",
+    "alembic",
+    "jinja2",
+    "segno",
+    "apscheduler",
+    "bot.planimport",
+    "bot.pipeline",
+    "bot.channels",
+)
+
+PROBE = """
+import json, sys
+sys.argv = ["papi-bot", *json.loads(sys.argv[1])]
+import bot.cli
+if len(sys.argv) > 1:
+    try:
+        bot.cli.main()
+    except SystemExit:
+        pass
+print("\\n" + json.dumps(sorted(sys.modules)))
+"""
+
+
+def loaded_by(*args: str) -> set[str]:
+    """The modules a fresh interpreter holds after importing the CLI (and running ``args``)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return set(json.loads(done.stdout.rstrip().rsplit("\n", 1)[-1]))
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return [name for name in HEAVY if any(m == name or m.startswith(name + ".") for m in modules)]
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    modules = loaded_by()
+    assert "bot.cli" in modules  # the probe really imported it
+    assert heavy_in(modules) == []
+
+
+@pytest.mark.parametrize(
+    "command", [["--help"], ["report", "--help"], ["import-plan", "--help"], ["digest", "--help"]]
+)
+def test_help_loads_no_heavy_library(command: list[str]) -> None:
+    assert heavy_in(loaded_by(*command)) == []
+
+
+def test_the_probe_sees_a_heavy_import() -> None:
+    """The check can fail: a command that writes a report does load its library."""
+    modules = loaded_by("--help")
+    assert "typer" in modules
+    import_writer = subprocess.run(
+        [sys.executable, "-c", "import bot.reports.xlsx, sys; print('openpyxl' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert import_writer.stdout.strip() == "True"
