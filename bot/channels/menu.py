@@ -14,7 +14,7 @@ the wrong task.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -116,7 +116,10 @@ def choose(
     grace: timedelta = STALE_GRACE,
 ) -> Choice:
     """The meaning of ``inbound.text`` for the menu of its chat."""
+    # A forwarded "2" is someone else's words, never this official's choice.
     if inbound.text is None or inbound.payload is not None or inbound.attachments:
+        return Choice()
+    if inbound.is_forwarded:
         return Choice()
     menu = find_menu(session, inbound.channel, inbound.chat_id)
     if menu is None:
@@ -170,14 +173,6 @@ def resolve(
 
 
 def _pressed(inbound: Inbound, payload: str) -> Inbound:
-    return Inbound(
-        channel=inbound.channel,
-        external_user_id=inbound.external_user_id,
-        chat_id=inbound.chat_id,
-        update_key=inbound.update_key,
-        received_at=inbound.received_at,
-        message_id=inbound.message_id,
-        payload=payload,
-        reply_to_message_id=inbound.reply_to_message_id,
-        display_name=inbound.display_name,
-    )
+    """The typed choice as the press of its button: every other field of the update (its key,
+    sender, quoted message, forwarded flag) stays as it came."""
+    return replace(inbound, payload=payload, text=None, attachments=())

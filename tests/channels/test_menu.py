@@ -214,3 +214,40 @@ async def test_a_long_text_is_split_to_the_declared_limit_with_the_menu_last(
     assert all("1 — " not in message.text for message in channel.sent[:-1])
     body = "\n".join(m.text for m in channel.sent).replace(menu.render("", TASK_7), "")
     assert [line for line in body.split("\n") if line] == lines
+
+
+def test_a_pressed_number_keeps_every_field_of_the_update(
+    engine: Engine, clock: FixedClock
+) -> None:
+    show(engine, TASK_7, "m1", clock.now())
+    inbound = Inbound(
+        "zalo",
+        "u1",
+        "chat1",
+        "k9",
+        clock.now() + timedelta(minutes=1),
+        "k9",
+        text="2",
+        display_name="Chị Lan",
+        reply_to_message_id="m1",
+    )
+    pressed = menu.resolve(engine, inbound, clock.now())
+    assert pressed is not None
+    assert (pressed.payload, pressed.text, pressed.display_name) == ("a:7:done", None, "Chị Lan")
+    assert (pressed.update_key, pressed.reply_to_message_id) == ("k9", "m1")
+
+
+def test_a_forwarded_number_is_not_a_menu_choice(engine: Engine, clock: FixedClock) -> None:
+    show(engine, TASK_7, "m1", clock.now())
+    forwarded = Inbound(
+        "zalo",
+        "u1",
+        "chat1",
+        "k9",
+        clock.now() + timedelta(minutes=1),
+        "k9",
+        text="2",
+        is_forwarded=True,
+    )
+    kept = menu.resolve(engine, forwarded, clock.now())
+    assert kept is not None and (kept.payload, kept.text) == (None, "2")
