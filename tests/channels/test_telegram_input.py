@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,10 +46,10 @@ class _Nudge:
 
 
 @pytest.fixture
-async def fake() -> FakeTelegram:
+async def fake() -> AsyncIterator[FakeTelegram]:
     server = FakeTelegram(TOKEN)
     await server.start()
-    yield server  # type: ignore[misc]
+    yield server
     await server.stop()
 
 
