@@ -33,7 +33,7 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class EarlierKey:
-    """The key an earlier version recorded for this same update (Telegram's bare update id,
+    """The key an earlier version recorded for this same update (a platform's bare update id,
     before issue 12). A row with it written at ``since`` or later is this update applied
     already; an older one belongs to another update that happened to get the same id."""
 

@@ -303,7 +303,7 @@ class FakeTelegram:
             "chat": {"id": user_id, "type": "private"},
         }
         query = {
-            "id": f"cb{self._next_update_id}",
+            "id": f"cb{len(self.delivered) + 1}",  # unique for ever, as Telegram's are
             "from": self._user(user_id, name),
             "chat_instance": f"ci{user_id}",
             "data": data,
