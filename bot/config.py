@@ -212,7 +212,8 @@ class ReportCalendarConfig(_Section):
 
 
 class RetentionConfig(_Section):
-    """Processed-update keys and sent outbox rows older than this are pruned every night."""
+    """Processed-update keys, sent outbox rows, finished report jobs and their files under
+    data_dir/reports older than this are pruned every night."""
 
     days: int = Field(90, ge=7)
 

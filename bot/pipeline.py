@@ -10,6 +10,8 @@ worker sends it after the commit.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -26,7 +28,8 @@ from bot.reports.requests import render_request, request_data
 from handlers.context import ConversationSettings, HandlerContext
 from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
-from storage.identities import find_identity, mark_processed, note_chat
+from kernel.textnorm import clean
+from storage.identities import find_identity, mark_processed, note_chat, processed_since
 from storage.lockout import LockoutPolicy
 from storage.models import (
     OUTBOX_PRIORITY_BROADCAST,
@@ -208,6 +211,71 @@ def _converse(ctx: HandlerContext, settings: Settings, jobs: list[int]) -> list[
             return [Outbound(_("Sorry, something went wrong. Please try again later."))]
 
 
+def key_digest(update_key: str) -> str:
+    """A dedupe key as a log line may show it: a key can hold a chat id, which is personal."""
+    return hashlib.sha256(update_key.encode()).hexdigest()[:12]
+
+
+def _skipped(inbound: Inbound, why: str) -> None:
+    log.info(
+        "%s: duplicate update skipped (%s; key %s)",
+        inbound.channel,
+        why,
+        key_digest(inbound.update_key),
+    )
+
+
+def _cleaned(inbound: Inbound) -> Inbound:
+    """Whatever the channel did: no lone surrogate or control character is stored or echoed
+    (a database refuses the one, and a commit that fails makes the update come back for
+    ever)."""
+    return dataclasses.replace(
+        inbound,
+        text=clean(inbound.text) if inbound.text is not None else None,
+        payload=clean(inbound.payload) if inbound.payload is not None else None,
+        display_name=clean(inbound.display_name) if inbound.display_name else None,
+    )
+
+
+def record_unreadable(engine: Engine, channel: str, update_key: str, now: datetime) -> bool:
+    """Record an update the channel could not read as processed, so it is never applied and
+    a redelivery of it is recognised; False if it already was."""
+    with Session(engine) as session:
+        try:
+            mark_processed(session, channel, update_key, now)
+        except IntegrityError:
+            session.rollback()
+            log.info("%s: unreadable update seen again (key %s)", channel, key_digest(update_key))
+            return False
+        session.commit()
+    return True
+
+
+def _addressed(inbound: Inbound) -> bool:
+    """A command or a button press: meant for the bot (chatter in a group is not)."""
+    return inbound.payload is not None or (inbound.text or "").startswith("/")
+
+
+def _refuse_group(
+    session: Session, inbound: Inbound, settings: Settings, now: datetime
+) -> list[int]:
+    """A group chat: one polite answer to a command, nothing else changes (no identity moves
+    to the group, no conversation state, nothing recorded as anyone's words)."""
+    if not _addressed(inbound):
+        return []
+    identity = find_identity(session, inbound.channel, inbound.external_user_id)
+    official = session.get(Official, identity.official_id) if identity is not None else None
+    with use_locale(official.locale if official is not None else settings.app.default_locale):
+        text = _(
+            "papi-bot works in private chats only, so nothing was done here. "
+            "Please write to the bot directly, in a private chat with it."
+        )
+    rows = enqueue(
+        session, [Outbound(text)], now, reply_channel=inbound.channel, reply_chat_id=inbound.chat_id
+    )
+    return [row.id for row in rows if row.id is not None]
+
+
 def apply_inbound(
     engine: Engine,
     inbound: Inbound,
@@ -223,12 +291,25 @@ def apply_inbound(
     report worker)."""
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware 'now'")
+    inbound = _cleaned(inbound)
     with Session(engine, expire_on_commit=False) as session:
         try:
             mark_processed(session, inbound.channel, inbound.update_key, now)
         except IntegrityError:
             session.rollback()
-            return None  # redelivered (or applied by another process meanwhile)
+            _skipped(inbound, "already applied")  # redelivered, or applied by another process
+            return None
+        earlier = inbound.earlier_key
+        if earlier is not None and processed_since(
+            session, inbound.channel, earlier.key, earlier.since
+        ):
+            session.rollback()
+            _skipped(inbound, "applied under its earlier key")
+            return None
+        if inbound.group_chat:
+            ids = _refuse_group(session, inbound, settings, now)
+            session.commit()
+            return ids
         try:
             identity, official = _identify(session, inbound)
             ctx = HandlerContext(

@@ -32,6 +32,16 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierKey:
+    """The key an earlier version recorded for this same update (a platform's bare update id,
+    before issue 12). A row with it written at ``since`` or later is this update applied
+    already; an older one belongs to another update that happened to get the same id."""
+
+    key: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     channel: str  # a name in bot.channels.registry
     external_user_id: str
@@ -46,6 +56,9 @@ class Inbound:
     display_name: str | None = None
     # Forwarded from another chat: someone else's words, never the sender's own report.
     is_forwarded: bool = False
+    # Written in a group (several people in one chat): refused, the bot works one to one.
+    group_chat: bool = False
+    earlier_key: EarlierKey | None = None
 
 
 @dataclass(frozen=True, slots=True)

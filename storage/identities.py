@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, ProcessedUpdate
 
@@ -65,3 +65,15 @@ def mark_processed(session: Session, channel: str, update_key: str, now: datetim
     """Record an inbound update as applied (flushed); IntegrityError if it already was."""
     session.add(ProcessedUpdate(channel=channel, update_key=update_key, processed_at=now))
     session.flush()
+
+
+def processed_since(session: Session, channel: str, update_key: str, since: datetime) -> bool:
+    """Whether ``update_key`` was recorded at ``since`` or later (a key an earlier version
+    wrote, checked for a redelivery of the same update)."""
+    found = session.exec(
+        select(ProcessedUpdate.id)
+        .where(ProcessedUpdate.channel == channel)
+        .where(ProcessedUpdate.update_key == update_key)
+        .where(col(ProcessedUpdate.processed_at) >= since)
+    ).first()
+    return found is not None

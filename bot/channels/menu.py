@@ -13,6 +13,7 @@ the wrong task.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,12 +23,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.channels.base import OutgoingMessage
-from bot.pipeline import enqueue
+from bot.pipeline import enqueue, key_digest
 from handlers.types import Button, Inbound, Outbound
 from kernel.i18n import _
 from kernel.textnorm import fold, nfc
 from storage.identities import mark_processed
 from storage.menus import MenuItems, find_menu, save_menu
+
+log = logging.getLogger(__name__)
 
 # A choice that comes in this soon after the menu changed may have been typed under the old
 # one (the new menu and the user's message crossed on the way); the console shows every
@@ -160,6 +163,11 @@ def resolve(
             mark_processed(session, inbound.channel, inbound.update_key, now)
         except IntegrityError:
             session.rollback()
+            log.info(
+                "%s: duplicate update skipped (stale menu choice; key %s)",
+                inbound.channel,
+                key_digest(inbound.update_key),
+            )
             return None
         enqueue(
             session,

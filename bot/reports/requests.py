@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.reports.files import render
+from bot.reports.retention import reports_folder
 from bot.reports.text import percent, period_title, summary_text
 from handlers.types import Outbound, OutFile, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
@@ -78,7 +79,7 @@ def render_request(
         if not files:
             text = summary_text(result)
             return [Outbound(text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…")]
-        folder = data_dir / "reports"
+        folder = reports_folder(data_dir)  # pruned after [retention] days (bot.reports.retention)
         stem = _file_stem(root, request.period.label, now)
         attached = []
         for fmt in request.formats:

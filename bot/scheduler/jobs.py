@@ -10,6 +10,7 @@ catches up from the database, within the sweep's look-back, exactly once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,10 +23,11 @@ from sqlalchemy.engine import Engine
 
 from bot import metrics
 from bot.config import Settings
+from bot.reports.retention import prune_report_files, reports_folder
 from bot.scheduler.sweep import run_digests, sweep
 from kernel.clock import Clock
 from storage.db import session_scope
-from storage.retention import Pruned, prune
+from storage.retention import Pruned, prune, queued_files
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +38,24 @@ MISFIRE_GRACE_SECONDS = 30
 
 
 def prune_old_rows(engine: Engine, settings: Settings, clock: Clock) -> Pruned:
-    """One retention pass (the nightly job); what it deleted is logged."""
+    """One retention pass (the nightly job): the rows, then the report files no row still to
+    be sent names (after the commit: a file is never gone while its row is pending); what it
+    deleted is logged."""
     before = clock.now() - timedelta(days=settings.retention.days)
     with session_scope(engine) as session:
         pruned = prune(session, before)
-    if pruned.processed_updates or pruned.outbox_rows:
+    with session_scope(engine) as session:
+        keep = queued_files(session)
+    files = prune_report_files(reports_folder(settings.app.data_dir), before, keep)
+    pruned = dataclasses.replace(pruned, report_files=files)
+    if pruned.processed_updates or pruned.outbox_rows or pruned.report_jobs or files:
         log.info(
-            "retention: %d processed updates, %d sent outbox rows older than %d days deleted",
+            "retention: %d processed updates, %d sent outbox rows, %d report jobs and %d "
+            "report files older than %d days deleted",
             pruned.processed_updates,
             pruned.outbox_rows,
+            pruned.report_jobs,
+            files,
             settings.retention.days,
         )
     return pruned

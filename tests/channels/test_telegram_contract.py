@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ INCOMING = [
             "external_user_id": "5",
             "chat_id": "5",
             "message_id": "10",
-            "update_key": "101",
+            "update_key": "987654:m:5:10",  # bot id (the token's prefix), chat, message
             "display_name": "Lê Văn Bình",
             "received_at": NOW,
         },
@@ -169,7 +170,13 @@ INCOMING = [
             },
         },
         headers=GOOD,
-        expect={"payload": "a:12:done", "message_id": "33", "chat_id": "5", "text": None},
+        expect={
+            "payload": "a:12:done",
+            "message_id": "33",
+            "chat_id": "5",
+            "text": None,
+            "update_key": "987654:c:cb-1",
+        },
         responses=(MockResponse("answerCallbackQuery", {"ok": True, "result": True}),),
         requests=({"method": "answerCallbackQuery", "callback_query_id": "cb-1"},),
     ),
@@ -185,6 +192,56 @@ INCOMING = [
         status=401,
         headers={"X-Telegram-Bot-Api-Secret-Token": "guess"},
         modes=("webhook",),
+    ),
+    IncomingCase(
+        "a secret header that is not ASCII: 401, not 500",
+        update(110, text="xong"),
+        status=401,
+        headers={"X-Telegram-Bot-Api-Secret-Token": "bí-mật-" + SECRET},
+        modes=("webhook",),
+    ),
+    IncomingCase(
+        "the right secret, a body that is not JSON: 400, not 500",
+        b'{"update_id": 111, "message": ',
+        status=400,
+        headers=GOOD,
+        modes=("webhook",),
+    ),
+    IncomingCase(
+        "the right secret, JSON that is not an object: 400",
+        b"[1, 2, 3]",
+        status=400,
+        headers=GOOD,
+        modes=("webhook",),
+    ),
+    IncomingCase(
+        "the right secret, JSON nested past any update: 400",
+        b"[" * 100_000 + b"]" * 100_000,
+        status=400,
+        headers=GOOD,
+        modes=("webhook",),
+    ),
+    IncomingCase(
+        "an update without chat: 200 (recorded, skipped), nothing applied",
+        {"update_id": 112, "message": {"message_id": 10, "date": 1750000000, "from": USER}},
+        headers=GOOD,
+    ),
+    IncomingCase(
+        'an update with "date": "yesterday": 200, nothing applied',
+        update(113, date="yesterday", text="xong"),
+        headers=GOOD,
+    ),
+    IncomingCase(
+        "a lone surrogate and control characters are cleaned from the text",
+        update(114, text="/baocao \ud800 x\x00y"),
+        headers=GOOD,
+        expect={"text": "/baocao \ufffd xy"},
+    ),
+    IncomingCase(
+        "a group chat is marked, for the pipeline to refuse",
+        update(115, chat={"id": -1005, "type": "supergroup", "title": "Tổ"}, text="/nhiemvu"),
+        headers=GOOD,
+        expect={"chat_id": "-1005", "group_chat": True, "update_key": "987654:m:-1005:10"},
     ),
     IncomingCase(
         "a channel post has no sender: ignored",
@@ -374,8 +431,11 @@ class TelegramHarness:
         client = TestClient(TestServer(receiver.webhook_app(SECRET), host="127.0.0.1"))
         await client.start_server()
         try:
+            raw = case.body if isinstance(case.body, bytes) else json.dumps(case.body).encode()
             response = await client.post(
-                "/telegram/webhook", json=case.body, headers=dict(case.headers)
+                "/telegram/webhook",
+                data=raw,
+                headers={"Content-Type": "application/json", **case.headers},
             )
             status = response.status
             response.release()

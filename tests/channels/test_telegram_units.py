@@ -87,10 +87,11 @@ def test_voice_and_sticker_become_attachments(extra: dict[str, object], kind: st
             **extra,
         }
     )
-    inbound = message_inbound(message, 77, NOW)
+    inbound = message_inbound(message, 77, NOW, bot_id=4242)
     assert inbound is not None
     assert [a.kind for a in inbound.attachments] == [kind] and inbound.text is None
-    assert inbound.update_key == "77" and inbound.received_at == NOW
+    assert inbound.update_key == "4242:m:3:1" and inbound.received_at == NOW
+    assert inbound.earlier_key is not None and inbound.earlier_key.key == "77"
 
 
 def test_a_message_from_a_bot_is_ignored() -> None:
@@ -103,4 +104,4 @@ def test_a_message_from_a_bot_is_ignored() -> None:
             "text": "hi",
         }
     )
-    assert message_inbound(message, 1, NOW + timedelta(0)) is None
+    assert message_inbound(message, 1, NOW + timedelta(0), bot_id=4242) is None

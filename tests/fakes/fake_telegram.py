@@ -120,6 +120,7 @@ class FakeTelegram:
         self.token = token
         self.hang_seconds = hang_seconds  # how long an injected "timeout" keeps the request
         self.updates: list[dict[str, Any]] = []
+        self.delivered: list[dict[str, Any]] = []  # every update ever pushed, for redelivery
         self.confirmed_offset = 0
         self.sent: list[SentMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -204,6 +205,7 @@ class FakeTelegram:
         update["update_id"] = self._next_update_id
         self._next_update_id += 1
         self.updates.append(update)
+        self.delivered.append(update)
         async with self._changed:
             self._changed.notify_all()
         if self.webhook is not None:
@@ -220,13 +222,18 @@ class FakeTelegram:
         photo: bool = False,
         document: str | None = None,
         caption: str | None = None,
+        group: int | None = None,
     ) -> int:
-        """A user writes to the bot (private chat: chat id = user id); the update id."""
-        chat_id = str(user_id)
+        """A user writes to the bot (private chat: chat id = user id; or in the group chat
+        ``group``, a supergroup); the update id."""
+        chat_id = str(user_id if group is None else group)
+        chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": name}
+        if group is not None:
+            chat = {"id": group, "type": "supergroup", "title": "Tổ công tác PAPI"}
         message: dict[str, Any] = {
             "message_id": self._new_message_id(chat_id),
             "date": int(time.time()),
-            "chat": {"id": user_id, "type": "private", "first_name": name},
+            "chat": chat,
             "from": self._user(user_id, name),
         }
         if text is not None:
@@ -268,6 +275,23 @@ class FakeTelegram:
         self._messages[(chat_id, message["message_id"])] = message
         return await self._push({"message": message})
 
+    async def inject_raw(self, update: dict[str, Any]) -> int:
+        """An update exactly as given (malformed ones too), with the next update id."""
+        return await self._push(json.loads(json.dumps(update)))
+
+    async def redeliver(self, update_id: int) -> None:
+        """Telegram sends an update again (the bot did not confirm it before it stopped)."""
+        original = next(u for u in self.delivered if u["update_id"] == update_id)
+        self.updates.append(json.loads(json.dumps(original)))
+        async with self._changed:
+            self._changed.notify_all()
+
+    def restart_update_ids(self) -> None:
+        """Update ids start again from 1 (a new token on the same database, or the Bot API's
+        sequence restarting after a quiet week); message ids per chat go on."""
+        self._next_update_id = 1
+        self.confirmed_offset = 0
+
     async def press_button(
         self, user_id: int, message_id: int, data: str, *, name: str = "Cán bộ"
     ) -> int:
@@ -279,7 +303,7 @@ class FakeTelegram:
             "chat": {"id": user_id, "type": "private"},
         }
         query = {
-            "id": f"cb{self._next_update_id}",
+            "id": f"cb{len(self.delivered) + 1}",  # unique for ever, as Telegram's are
             "from": self._user(user_id, name),
             "chat_instance": f"ci{user_id}",
             "data": data,

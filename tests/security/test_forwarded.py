@@ -40,13 +40,14 @@ def test_the_telegram_parser_marks_forwarded_messages() -> None:
         "date": 0,
         "sender_user": {"id": 8, "is_bot": False, "first_name": "B"},
     }
-    forwarded = message_inbound(_message(forward_origin=origin), 1, now)
+    forwarded = message_inbound(_message(forward_origin=origin), 1, now, bot_id=1)
     hidden = message_inbound(
         _message(forward_origin={"type": "hidden_user", "date": 0, "sender_user_name": "C"}),
         2,
         now,
+        bot_id=1,
     )
-    own = message_inbound(_message(), 3, now)
+    own = message_inbound(_message(), 3, now, bot_id=1)
     assert forwarded is not None and forwarded.is_forwarded
     assert hidden is not None and hidden.is_forwarded
     assert own is not None and not own.is_forwarded

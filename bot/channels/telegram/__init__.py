@@ -8,12 +8,9 @@ Telegram's answers become the neutral send errors.
 from __future__ import annotations
 
 from bot.channels.telegram.errors import map_error, redact
-from bot.channels.telegram.incoming import (
-    TelegramReceiver,
-    callback_inbound,
-    message_inbound,
-)
+from bot.channels.telegram.incoming import callback_inbound, message_inbound
 from bot.channels.telegram.outgoing import TelegramChannel, make_bot
+from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.textsplit import split_text
 
 __all__ = [

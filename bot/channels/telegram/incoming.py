@@ -1,44 +1,56 @@
-"""Receiving on Telegram: updates (long polling or webhook) → ``Inbound`` → the pipeline.
+"""Telegram's messages and button presses as ``Inbound``s, and the key each is deduped by.
 
-aiogram's Dispatcher and Router live here and nowhere else. The offset of ``getUpdates`` is
-only moved past an update after ``apply`` returned for it, so a crash loses nothing: Telegram
-delivers the unconfirmed updates again and the pipeline's dedupe (``ProcessedUpdate``) turns
-the ones already applied into no-ops. A webhook request is answered only after the update was
-applied (``handle_in_background=False``): a failure answers 500 and Telegram retries.
+The dedupe key names what cannot repeat: ``<bot id>:m:<chat id>:<message id>`` for a message
+(message ids go on per chat, whatever happens to update ids) and ``<bot id>:c:<callback query
+id>`` for a button press. Update ids are no key: they start again after a quiet week or for
+another bot on the same database, and a remembered id then swallowed a new message. The bare
+update id the version before recorded is still honoured for a redelivery of that same update
+(``EarlierKey``): a row with it counts only if written after the message was (and within the
+day Telegram keeps an unconfirmed update).
+
+Every text that comes in is cleaned (``kernel.textnorm.clean``: no lone surrogate, no control
+character) before it can be stored or echoed, then NFC-normalised.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from urllib.parse import urlparse
+from datetime import datetime, timedelta
 
-from aiogram import Bot, Dispatcher, Router
-from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
-from aiogram.types import CallbackQuery, Message, Update, User
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import web
+from aiogram.types import CallbackQuery, Chat, Message, User
 
-from bot.channels.telegram.errors import redact
-from handlers.types import Attachment, Inbound
-from kernel.clock import Clock
-from kernel.textnorm import nfc
+from handlers.types import Attachment, EarlierKey, Inbound
+from kernel.textnorm import clean, nfc
 
-log = logging.getLogger(__name__)
+# Telegram keeps an unconfirmed update for 24 hours: an older row is no redelivery of it.
+REDELIVERY_WINDOW = timedelta(hours=24)
+# Telegram's clock and ours may differ a little; a redelivered message was processed after it
+# was written, give or take this.
+CLOCK_SLACK = timedelta(minutes=2)
+MAX_KEY_PART = 64
 
-ALLOWED_UPDATES = ["message", "callback_query"]
-DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
-MAX_POLL_BACKOFF = 30.0
 
-ApplyFn = Callable[[Inbound], Awaitable[object]]
+def text_of(value: str | None) -> str | None:
+    """Platform text as the bot keeps it: cleaned, NFC, trimmed."""
+    return nfc(clean(value)) if value is not None else None
 
 
 def _display_name(user: User | None) -> str | None:
     if user is None:
         return None
-    return nfc(user.full_name) or None
+    return text_of(user.full_name) or None
+
+
+def message_key(bot_id: int, chat_id: int, message_id: int) -> str:
+    return f"{bot_id}:m:{chat_id}:{message_id}"
+
+
+def callback_key(bot_id: int, query_id: str) -> str:
+    return f"{bot_id}:c:{clean(query_id)[:MAX_KEY_PART]}"
+
+
+def is_group(chat: Chat | None) -> bool:
+    """A group, supergroup or channel: papi-bot talks to one official at a time."""
+    return chat is not None and chat.type != "private"
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
@@ -62,7 +74,7 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
                 kind="document",
                 file_id=doc.file_id,
                 file_unique_id=doc.file_unique_id,
-                file_name=nfc(doc.file_name) if doc.file_name else None,
+                file_name=text_of(doc.file_name) if doc.file_name else None,
                 mime_type=doc.mime_type,
                 file_size=doc.file_size,
             )
@@ -94,123 +106,47 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
-def message_inbound(message: Message, update_id: int, now: datetime) -> Inbound | None:
+def message_inbound(
+    message: Message, update_id: int, now: datetime, *, bot_id: int
+) -> Inbound | None:
     """The ``Inbound`` of a user's message; None for what has no sender (channel posts)."""
     user = message.from_user
     if user is None or user.is_bot:
         return None
     text = message.text if message.text is not None else message.caption
     reply = message.reply_to_message
+    since = max(now - REDELIVERY_WINDOW, message.date - CLOCK_SLACK)
     return Inbound(
         channel="telegram",
         external_user_id=str(user.id),
         chat_id=str(message.chat.id),
-        update_key=str(update_id),
+        update_key=message_key(bot_id, message.chat.id, message.message_id),
         received_at=now,
         message_id=str(message.message_id),
-        text=nfc(text) if text is not None else None,
+        text=text_of(text),
         attachments=attachments_of(message),
         reply_to_message_id=str(reply.message_id) if reply is not None else None,
         display_name=_display_name(user),
         is_forwarded=message.forward_origin is not None,
+        group_chat=is_group(message.chat),
+        earlier_key=EarlierKey(str(update_id), since),
     )
 
 
-def callback_inbound(query: CallbackQuery, update_id: int, now: datetime) -> Inbound:
+def callback_inbound(
+    query: CallbackQuery, update_id: int, now: datetime, *, bot_id: int
+) -> Inbound:
     """The ``Inbound`` of a button press; ``message_id`` is the message the button is on."""
-    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+    chat = query.message.chat if query.message is not None else None
     return Inbound(
         channel="telegram",
         external_user_id=str(query.from_user.id),
-        chat_id=str(chat_id),
-        update_key=str(update_id),
+        chat_id=str(chat.id if chat is not None else query.from_user.id),
+        update_key=callback_key(bot_id, query.id),
         received_at=now,
         message_id=str(query.message.message_id) if query.message is not None else None,
-        payload=query.data,
+        payload=clean(query.data) if query.data is not None else None,
         display_name=_display_name(query.from_user),
+        group_chat=is_group(chat),
+        earlier_key=EarlierKey(str(update_id), now - REDELIVERY_WINDOW),
     )
-
-
-class TelegramReceiver:
-    """Feeds Telegram updates to ``apply`` (the pipeline), by long polling or webhook."""
-
-    def __init__(self, bot: Bot, apply: ApplyFn, clock: Clock) -> None:
-        self._bot = bot
-        self._apply = apply
-        self._clock = clock
-        self.dispatcher = Dispatcher()
-        router = Router(name="papi-bot-telegram")
-        router.message.register(self._on_message)
-        router.callback_query.register(self._on_callback)
-        self.dispatcher.include_router(router)
-
-    async def _on_message(self, message: Message, event_update: Update) -> None:
-        inbound = message_inbound(message, event_update.update_id, self._clock.now())
-        if inbound is not None:
-            await self._apply(inbound)
-
-    async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        await self._apply(callback_inbound(query, event_update.update_id, self._clock.now()))
-        try:  # stop the button's spinner; the answer itself comes through the outbox
-            await query.answer()
-        except Exception as exc:  # an expired query is harmless
-            log.info("answerCallbackQuery failed: %s", redact(str(exc), self._bot.token))
-
-    async def feed(self, update: Update) -> None:
-        """Apply one update; raises if it could not be applied (the caller retries)."""
-        await self.dispatcher.feed_update(self._bot, update)
-
-    async def poll(self, *, poll_seconds: int = 30, stop: asyncio.Event | None = None) -> None:
-        """Long polling until ``stop`` is set (or cancelled); never loses an update."""
-        await self._bot.delete_webhook(drop_pending_updates=False)
-        offset: int | None = None
-        backoff = 1.0
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                updates = await self._bot.get_updates(
-                    offset=offset,
-                    timeout=poll_seconds,
-                    allowed_updates=ALLOWED_UPDATES,
-                    request_timeout=int(self._bot.session.timeout + poll_seconds),
-                )
-                for update in updates:
-                    await self.feed(update)
-                    offset = update.update_id + 1  # confirmed by the next getUpdates call
-                backoff = 1.0
-            except TelegramUnauthorizedError:
-                raise  # a wrong token: retrying will not help
-            except TelegramRetryAfter as exc:
-                await asyncio.sleep(float(exc.retry_after))
-            except Exception as exc:
-                log.warning(
-                    "telegram polling: %s; retrying in %.0fs",
-                    redact(f"{type(exc).__name__}: {exc}", self._bot.token),
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_POLL_BACKOFF)
-
-    def webhook_app(self, secret: str, path: str = DEFAULT_WEBHOOK_PATH) -> web.Application:
-        """An aiohttp app answering Telegram's webhook calls; the secret header is required."""
-        if not secret:
-            raise ValueError("a webhook needs a secret token (TELEGRAM_WEBHOOK_SECRET)")
-        app = web.Application()
-        handler = SimpleRequestHandler(
-            self.dispatcher, self._bot, handle_in_background=False, secret_token=secret
-        )
-        app.router.add_post(path, handler.handle)
-        return app
-
-    async def serve_webhook(self, *, url: str, host: str, port: int, secret: str) -> None:
-        """Register the webhook with Telegram and serve it until cancelled."""
-        path = urlparse(url).path or DEFAULT_WEBHOOK_PATH
-        runner = web.AppRunner(self.webhook_app(secret, path), access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-            await self._bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-            log.info("telegram webhook listening on %s:%d%s", host, port, path)
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()

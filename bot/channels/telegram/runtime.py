@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 
 from bot.channels.base import Capabilities, RateLimits, StartupError
 from bot.channels.kind import ChannelDeps, ChannelKind, Receiving
 from bot.channels.telegram.errors import map_error
-from bot.channels.telegram.incoming import DEFAULT_WEBHOOK_PATH, TelegramReceiver
 from bot.channels.telegram.outgoing import (
     MAX_CALLBACK_BYTES,
     MAX_TEXT,
     TelegramChannel,
     make_bot,
 )
+from bot.channels.telegram.receiver import DEFAULT_WEBHOOK_PATH, TelegramReceiver
 from bot.config import Settings
+from bot.pipeline import record_unreadable
 from kernel.i18n import _
 
 NAME = "telegram"
@@ -60,7 +62,20 @@ class TelegramRuntime:
         self._bot = bot
         self._settings = deps.settings
         self.sender = TelegramChannel(bot)
-        self.receiver = TelegramReceiver(bot, deps.apply, deps.clock)
+        self.receiver = TelegramReceiver(bot, deps.apply, deps.clock, record=self._recorder(deps))
+
+    @staticmethod
+    def _recorder(deps: ChannelDeps) -> Callable[[str], Awaitable[None]] | None:
+        """Records an unreadable update as processed (off the event loop: the pipeline's
+        SQL is synchronous)."""
+        engine = deps.engine
+        if engine is None:
+            return None
+
+        async def record(update_key: str) -> None:
+            await asyncio.to_thread(record_unreadable, engine, NAME, update_key, deps.clock.now())
+
+        return record
 
     async def receive(self, stop: asyncio.Event) -> None:
         config = self._settings.telegram

@@ -1,7 +1,8 @@
 """Checking a Zalo Bot webhook request, and a small aiohttp handler around the check.
 
 Zalo sends the secret given to ``setWebhook`` in ``X-Bot-Api-Secret-Token``; it is compared in
-constant time. A missing secret answers 401, a wrong one 403, and nothing is stored. The body
+constant time, on bytes. A missing secret, or one that is not ASCII (no secret Zalo accepts
+is), answers 401, a wrong one 403, and nothing is stored. The body
 must be JSON of a known shape and at most ``max_body_bytes``. Whether Zalo redelivers after an
 error is undocumented, so the handler awaits ``store(update)`` (a durable write, deduped by
 ``message_id``) *before* answering 200, and processing happens after, from the store.
@@ -9,7 +10,6 @@ error is undocumented, so the handler awaits ``store(update)`` (a durable write,
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.webhook_checks import is_ascii_header, read_limited, secret_matches
 from bot.channels.zalo_bot.client import validate_secret
 from bot.channels.zalo_bot.updates import unwrap
 
@@ -28,11 +29,11 @@ DEFAULT_MAX_BODY = 256 * 1024
 StoreFn = Callable[[dict[str, Any]], Awaitable[object]]
 
 
-def secret_matches(given: str | None, secret: str) -> bool:
-    """Constant-time comparison (no early exit on the first differing byte)."""
-    if given is None:
-        return False
-    return hmac.compare_digest(given.encode(), secret.encode())
+def _secret_status(given: str | None, secret: str) -> int:
+    """200 for the right secret, 401 for none (or one that cannot be a secret), 403 wrong."""
+    if given is None or not is_ascii_header(given):
+        return 401
+    return 200 if secret_matches(given, secret) else 403
 
 
 def check_request(
@@ -43,16 +44,14 @@ def check_request(
     max_body_bytes: int = DEFAULT_MAX_BODY,
 ) -> tuple[int, dict[str, Any] | None]:
     """(HTTP status, the event to store | None). Only a 200 with an event changes anything."""
-    given = headers.get(SECRET_HEADER)
-    if given is None:
-        return 401, None
-    if not secret_matches(given, secret):
-        return 403, None
+    status = _secret_status(headers.get(SECRET_HEADER), secret)
+    if status != 200:
+        return status, None
     if len(body) > max_body_bytes:
         return 413, None
     try:
         parsed = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
         return 400, None
     if not isinstance(parsed, dict):
         return 400, None
@@ -63,20 +62,6 @@ def check_request(
     return 200, event
 
 
-async def read_limited(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it exceeds ``limit`` (never read whole into memory)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def make_handler(
     store: StoreFn, *, secret: str, max_body_bytes: int = DEFAULT_MAX_BODY
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -84,10 +69,9 @@ def make_handler(
     validate_secret(secret)  # at start-up, not at the first request
 
     async def handle(request: web.Request) -> web.Response:
-        if SECRET_HEADER not in request.headers:
-            return web.json_response({"ok": False}, status=401)
-        if not secret_matches(request.headers.get(SECRET_HEADER), secret):
-            return web.json_response({"ok": False}, status=403)
+        refused = _secret_status(request.headers.get(SECRET_HEADER), secret)
+        if refused != 200:
+            return web.json_response({"ok": False}, status=refused)
         body = await read_limited(request, max_body_bytes)
         if body is None:
             return web.json_response({"ok": False}, status=413)

@@ -1,9 +1,9 @@
 """Checking an OA webhook request, and a small aiohttp handler around the check.
 
-A missing or wrong signature, or a timestamp outside the slack, answers 401 and nothing is
-stored. The body must be JSON and at most ``max_body_bytes``. Zalo wants a 200 within 2 s, so
-the handler only awaits ``store(event)`` (durable, deduped by ``msg_id``) before answering;
-processing happens after, from the store.
+A missing, wrong or non-ASCII signature, or a timestamp outside the slack, answers 401 and
+nothing is stored. The body must be JSON (else 400) and at most ``max_body_bytes``. Zalo
+wants a 200 within 2 s, so the handler only awaits ``store(event)`` (durable, deduped by
+``msg_id``) before answering; processing happens after, from the store.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.zalo_bot.webhook import read_limited
+from bot.channels.webhook_checks import is_ascii_header, read_limited
 from bot.channels.zalo_oa.signature import (
     DEFAULT_SLACK_SECONDS,
     SIGNATURE_HEADER,
@@ -45,11 +45,11 @@ def check_request(
     if len(body) > max_body_bytes:
         return 413, None
     header = headers.get(SIGNATURE_HEADER)
-    if not header:
+    if not header or not is_ascii_header(header):  # a hex digest is ASCII
         return 401, None
     try:
         event = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
         return 400, None
     if not isinstance(event, dict):
         return 400, None

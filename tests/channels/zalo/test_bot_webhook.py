@@ -41,16 +41,20 @@ def body(obj: Any) -> bytes:
         ({SECRET_HEADER: "wrong-secret-00"}, body(EVENT), 403, None),
         ({SECRET_HEADER: SECRET + "x"}, body(EVENT), 403, None),
         ({SECRET_HEADER: ""}, body(EVENT), 403, None),
+        ({SECRET_HEADER: "bí-mật-" + SECRET}, body(EVENT), 401, None),  # cannot be a secret
+        ({SECRET_HEADER: SECRET + "\udcff"}, body(EVENT), 401, None),  # a byte not UTF-8
+        ({SECRET_HEADER: SECRET}, b"\xff\xfe{}", 400, None),
+        ({SECRET_HEADER: SECRET}, b"[" * 1000 + b"]" * 1000, 400, None),  # nested too deep
         ({SECRET_HEADER: SECRET}, b"not json", 400, None),
         ({SECRET_HEADER: SECRET}, body([1, 2]), 400, None),
         ({SECRET_HEADER: SECRET}, body({"hello": 1}), 200, None),
-        ({SECRET_HEADER: SECRET}, b"{" + b" " * 3000 + b"}", 413, None),
+        ({SECRET_HEADER: SECRET}, b"{" + b" " * 5000 + b"}", 413, None),
     ],
 )
 def test_check_request(
     headers: dict[str, str], raw: bytes, status: int, stored: dict[str, Any] | None
 ) -> None:
-    assert check_request(headers, raw, secret=SECRET, max_body_bytes=2048) == (status, stored)
+    assert check_request(headers, raw, secret=SECRET, max_body_bytes=4096) == (status, stored)
 
 
 class Hook:

@@ -119,6 +119,10 @@ def test_check_request_table() -> None:
     assert check(old_body, old_headers)[0] == 401  # correctly signed but too old: a replay
     assert check(old_body, old_headers, slack_seconds=4 * 3600)[0] == 200
     assert check(b"not json", headers)[0] == 400
+    assert check(b"\xff\xfe{}", headers)[0] == 400
+    assert check(b"[" * 2000 + b"]" * 2000, headers)[0] == 400  # nested too deep
+    assert check(body, {"X-ZEvent-Signature": "mac=bí-mật"})[0] == 401
+    assert check(body, {"X-ZEvent-Signature": "\udcff" + headers["X-ZEvent-Signature"]})[0] == 401
     assert check(b"x" * 5000, headers)[0] == 413
 
 
