@@ -75,7 +75,9 @@ def _official(engine: Engine, clock: FixedClock, *, telegram: bool) -> int:
         return official.id
 
 
-def _rows(engine: Engine, official_id: int | None, texts: list[str]) -> list[int]:
+def _rows(
+    engine: Engine, clock: FixedClock, official_id: int | None, texts: list[str]
+) -> list[int]:
     with Session(engine, expire_on_commit=False) as session:
         rows = [
             OutboxMessage(
@@ -86,6 +88,8 @@ def _rows(engine: Engine, official_id: int | None, texts: list[str]) -> list[int
                 text=text,
                 reply_to_message_id="oa-77",
                 priority=OUTBOX_PRIORITY_REPLY,
+                next_attempt_at=clock.now(),
+                created_at=clock.now(),
             )
             for text in texts
         ]
@@ -112,7 +116,7 @@ async def test_outside_the_window_the_rows_move_to_the_next_channel(
 ) -> None:
     store_pair(engine, fake_oa, clock, hours=20)
     official_id = _official(engine, clock, telegram=True)
-    first, second = _rows(engine, official_id, ["Nhắc việc 1", "Nhắc việc 2"])
+    first, second = _rows(engine, clock, official_id, ["Nhắc việc 1", "Nhắc việc 2"])
     fake_oa.outside_window(OA_USER, -230)
     telegram = Recorder()
     worker = OutboxWorker(
@@ -142,8 +146,8 @@ async def test_without_another_channel_the_rows_are_unreachable(
 ) -> None:
     store_pair(engine, fake_oa, clock, hours=20)
     official_id = _official(engine, clock, telegram=False)
-    [mine] = _rows(engine, official_id, ["Nhắc việc"])
-    [nobody] = _rows(engine, None, ["không ai"])
+    [mine] = _rows(engine, clock, official_id, ["Nhắc việc"])
+    [nobody] = _rows(engine, clock, None, ["không ai"])
     fake_oa.outside_window(OA_USER, -230)
     worker = OutboxWorker(engine, {"zalo_oa": ZaloOAChannel(oa_client)}, SETTINGS, clock)
     try:
