@@ -24,7 +24,7 @@ _ECHO_LIMIT = 30  # characters of an unknown name repeated back
 
 
 def channel_label(name: str) -> str:
-    """A channel name as people read it: "zalo_oa" → "Zalo OA", "telegram" → "Telegram"."""
+    """A channel name as people read it: "some_oa" → "Some OA", "chat" → "Chat"."""
     words = [w for w in name.replace("-", "_").split("_") if w]
     return " ".join(w.upper() if len(w) <= 2 else w.capitalize() for w in words) or name
 
