@@ -36,6 +36,7 @@ from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
 from bot.reports.jobs import ReportWorker
 from bot.roles import PARTS, Role, scheduler_for, serve_scheduler
+from bot.routing import Routing
 from bot.scheduler.leader import elected_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
@@ -126,6 +127,8 @@ def inbound_applier(
     """Apply an inbound in a thread (the pipeline is synchronous SQL), then wake the worker.
     On a channel without buttons, a menu choice ("2") first becomes its button's payload."""
     registry = registry or default_registry()
+    # Messages to officials may go to any declared channel, not only the ones run here.
+    routing = Routing.from_settings(settings)
 
     def menu_channel(name: str) -> bool:
         return name in registry and not registry.capabilities(name, settings).buttons
@@ -140,7 +143,9 @@ def inbound_applier(
         limit = None
         if inbound.channel in registry:
             limit = registry.capabilities(inbound.channel, settings).text_limit
-        return apply_inbound(engine, inbound, settings, now, text_limit=limit, on_report=on_report)
+        return apply_inbound(
+            engine, inbound, settings, now, text_limit=limit, on_report=on_report, routing=routing
+        )
 
     async def apply(inbound: Inbound) -> list[int] | None:
         metrics.update_received(inbound.channel)

@@ -31,8 +31,11 @@ not hold anything back.
 
 Outcomes: ``Throttled`` → retry after ``retry_after`` (not counted as an attempt);
 ``TemporaryFailure`` → exponential backoff, ``failed`` after ``outbox.max_attempts``;
-``ContactStopped`` → this and the chat's other pending rows become ``unreachable`` and the
-channel identity gets ``unreachable_at``; ``PermanentFailure`` → ``failed``.
+``ContactStopped`` (a blocked bot; the Zalo OA's −230/−232 outside its window) → the channel
+identity gets ``unreachable_at``, and this and the chat's other pending rows addressed to an
+official move to that official's next reachable channel (``bot.routing``, due at once);
+those with none, or addressed to no official, become ``unreachable``; ``PermanentFailure`` →
+``failed``.
 """
 
 from __future__ import annotations
@@ -321,8 +324,10 @@ class OutboxWorker:
             metrics.throttled(row.channel)
             return await self._in_db(self._store.record_throttled, row, exc.retry_after)
         except ContactStopped as exc:
-            await self._in_db(self._store.record_unreachable, row, str(exc))
-            return None
+            moved = await self._in_db(self._store.record_unreachable, row, str(exc))
+            # Rows moved to another channel are due now: drain again at once. This chat's
+            # later rows went with them (or are unreachable): it is held.
+            return self._clock.now() if moved else None
         except PermanentFailure as exc:
             await self._in_db(self._store.record_failed, row, f"permanent: {exc}")
             return None

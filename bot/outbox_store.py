@@ -22,13 +22,17 @@ from sqlmodel import Session, col, func, or_, select
 from bot.channels import menu
 from bot.channels.base import OutgoingMessage, SendResult
 from bot.config import Settings
+from bot.routing import Routing
 from handlers.types import Button
 from kernel.clock import Clock
 from storage.models import OutboxMessage, OutboxStatus
 from storage.outbox_rows import (
     claim_row,
     mark_chat_unreachable,
+    mark_identity_unreachable,
     mark_sent,
+    pending_for_officials,
+    readdress_rows,
     record_outcome,
     release_claims,
 )
@@ -106,6 +110,9 @@ class OutboxStore:
         self.menu_channels = frozenset(menu_channels)  # no buttons: the numbered menu
         self.settings = settings
         self.clock = clock
+        # Where a row goes when its chat cannot be reached: every declared channel counts,
+        # not only the ones this worker sends on.
+        self.routing = Routing.from_settings(settings)
         # host:pid:random names this worker's leases (a pid alone repeats across machines).
         self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -180,7 +187,13 @@ class OutboxStore:
     def claim(self, row: PendingRow, now: datetime) -> bool:
         with Session(self.engine) as session:
             claimed = claim_row(
-                session, row.id, row.attempts, now, CLAIM_LEASE, worker_id=self.worker_id
+                session,
+                row.id,
+                row.attempts,
+                now,
+                CLAIM_LEASE,
+                worker_id=self.worker_id,
+                chat=(row.channel, row.chat_id),
             )
             session.commit()
             return claimed
@@ -244,10 +257,29 @@ class OutboxStore:
         log.warning("outbox: message %d failed: %s", row.id, error)
         self._update(row.id, status=OutboxStatus.FAILED, last_error=error)
 
-    def record_unreachable(self, row: PendingRow, error: str) -> None:
+    def record_unreachable(self, row: PendingRow, error: str) -> int:
+        """The chat cannot be reached (blocked the bot; the OA's −230/−232: outside its
+        window): its identity is marked unreachable, and its pending rows addressed to an
+        official move to that official's next channel (``bot.routing``) instead of being
+        dropped; the rest become ``unreachable``. The number of rows moved."""
         now = self.clock.now()
         reason = f"contact stopped: {error}"
+        moved = 0
         with Session(self.engine) as session:
+            mark_identity_unreachable(session, row.channel, row.chat_id, now)
+            waiting = pending_for_officials(session, row.channel, row.chat_id)
+            targets = self.routing.recipients(session, waiting, now)
+            for official_id, row_ids in waiting.items():
+                target = targets.get(official_id)
+                if target is None:
+                    continue
+                note = f"moved from {row.channel}: {reason}"
+                readdress_rows(session, row_ids, target.channel, target.chat_id, now, note)
+                moved += len(row_ids)
             mark_chat_unreachable(session, row.channel, row.chat_id, now, reason)
             session.commit()
-        log.info("outbox: a %s chat blocked the bot; marked unreachable", row.channel)
+        if moved:
+            log.info("outbox: a %s chat cannot be reached; %d message(s) moved", row.channel, moved)
+        else:
+            log.info("outbox: a %s chat blocked the bot; marked unreachable", row.channel)
+        return moved

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.reports.requests import render_request, request_data
+from bot.routing import Routing
 from handlers.context import ConversationSettings, HandlerContext
 from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
@@ -104,43 +105,53 @@ def enqueue(
     reply_channel: str | None = None,
     reply_chat_id: str | None = None,
     reply_official_id: int | None = None,
+    routing: Routing | None = None,
 ) -> list[OutboxMessage]:
     """Outbox rows for ``outbounds`` (flushed, so they have ids); the caller commits.
 
-    An Outbound addressed to an official goes to each of their reachable chats (none: no
-    row, the digest shows them as unreachable); one without goes back to the reply chat.
+    An Outbound addressed to an official is ONE row, in the chat ``routing`` picks (the
+    channel they chose with /kenh, else the one they last wrote from, with fallbacks: see
+    ``bot.routing``; none reachable: no row, the digest shows them as unreachable). One
+    without goes back to the reply chat. ``routing`` None: no channel's free window counts.
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware 'now'")
-    identities = reachable_identities(
-        session, (o.official_id for o in outbounds if o.official_id is not None)
+    routing = routing or Routing()
+    recipients = routing.recipients(
+        session, (o.official_id for o in outbounds if o.official_id is not None), now
     )
     rows: list[dict[str, Any]] = []
     for outbound in outbounds:
         if outbound.official_id is None:
             if reply_channel is None or reply_chat_id is None:
                 raise ValueError("an Outbound without official_id needs reply_channel and chat_id")
-            targets = [(reply_channel, reply_chat_id)]
+            channel, chat_id = reply_channel, reply_chat_id
         else:
-            targets = [(i.channel, i.chat_id) for i in identities.get(outbound.official_id, [])]
-        for channel, chat_id in targets:
-            same_chat = (channel, chat_id) == (reply_channel, reply_chat_id)
-            official_id = outbound.official_id or reply_official_id
-            values = outbox_values(
-                outbound, channel, chat_id, official_id, now, same_chat=same_chat
-            )
-            rows.append(values)
+            identity = recipients.get(outbound.official_id)
+            if identity is None:
+                continue
+            channel, chat_id = identity.channel, identity.chat_id
+        same_chat = (channel, chat_id) == (reply_channel, reply_chat_id)
+        official_id = outbound.official_id or reply_official_id
+        rows.append(
+            outbox_values(outbound, channel, chat_id, official_id, now, same_chat=same_chat)
+        )
     return add_outbox_rows(session, rows)
 
 
-def _identify(session: Session, inbound: Inbound) -> tuple[ChannelIdentity | None, Official | None]:
+def _identify(
+    session: Session, inbound: Inbound, now: datetime
+) -> tuple[ChannelIdentity | None, Official | None]:
     identity = find_identity(session, inbound.channel, inbound.external_user_id)
     if identity is None:
         return None, None
     official = session.get(Official, identity.official_id)
     if official is None or not official.active:
         return None, None  # a deactivated official is treated as a stranger
-    note_chat(session, identity, inbound.chat_id)  # reachable again, and may have moved
+    # Reachable again, may have moved, and now the channel last written from: when the
+    # message was written (a reply window counts from it), never later than now.
+    written = inbound.received_at if inbound.received_at.tzinfo is not None else now
+    note_chat(session, identity, inbound.chat_id, min(written, now))
     return identity, official
 
 
@@ -284,11 +295,13 @@ def apply_inbound(
     *,
     text_limit: int | None = None,
     on_report: Callable[[], None] | None = None,
+    routing: Routing | None = None,
 ) -> list[int] | None:
     """Apply one inbound update; the new outbox ids, or None if it was already applied.
     ``text_limit``: what the inbound's channel declares, for the conversation's paging;
     ``on_report``: called after the commit when a report job was recorded (wakes the
-    report worker)."""
+    report worker); ``routing``: where messages to officials go (default: built from
+    ``settings``' channel declarations)."""
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware 'now'")
     inbound = _cleaned(inbound)
@@ -311,7 +324,7 @@ def apply_inbound(
             session.commit()
             return ids
         try:
-            identity, official = _identify(session, inbound)
+            identity, official = _identify(session, inbound, now)
             ctx = HandlerContext(
                 session=session,
                 settings=conversation_settings(settings),
@@ -331,6 +344,7 @@ def apply_inbound(
                 reply_channel=inbound.channel,
                 reply_chat_id=inbound.chat_id,
                 reply_official_id=official_id,
+                routing=routing or Routing.from_settings(settings),
             )
             ids = [row.id for row in rows if row.id is not None]
             session.commit()

@@ -27,6 +27,9 @@ COMMUNE_PAGE = "x"
 ASSIGN = "g"
 # Apply the quick reply waiting in the conversation state to assignment A: "q:<A>".
 PICK = "q"
+# Reminders and notices go to channel C (/kenh): "k:<C>"; "k:auto": the channel last written.
+CHANNEL = "k"
+CHANNEL_AUTO = "auto"
 
 
 # Ids and page numbers fit a signed 8-byte database integer: at most 18 ASCII digits. isdigit()
@@ -63,6 +66,10 @@ def pick(assignment_id: int) -> str:
     return f"{PICK}:{assignment_id}"
 
 
+def channel_choice(channel: str) -> str:
+    return f"{CHANNEL}:{channel}"
+
+
 def parse(payload: str) -> Payload | None:
     """The payload's parts, or None for something this bot never sent (forged or stale)."""
     if not payload or len(payload.encode()) > MAX_PAYLOAD_BYTES:
@@ -74,6 +81,7 @@ def parse(payload: str) -> Payload | None:
         COMMUNE_PAGE: len(args) == 1 and is_number(args[0]),
         ASSIGN: len(args) == 2 and all(is_number(arg) for arg in args),
         PICK: len(args) == 1 and is_number(args[0]),
+        CHANNEL: len(args) >= 1 and all(args),  # a channel name may itself hold a ':'
     }
     if not verb or not well_formed.get(verb, True):
         return None

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from handlers import (
     chair,
+    channel_choice,
     evidence,
     payloads,
     progress,
@@ -67,6 +68,8 @@ COMMANDS: dict[str, Command] = {
     "baocao": _report_files,
     "report": _report_files,
     "lang": user_settings.change_language,
+    "kenh": channel_choice.command,
+    "channel": channel_choice.command,
     "help": lambda ctx, args: user_settings.show_help(ctx),
     "trogiup": lambda ctx, args: user_settings.show_help(ctx),
     "huy": _cancel,
@@ -114,6 +117,8 @@ def _button(ctx: HandlerContext, raw: str) -> list[Outbound]:
         return chair.assign(ctx, int(args[0]), [int(args[1])])
     if verb == payloads.PICK:
         return progress.apply_pending(ctx, int(args[0]))
+    if verb == payloads.CHANNEL:
+        return channel_choice.choose(ctx, ":".join(args))
     return [Outbound(_("This button is no longer valid."), buttons=((my_tasks_button(),),))]
 
 

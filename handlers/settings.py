@@ -1,4 +1,5 @@
-"""/lang and /help: the language stored per official, and what this person can do."""
+"""/lang and /help: the language stored per official, and what this person can do (/kenh,
+the channel reminders go to, is in handlers/channel_choice.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def help_text(official: Official) -> str:
     if official.role in (Role.COORDINATOR, Role.ADMIN):
         lines.append(_("/tonghop — province summary"))
         lines.append(_("/baocao — report files"))
+    lines.append(_("/kenh — the channel reminders come to (if you use several)"))
     lines.append(_("/lang vi|en — change language"))
     lines.append(_("/huy — cancel what you started"))
     return "\n".join(line % {} for line in lines)  # '%%' → '%'

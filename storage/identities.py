@@ -1,14 +1,17 @@
-"""Channel accounts of officials: linking a chat to an official, noting where they write from,
-and the inbound dedupe row written first in every inbound transaction."""
+"""Channel accounts of officials: linking a chat to an official, noting where and when they
+write from, the channel they chose (/kenh), and the inbound dedupe row written first in every
+inbound transaction."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import ChannelIdentity, ProcessedUpdate
+from storage.models import ChannelIdentity, Official, ProcessedUpdate
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +50,61 @@ def link_identity(
     identity.display_name = account.display_name
     identity.linked_at = now
     identity.unreachable_at = None
+    identity.last_inbound_at = now  # linking is writing: the invite code came from here
     session.add(identity)
     session.flush()
     return identity
 
 
-def note_chat(session: Session, identity: ChannelIdentity, chat_id: str) -> None:
-    """The official wrote to us from ``chat_id``: that is where to write back, and it is
-    reachable again (whatever a platform said before)."""
-    if identity.chat_id != chat_id or identity.unreachable_at is not None:
-        identity.chat_id = chat_id
-        identity.unreachable_at = None
-        session.add(identity)
+def note_chat(session: Session, identity: ChannelIdentity, chat_id: str, now: datetime) -> None:
+    """The official wrote to us from ``chat_id`` at ``now``: that is where to write back, this
+    channel is the one they last wrote from, and it is reachable again (whatever a platform
+    said before)."""
+    identity.chat_id = chat_id
+    identity.unreachable_at = None
+    if identity.last_inbound_at is None or identity.last_inbound_at < now:
+        identity.last_inbound_at = now
+    session.add(identity)
+
+
+def linked_identities(
+    session: Session, official_ids: Iterable[int]
+) -> dict[int, list[ChannelIdentity]]:
+    """Every account of each official, reachable or not, oldest link first (ties: by id); one
+    query per 500 officials, so a sweep of 10,000 reminders stays cheap."""
+    wanted = sorted(set(official_ids))
+    found: dict[int, list[ChannelIdentity]] = defaultdict(list)
+    for start in range(0, len(wanted), 500):
+        for identity in session.exec(
+            select(ChannelIdentity)
+            .where(col(ChannelIdentity.official_id).in_(wanted[start : start + 500]))
+            .order_by(col(ChannelIdentity.linked_at), col(ChannelIdentity.id))
+        ):
+            found[identity.official_id].append(identity)
+    return found
+
+
+def preferred_channels(session: Session, official_ids: Iterable[int]) -> dict[int, str]:
+    """The channel each official chose with /kenh (those who chose none are left out)."""
+    wanted = sorted(set(official_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        for official_id, channel in session.exec(
+            select(Official.id, Official.preferred_channel)
+            .where(col(Official.id).in_(wanted[start : start + 500]))
+            .where(col(Official.preferred_channel).is_not(None))
+        ):
+            if official_id is not None and channel is not None:
+                found[official_id] = channel
+    return found
+
+
+def choose_channel(session: Session, official: Official, channel: str | None) -> None:
+    """Reminders and notices go to ``channel`` from now on; None: to the channel the official
+    last wrote from (flushed)."""
+    official.preferred_channel = channel
+    session.add(official)
+    session.flush()
 
 
 def mark_processed(session: Session, channel: str, update_key: str, now: datetime) -> None:

@@ -78,6 +78,8 @@ class Official(SQLModel, table=True):
     locale: str = Field(default="vi", max_length=8)
     active: bool = True
     created_at: datetime = _when(default_factory=utcnow)
+    # The channel reminders and notices go to (/kenh); None: the one they last wrote from.
+    preferred_channel: str | None = Field(default=None, max_length=16)
 
 
 class ChannelIdentity(SQLModel, table=True):
@@ -94,6 +96,9 @@ class ChannelIdentity(SQLModel, table=True):
     linked_at: datetime = _when(default_factory=utcnow)
     # Set when the platform says the user blocked the bot (403): stop sending, show in digest.
     unreachable_at: datetime | None = _when(default=None, nullable=True)
+    # When the official last wrote from this account: messages to them go to the channel
+    # written from last (bot.routing), and a channel's free reply window counts from it.
+    last_inbound_at: datetime | None = _when(default=None, nullable=True)
 
 
 class Invite(SQLModel, table=True):

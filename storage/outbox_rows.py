@@ -1,7 +1,8 @@
 """The outbox worker's writes: claim a row, record its outcome, recover a dead worker's
-claims, mark a chat unreachable. ``bot.outbox_store`` reads the queue and calls these; each
-takes the caller's session and leaves the commit to it, so an outcome and what goes with it
-(the chat's numbered menu) are one transaction.
+claims, mark a chat unreachable, move its rows to another chat of their official.
+``bot.outbox_store`` reads the queue and calls these; each takes the caller's session and
+leaves the commit to it, so an outcome and what goes with it (the chat's numbered menu) are
+one transaction.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ def claim_row(
     now: datetime,
     lease: timedelta,
     worker_id: str | None = None,
+    chat: tuple[str, str] | None = None,
 ) -> bool:
     """Take a pending row for sending, unless another worker (or an earlier try) changed it
-    since it was read: the attempt count is the row's version. The claim is a lease: its
-    row comes due again at ``now + lease`` unless its worker records an outcome first.
+    since it was read: the attempt count is the row's version, and with ``chat`` the row
+    must still be addressed to that (channel, chat_id) (it may have moved to another channel
+    of its official meanwhile: ``readdress_rows``). The claim is a lease: its row comes due
+    again at ``now + lease`` unless its worker records an outcome first.
 
     On PostgreSQL the row is first locked with ``FOR UPDATE SKIP LOCKED``: a row another
     worker is claiming at this very moment is skipped at once instead of waited for."""
@@ -44,12 +48,18 @@ def claim_row(
         ).first()
         if locked is None:
             return False
-    result = session.execute(
+    query = (
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == row_id)
         .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
         .where(col(OutboxMessage.attempts) == attempts)
-        .values(
+    )
+    if chat is not None:
+        query = query.where(col(OutboxMessage.channel) == chat[0]).where(
+            col(OutboxMessage.chat_id) == chat[1]
+        )
+    result = session.execute(
+        query.values(
             attempts=attempts + 1,
             claimed_at=now,
             claimed_by=worker_id,
@@ -104,6 +114,58 @@ def mark_sent(session: Session, row_id: int, now: datetime, external_id: str | N
     )
 
 
+def mark_identity_unreachable(session: Session, channel: str, chat_id: str, now: datetime) -> None:
+    """The platform says this chat cannot be reached: its identity gets ``unreachable_at``
+    (cleared when the official writes from it again)."""
+    session.execute(
+        update(ChannelIdentity)
+        .where(col(ChannelIdentity.channel) == channel)
+        .where(col(ChannelIdentity.chat_id) == chat_id)
+        .where(col(ChannelIdentity.unreachable_at).is_(None))
+        .values(unreachable_at=now)
+    )
+
+
+def pending_for_officials(session: Session, channel: str, chat_id: str) -> dict[int, list[int]]:
+    """The chat's pending rows addressed to an official: official id → row ids, in order."""
+    found: dict[int, list[int]] = {}
+    for row_id, official_id in session.exec(
+        select(OutboxMessage.id, OutboxMessage.official_id)
+        .where(col(OutboxMessage.channel) == channel)
+        .where(col(OutboxMessage.chat_id) == chat_id)
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .where(col(OutboxMessage.official_id).is_not(None))
+        .order_by(col(OutboxMessage.id))
+    ):
+        if row_id is not None and official_id is not None:
+            found.setdefault(official_id, []).append(row_id)
+    return found
+
+
+def readdress_rows(
+    session: Session, row_ids: Sequence[int], channel: str, chat_id: str, now: datetime, note: str
+) -> None:
+    """Pending rows move to another chat of their official, due now. A reply or an edit
+    refers to a message of the old chat: the new one gets a plain message."""
+    if not row_ids:
+        return
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(row_ids)))
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .values(
+            channel=channel,
+            chat_id=chat_id,
+            reply_to_message_id=None,
+            edit_message_id=None,
+            next_attempt_at=now,
+            claimed_at=None,
+            claimed_by=None,
+            last_error=note,
+        )
+    )
+
+
 def mark_chat_unreachable(
     session: Session, channel: str, chat_id: str, now: datetime, reason: str
 ) -> None:
@@ -117,10 +179,4 @@ def mark_chat_unreachable(
             status=OutboxStatus.UNREACHABLE, last_error=reason, claimed_at=None, claimed_by=None
         )
     )
-    session.execute(
-        update(ChannelIdentity)
-        .where(col(ChannelIdentity.channel) == channel)
-        .where(col(ChannelIdentity.chat_id) == chat_id)
-        .where(col(ChannelIdentity.unreachable_at).is_(None))
-        .values(unreachable_at=now)
-    )
+    mark_identity_unreachable(session, channel, chat_id, now)

@@ -114,7 +114,7 @@ def test_linking_moves_an_existing_identity_and_makes_it_reachable(session: Sess
     assert moved.id == first.id
     assert (moved.official_id, moved.chat_id, moved.unreachable_at) == (official.id, "c2", None)
     moved.unreachable_at = NOW
-    note_chat(session, moved, "c3")
+    note_chat(session, moved, "c3", NOW)
     assert _fields(moved, "chat_id", "unreachable_at") == ("c3", None)
     assert len(session.exec(select(ChannelIdentity)).all()) == 1
 

@@ -10,6 +10,7 @@ module knows a platform's limits (see ``bot.channels.registry``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from handlers.types import Button
@@ -42,6 +43,10 @@ class Capabilities:
     rates: RateLimits | None
     monthly_quota: int | None = None  # messages a month the platform allows (Zalo Bot's plan)
     quota_warn_percent: int = 80  # the coordinator's digest warns from this share on
+    # Messages are free only this long after the user last wrote (Zalo OA: then billed, then
+    # refused): a message to someone outside it goes to another linked channel if there is
+    # one (bot.routing). None: no such window.
+    free_window: timedelta | None = None
 
     def fits_payload(self, payload: str) -> bool:
         return self.payload_bytes is None or len(payload.encode()) <= self.payload_bytes

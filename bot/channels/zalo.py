@@ -9,6 +9,8 @@ token. Rates are not published (Zalo Bot: a monthly quota) — they are settings
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.channels.base import Capabilities, RateLimits
 from bot.channels.kind import ChannelDeps, ChannelKind, Receiving, RunningChannel
 from bot.config import Settings
@@ -45,6 +47,7 @@ def oa_capabilities(settings: Settings) -> Capabilities:
         photo_upload=True,
         payload_bytes=ZALO_OA_PAYLOAD_BYTES,
         rates=_rates(settings),
+        free_window=timedelta(hours=settings.zalo.oa.free_window_hours),
     )
 
 

@@ -42,6 +42,7 @@ def digest(
     """Print the weekly digest of a unit's subtree now (and send it with --send)."""
     # Loaded here, not at the top: they pull in the channels (aiogram) and the report renderers.
     from bot.pipeline import enqueue
+    from bot.routing import Routing
     from bot.scheduler.digest import collect, render
     from bot.scheduler.weekly import DIGEST, digest_readers
     from bot.scheduler.working_time import WorkingTime
@@ -74,7 +75,8 @@ def digest(
                     ]
             # Queued now, sent at the next working moment (not at night or on a holiday).
             working = WorkingTime(config.quiet_hours, config.tz)
-            rows = enqueue(session, outbounds, working.next_send_moment(SystemClock().now()))
+            moment = working.next_send_moment(SystemClock().now())
+            rows = enqueue(session, outbounds, moment, routing=Routing.from_settings(config))
             reached = {row.official_id for row in rows}
             missing = [o.name for o in readers if o.id not in reached]
             if not rows:

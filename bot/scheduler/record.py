@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.pipeline import outbox_values, reachable_identities
+from bot.pipeline import outbox_values
+from bot.routing import Routing
 from handlers.types import Outbound
 from storage.db import session_scope
 from storage.models import ReminderLog
@@ -39,7 +40,7 @@ class LogKey:
 @dataclass
 class Planned:
     """One send: the keys it settles and its messages (none: settled without a message).
-    Each becomes a row per reachable chat of its official."""
+    Each becomes one row, in the chat ``bot.routing`` picks for its official."""
 
     keys: list[LogKey]
     outbounds: list[Outbound] = field(default_factory=list)  # in the order to send
@@ -61,18 +62,19 @@ def existing_keys(session: Session, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def _add(session: Session, batch: Sequence[Planned], now: datetime) -> int:
-    """Outbox rows for every reachable chat of each recipient (the rows ``pipeline.enqueue``
-    writes, but as two multi-row INSERTs per batch: a sweep may write 10,000 reminders), then
-    the keys, each pointing at the first row of its send."""
-    identities = reachable_identities(
-        session, (o.official_id for p in batch for o in p.outbounds if o.official_id)
+def _add(session: Session, batch: Sequence[Planned], now: datetime, routing: Routing) -> int:
+    """One outbox row per message, in the chat ``routing`` picks for its recipient (the rows
+    ``pipeline.enqueue`` writes, but as two multi-row INSERTs per batch: a sweep may write
+    10,000 reminders), then the keys, each pointing at the first row of its send."""
+    recipients = routing.recipients(
+        session, (o.official_id for p in batch for o in p.outbounds if o.official_id), now
     )
     rows: list[dict[str, Any]] = []
     owners: list[int] = []
     for index, planned in enumerate(batch):
         for outbound in planned.outbounds:
-            for identity in identities.get(outbound.official_id or 0, []):
+            identity = recipients.get(outbound.official_id or 0)
+            if identity is not None:
                 rows.append(
                     outbox_values(
                         outbound,
@@ -104,27 +106,33 @@ def _add(session: Session, batch: Sequence[Planned], now: datetime) -> int:
     return len(rows)
 
 
-def write(engine: Engine, planned: Sequence[Planned], now: datetime) -> Written:
-    """Write every planned send at most once; committed batch by batch."""
+def write(
+    engine: Engine, planned: Sequence[Planned], now: datetime, *, routing: Routing | None = None
+) -> Written:
+    """Write every planned send at most once; committed batch by batch. ``routing`` None: no
+    channel's free window counts (the sweep passes the configured one)."""
+    routing = routing or Routing()
     written = Written()
     for start in range(0, len(planned), BATCH):
         batch = planned[start : start + BATCH]
         try:
             with session_scope(engine) as session:
-                messages = _add(session, batch, now)
+                messages = _add(session, batch, now, routing)
             written.keys += sum(len(item.keys) for item in batch)
             written.messages += messages
         except IntegrityError:
             log.info("reminder keys written concurrently; retrying one by one")
             for item in batch:
-                _write_one(engine, item, now, written)
+                _write_one(engine, item, now, written, routing)
     return written
 
 
-def _write_one(engine: Engine, item: Planned, now: datetime, written: Written) -> None:
+def _write_one(
+    engine: Engine, item: Planned, now: datetime, written: Written, routing: Routing
+) -> None:
     try:
         with session_scope(engine) as session:
-            messages = _add(session, [item], now)
+            messages = _add(session, [item], now, routing)
     except IntegrityError:
         written.skipped += 1
         return

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.routing import Routing
 from bot.scheduler.escalation import plan_escalations
 from bot.scheduler.record import Written, write
 from bot.scheduler.recurring import reopen_recurring
@@ -56,12 +57,13 @@ def sweep(
     working = WorkingTime(settings.quiet_hours, settings.tz)
     if not working.is_sendable(now):
         return _empty()
+    routing = Routing.from_settings(settings)
     with Session(engine, expire_on_commit=False) as session:
         reminders = plan_reminders(session, settings, now, working, lookback)
-    written_reminders = write(engine, reminders, now)
+    written_reminders = write(engine, reminders, now, routing=routing)
     with Session(engine, expire_on_commit=False) as session:
         escalations = plan_escalations(session, settings, now, working)
-    written_escalations = write(engine, escalations, now)
+    written_escalations = write(engine, escalations, now, routing=routing)
     written_digests = run_digests(engine, settings, clock) if digests else Written()
     result = SweepResult(written_reminders, written_escalations, written_digests)
     if result.messages:
@@ -82,4 +84,4 @@ def run_digests(engine: Engine, settings: Settings, clock: Clock) -> Written:
         return Written()
     with Session(engine, expire_on_commit=False) as session:
         planned = plan_digests(session, settings, now, working)
-    return write(engine, planned, now)
+    return write(engine, planned, now, routing=Routing.from_settings(settings))

@@ -12,6 +12,7 @@ from aiohttp import web
 from yarl import URL
 
 from bot.pipeline import enqueue, reachable_identities
+from bot.routing import Routing
 from bot.web.render import render
 from bot.web.security import LANG_COOKIE, request_state, set_session, viewer
 from bot.web.state import ConsoleState, state_of
@@ -57,7 +58,8 @@ def send_login_code(state: ConsoleState, phone: str) -> None:
             return
         with use_locale(official.locale):
             text = login_message(code)
-        enqueue(session, [Outbound(text=text, official_id=official.id, kind="notice")], now)
+        notice = Outbound(text=text, official_id=official.id, kind="notice")
+        enqueue(session, [notice], now, routing=Routing.from_settings(state.settings))
     log.info("console: sign-in code sent to official %s", official.id)
 
 

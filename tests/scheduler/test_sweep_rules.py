@@ -48,7 +48,7 @@ def test_a_broken_plan_override_falls_back_to_the_config(
     assert "overdue_every_days" in caplog.text
 
 
-def test_every_reachable_chat_of_the_official_gets_it(engine: Engine) -> None:
+def test_the_chat_the_official_last_wrote_from_gets_it_once(engine: Engine) -> None:
     one_task(engine)
     with Session(engine) as session:
         lan_id = session.exec(
@@ -56,7 +56,11 @@ def test_every_reachable_chat_of_the_official_gets_it(engine: Engine) -> None:
         ).all()[2]
         session.add(
             ChannelIdentity(
-                official_id=lan_id, channel="zalo", external_user_id="z1", chat_id="z-chat"
+                official_id=lan_id,
+                channel="zalo",
+                external_user_id="z1",
+                chat_id="z-chat",
+                last_inbound_at=vn(2026, 8, 6, 15),
             )
         )
         session.commit()
@@ -64,10 +68,7 @@ def test_every_reachable_chat_of_the_official_gets_it(engine: Engine) -> None:
     with Session(engine) as session:
         rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
         log = session.exec(select(ReminderLog)).one()
-    assert [(r.channel, r.official_id) for r in rows] == [
-        ("telegram", lan_id),
-        ("zalo", lan_id),
-    ]
+    assert [(r.channel, r.chat_id, r.official_id) for r in rows] == [("zalo", "z-chat", lan_id)]
     assert log.outbox_id == rows[0].id
     assert log.key.startswith("before_due:") and log.key.endswith(":2026-08-07")
     assert rows[0].buttons is not None
