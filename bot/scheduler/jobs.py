@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.scheduler.sweep import run_digests, sweep
 from kernel.clock import Clock
 from storage.db import session_scope
+from storage.flood import prune_windows
 from storage.retention import Pruned, prune
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def prune_old_rows(engine: Engine, settings: Settings, clock: Clock) -> Pruned:
     before = clock.now() - timedelta(days=settings.retention.days)
     with session_scope(engine) as session:
         pruned = prune(session, before)
+        # Flood windows last a minute (an hour for reports, counted on the report jobs):
+        # a day-old one is over, and keeping it would only keep a trace of who wrote.
+        prune_windows(session, clock.now() - timedelta(days=1))
     if pruned.processed_updates or pruned.outbox_rows:
         log.info(
             "retention: %d processed updates, %d sent outbox rows older than %d days deleted",
