@@ -177,6 +177,19 @@ class OutboxConfig(_Section):
     backoff_max_seconds: float = Field(600.0, gt=0)
 
 
+class FloodConfig(_Section):
+    """The flood guard (bot/flood.py): one chat must not stall everyone (docs/security.md)."""
+
+    enabled: bool = True
+    # Any sender: past this many messages within a minute, one "please slow down", and the
+    # rest of that minute is recorded but not answered.
+    messages_per_minute: int = Field(20, ge=1, le=1000)
+    # An unlinked chat: this many answers a minute to what is not a registration attempt.
+    stranger_answers_per_minute: int = Field(1, ge=1, le=60)
+    # /baocao renders files: this many per person within an hour, then a clear refusal.
+    reports_per_hour: int = Field(5, ge=1, le=1000)
+
+
 class RemindersConfig(_Section):
     days_before_due: list[int] = Field(default_factory=lambda: [7, 3, 1])
     on_due_day: bool = True
@@ -254,6 +267,7 @@ class Settings(_Section):
     telegram: TelegramConfig = TelegramConfig()
     zalo: ZaloConfig = ZaloConfig()
     outbox: OutboxConfig = OutboxConfig()
+    flood: FloodConfig = FloodConfig()
     reminders: RemindersConfig = RemindersConfig()
     quiet_hours: QuietHoursConfig = QuietHoursConfig()
     digest: DigestConfig = DigestConfig()

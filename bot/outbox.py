@@ -29,6 +29,13 @@ and waits for its retry holds back the later rows of its chat (so "done" never o
 "in progress"); a row that was merely scheduled for later (quiet hours) and never tried does
 not hold anything back.
 
+Fairness: a drain never waits for a chat's per-chat slot (1 message/s on Telegram): a
+chat whose slot is more than ``PACE_INLINE_SECONDS`` away is skipped before its row is
+claimed, the slot becomes the next moment to drain, and the drain serves the other chats and
+ends. Rows that come due meanwhile (another chat's retry, a row scheduled a moment later,
+one committed out of id order on PostgreSQL) are read by the next drain, never after one
+chat's backlog of 200 messages (issue 12).
+
 Outcomes: ``Throttled`` → retry after ``retry_after`` (not counted as an attempt);
 ``TemporaryFailure`` → exponential backoff, ``failed`` after ``outbox.max_attempts``;
 ``ContactStopped`` (a blocked bot; the Zalo OA's −230/−232 outside its window) → the channel
@@ -77,6 +84,9 @@ MAX_QUEUED = 5_000  # rows loaded and not yet sent, at most, during a drain
 MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write rows too
 MAX_CONCURRENT_SENDS = 50
 _MAX_CHATS_PACED = 10_000  # chats idle for long are forgotten (their pause is long over)
+# A chat whose next slot is further off is left to the next drain ("Fairness"); a shorter
+# pause is slept in place (cheaper than ending the drain and reading the queue again).
+PACE_INLINE_SECONDS = 0.25
 
 T = TypeVar("T")
 ChatKey = tuple[str, str]
@@ -294,6 +304,10 @@ class OutboxWorker:
             # Waiting for a retry: later rows wait behind it. Merely scheduled for later
             # (quiet hours): it does not block the chat.
             return not row.tried
+        pause = self._chat_pause(row.channel, row.chat_id)
+        if pause > PACE_INLINE_SECONDS:  # not its turn yet: serve the other chats meanwhile
+            self._note_due(self._clock.now() + timedelta(seconds=pause))
+            return False
         if not await self._in_db(self._store.claim, row, run.now):
             self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
             return False  # someone else has it: keep this chat's order
@@ -364,16 +378,21 @@ class OutboxWorker:
         caps = self._caps.get(channel)
         if caps is None or caps.rates is None:
             return
-        loop = asyncio.get_running_loop()
-        key = (channel, chat_id)
-        last = self._last_send.get(key)
-        if last is not None:
-            wait = last + 1.0 / caps.rates.per_chat_per_second - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        wait = self._chat_pause(channel, chat_id)
+        if wait > 0:
+            await asyncio.sleep(wait)
         if channel not in self._global:
             self._global[channel] = PriorityLimiter(caps.rates.global_per_second)
         await self._global[channel].acquire(priority)
+
+    def _chat_pause(self, channel: str, chat_id: str) -> float:
+        """Seconds until the chat may be sent its next message (0: now)."""
+        caps = self._caps.get(channel)
+        last = self._last_send.get((channel, chat_id))
+        if caps is None or caps.rates is None or last is None:
+            return 0.0
+        slot = last + 1.0 / caps.rates.per_chat_per_second
+        return max(slot - asyncio.get_running_loop().time(), 0.0)
 
     def _mark_send(self, channel: str, chat_id: str) -> None:
         key = (channel, chat_id)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot import flood
 from bot.config import Settings
 from bot.reports.requests import render_request, request_data
 from bot.routing import Routing
@@ -335,7 +336,8 @@ def apply_inbound(
                 text_limit=text_limit,
             )
             jobs: list[int] = []
-            outbounds = _converse(ctx, settings, jobs)
+            held = flood.hold(ctx, settings.flood)  # None: not flooding, answer as usual
+            outbounds = _converse(ctx, settings, jobs) if held is None else held
             official_id = ctx.official.id if ctx.official else None
             rows = enqueue(
                 session,

@@ -381,7 +381,10 @@ class ReportJob(SQLModel, table=True):
     transaction committed (``bot.reports.jobs``) and sent back to the same chat; pending rows
     are picked up again after a restart."""
 
-    __table_args__ = (Index("ix_reportjob_status", "status", "id"),)
+    __table_args__ = (
+        Index("ix_reportjob_status", "status", "id"),
+        Index("ix_reportjob_official_at", "official_id", "created_at"),  # reports per hour
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
@@ -392,3 +395,18 @@ class ReportJob(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=255)
     created_at: datetime = _when(default_factory=utcnow)
     finished_at: datetime | None = _when(default=None, nullable=True)
+
+
+class FloodWindow(SQLModel, table=True):
+    """How many messages one sender sent in the current window, per kind of limit
+    (``storage/flood.py``): kept in the database so several worker processes agree and a
+    restart does not reset it. The sender is a hash of (channel, user id), not the id."""
+
+    __table_args__ = (UniqueConstraint("sender", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sender: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # "message", "stranger"
+    window_start: datetime = _when()
+    count: int = 0
+    notified: bool = False  # the "please slow down" of this window was sent

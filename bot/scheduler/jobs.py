@@ -27,6 +27,7 @@ from bot.reports.retention import prune_report_files, reports_folder
 from bot.scheduler.sweep import run_digests, sweep
 from kernel.clock import Clock
 from storage.db import session_scope
+from storage.flood import prune_windows
 from storage.retention import Pruned, prune, queued_files
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ def prune_old_rows(engine: Engine, settings: Settings, clock: Clock) -> Pruned:
     before = clock.now() - timedelta(days=settings.retention.days)
     with session_scope(engine) as session:
         pruned = prune(session, before)
+        # Flood windows last a minute (an hour for reports, counted on the report jobs):
+        # a day-old one is over, and keeping it would only keep a trace of who wrote.
+        prune_windows(session, clock.now() - timedelta(days=1))
     with session_scope(engine) as session:
         keep = queued_files(session)
     files = prune_report_files(reports_folder(settings.app.data_dir), before, keep)
