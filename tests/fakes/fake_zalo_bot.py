@@ -165,11 +165,19 @@ class FakeZaloBot:
         return str(message["message_id"])
 
     async def inject_image(
-        self, user_id: str, *, caption: str | None = None, photo_key: str = "photo_url"
+        self,
+        user_id: str,
+        *,
+        caption: str | None = None,
+        photo_key: str = "photo_url",
+        content: bytes | None = None,
     ) -> str:
-        """A user sends a photo; the URL is under ``photo_url`` or (the docs) ``photo``."""
+        """A user sends a photo; the URL is under ``photo_url`` or (the docs) ``photo``; the
+        CDN serves ``content`` there (default: a small JPEG)."""
         message = self._message(user_id, name="Cán bộ", name_key="display_name")
         message[photo_key] = f"{self.base_url}/cdn/{message['message_id']}.jpg"
+        if content is not None:
+            self.cdn_files[f"{message['message_id']}.jpg"] = content
         if caption is not None:
             message["caption"] = caption
         await self.inject({"event_name": "message.image.received", "message": message})

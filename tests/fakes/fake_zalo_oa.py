@@ -290,8 +290,14 @@ class FakeZaloOA:
     def text_event(self, user_id: str, text: str) -> dict[str, Any]:
         return self._event("user_send_text", user_id, {"text": text, "msg_id": self._msg_id()})
 
-    def image_event(self, user_id: str, text: str = "") -> dict[str, Any]:
-        payload = {"url": f"{self.base_url}/cdn/img{next(self._seq)}.jpg", "thumbnail": ""}
+    def image_event(
+        self, user_id: str, text: str = "", *, content: bytes | None = None
+    ) -> dict[str, Any]:
+        """``user_send_image``; the CDN serves ``content`` at its URL (default: a small JPEG)."""
+        name = f"img{next(self._seq)}.jpg"
+        if content is not None:
+            self.cdn_files[name] = content
+        payload = {"url": f"{self.base_url}/cdn/{name}", "thumbnail": ""}
         message = {
             "text": text,
             "msg_id": self._msg_id(),
