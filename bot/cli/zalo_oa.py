@@ -77,8 +77,8 @@ def _code_from(answer: str, state: str) -> str:
             fail(_("no code was given"))
         return answer
     query = parse_qs(urlsplit(answer).query or answer.split("?", 1)[-1])
-    returned_state = (query.get("state") or [None])[0]
-    if returned_state is not None and returned_state != state:
+    returned = query.get("state")
+    if returned and returned[0] != state:
         fail(
             _(
                 "this address belongs to another authorisation (its state does not match): "
