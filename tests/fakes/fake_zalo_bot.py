@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,6 +82,7 @@ class FakeZaloBot:
         self._changed = asyncio.Condition()
         self.cdn_files: dict[str, bytes] = {}  # name → content; others get a small JPEG
         self.cdn_expired = False  # Zalo's CDN links expire: then 403
+        self.on_sent: Callable[[ZaloSent], None] | None = None  # e.g. a benchmark's clock
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -259,6 +261,8 @@ class FakeZaloBot:
 
     async def _record(self, item: ZaloSent) -> web.Response:
         self.sent.append(item)
+        if self.on_sent is not None:
+            self.on_sent(item)
         async with self._changed:
             self._changed.notify_all()
         return _ok({"message_id": item.message_id, "date": self._date()})
