@@ -81,6 +81,7 @@ def _not_kept(assignment_id: int, attachment: Attachment) -> str:
     reasons = {
         "too_big": _("it is larger than the bot accepts; please send a smaller photo"),
         "not_image": _("it is not a photo (JPEG, PNG, GIF or WebP)"),
+        "write_failed": _("the bot could not store it; please send it again later"),
     }
     reason = reasons.get(
         attachment.fetch_error or "",

@@ -30,7 +30,8 @@ class Attachment:
     mime_type: str | None = None
     file_size: int | None = None
     # A channel whose links expire (Zalo) keeps a copy: its path relative to data_dir, or,
-    # if the copy could not be made, why ("too_big" | "not_image" | "unreachable").
+    # if the copy could not be made, why ("too_big" | "not_image" | "unreachable" |
+    # "write_failed").
     stored_path: str | None = None
     fetch_error: str | None = None
 

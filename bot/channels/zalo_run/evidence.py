@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 
-from bot.channels.zalo_bot.media import MediaRejected, download_image
+from bot.channels.zalo_bot.media import UNREACHABLE, MediaRejected, download_image
 from handlers.types import Attachment, Inbound
 
 log = logging.getLogger("papi_bot")
 
 EVIDENCE_FOLDER = "evidence"
+WRITE_FAILED = "write_failed"  # the copy could not be written here (disk full, permissions)
 
 
 async def _keep(
@@ -35,6 +36,12 @@ async def _keep(
     except MediaRejected as exc:  # the URL is not logged: it is the official's photo
         log.warning("%s: an evidence photo was not kept: %s", channel, exc)
         return dataclasses.replace(attachment, fetch_error=exc.reason)
+    except OSError as exc:  # writing the copy (a full disk): the message is recorded anyway
+        log.error("%s: an evidence photo could not be written: %s", channel, exc.strerror)
+        return dataclasses.replace(attachment, fetch_error=WRITE_FAILED)
+    except Exception:  # whatever the download did, the official's message must be recorded
+        log.exception("%s: downloading an evidence photo failed", channel)
+        return dataclasses.replace(attachment, fetch_error=UNREACHABLE)
     return dataclasses.replace(
         attachment,
         stored_path=f"{EVIDENCE_FOLDER}/{saved.path.name}",

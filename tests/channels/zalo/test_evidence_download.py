@@ -207,3 +207,22 @@ async def test_a_photo_that_cannot_be_kept_is_refused_but_the_message_is_recorde
     assert f"#{number}" in reply and "đã được ghi nhận" in reply and words in reply
     evidence = running.data_dir / "evidence"
     assert not evidence.exists() or list(evidence.iterdir()) == []  # nothing half-written
+
+
+async def test_a_full_disk_does_not_lose_the_officials_message(
+    running: Running, fake_bot: FakeZaloBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the download does (here: writing the copy fails), the message is recorded."""
+    from bot.channels.zalo_bot import media
+
+    def full(*_args: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(media, "_write", full)
+    user = running.world.link("off1a", channel="zalo")
+    number = running.world.assignments_of("off1a")[0]
+    key = await fake_bot.inject_image(user, caption=str(number))
+    await running.settled("zalo", key)
+    (row,) = running.evidence()
+    assert (row.assignment_id, row.stored_path, row.fetch_error) == (number, None, "write_failed")
+    assert "đã được ghi nhận" in running.last_reply(user)
