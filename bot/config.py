@@ -133,6 +133,9 @@ class ZaloOAConfig(_Section):
     button_payload_prefix: str = Field("#papi:", min_length=1, max_length=16)
     refresh_ahead_seconds: int = Field(6 * 3600, ge=60)  # margin before the ~25 h expiry
     refresh_lease_seconds: int = Field(60, ge=5)
+    # The OAuth callback registered for the app (papi-bot zalo-oa authorize); Zalo sends the
+    # admin's browser there with ?code=…, which the admin pastes into the command.
+    redirect_uri: str = ""
     free_window_hours: int = Field(48, ge=1)  # replies are free this long after a user wrote
     paid_window_days: int = Field(7, ge=1)  # then billed until this, then -230/-232
     requests_per_minute: int = Field(100, ge=1)  # unconfirmed (Growth package)
@@ -165,6 +168,9 @@ class ZaloConfig(_Section):
     quota_warn_percent: int = Field(80, ge=1, le=100)
     # A 429 is a monthly quota, not a throttle: back off for hours, not seconds.
     quota_backoff_seconds: int = Field(6 * 3600, ge=60)
+    # Evidence photos (Zalo Bot and OA) are downloaded on receipt into data_dir/evidence:
+    # Zalo's links expire. A larger photo is refused and the official asked for a smaller one.
+    evidence_max_mb: float = Field(10, gt=0, le=100)
     oa: ZaloOAConfig = ZaloOAConfig()
 
 

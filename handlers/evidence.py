@@ -3,6 +3,10 @@
 The task is, in order: a number in the caption ("12" or "#12 biên bản họp"), the task whose
 "Gửi minh chứng" button was tapped (the state stays for further photos), the reminder the
 photo replies to, the task just opened. Otherwise the bot asks and stores nothing.
+
+A photo the channel could not keep a copy of (Zalo's links expire; ``Attachment.fetch_error``)
+is still recorded, so the official's message is never lost, and the reply says why and asks
+for it again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from handlers import state
 from handlers.context import HandlerContext
 from handlers.progress import implied_target, source
 from handlers.tasks import allowed_item, not_yours
-from handlers.types import Outbound
+from handlers.types import Attachment, Outbound
 from kernel.i18n import _, ngettext
 from storage.models import ConversationState
 from storage.progress import record_evidence
@@ -58,10 +62,31 @@ def receive(ctx: HandlerContext, current: ConversationState | None) -> list[Outb
             {"assignment_id": entry.id},
             ctx.now,
         )
-    count = len(ctx.inbound.attachments)
-    saved = ngettext(
-        "📎 #%(id)d: %(n)d file saved as evidence.",
-        "📎 #%(id)d: %(n)d files saved as evidence.",
-        count,
-    ) % {"id": entry.id, "n": count}
-    return [Outbound(saved, assignment_id=entry.id)]
+    kept = [a for a in files if a.fetch_error is None]
+    lines = []
+    if kept:
+        lines.append(
+            ngettext(
+                "📎 #%(id)d: %(n)d file saved as evidence.",
+                "📎 #%(id)d: %(n)d files saved as evidence.",
+                len(kept),
+            )
+            % {"id": entry.id, "n": len(kept)}
+        )
+    lines.extend(_not_kept(entry.id, a) for a in files if a.fetch_error is not None)
+    return [Outbound("\n".join(lines), assignment_id=entry.id)]
+
+
+def _not_kept(assignment_id: int, attachment: Attachment) -> str:
+    reasons = {
+        "too_big": _("it is larger than the bot accepts; please send a smaller photo"),
+        "not_image": _("it is not a photo (JPEG, PNG, GIF or WebP)"),
+        "write_failed": _("the bot could not store it; please send it again later"),
+    }
+    reason = reasons.get(
+        attachment.fetch_error or "",
+        _("it could not be downloaded from the chat app; please send it again"),
+    )
+    return _(
+        "⚠️ #%(id)d: your message is recorded, but the photo could not be saved: %(reason)s."
+    ) % {"id": assignment_id, "reason": reason}

@@ -29,6 +29,11 @@ class Attachment:
     file_name: str | None = None
     mime_type: str | None = None
     file_size: int | None = None
+    # A channel whose links expire (Zalo) keeps a copy: its path relative to data_dir, or,
+    # if the copy could not be made, why ("too_big" | "not_image" | "unreachable" |
+    # "write_failed").
+    stored_path: str | None = None
+    fetch_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

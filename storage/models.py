@@ -228,6 +228,9 @@ class Evidence(SQLModel, table=True):
     file_size: int | None = None
     caption: str | None = None
     external_message_id: str | None = Field(default=None, max_length=64)
+    # Zalo's links expire: the copy kept under data_dir (relative path), or why there is none.
+    stored_path: str | None = Field(default=None, max_length=255)
+    fetch_error: str | None = Field(default=None, max_length=32)
     created_at: datetime = _when(default_factory=utcnow)
 
 

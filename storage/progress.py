@@ -45,6 +45,10 @@ class EvidenceFile(Protocol):
     def mime_type(self) -> str | None: ...
     @property
     def file_size(self) -> int | None: ...
+    @property
+    def stored_path(self) -> str | None: ...
+    @property
+    def fetch_error(self) -> str | None: ...
 
 
 def record_progress(
@@ -116,6 +120,8 @@ def record_evidence(
             file_size=file.file_size,
             caption=caption,
             external_message_id=source.message_id,
+            stored_path=file.stored_path,
+            fetch_error=file.fetch_error,
             created_at=source.now,
         )
         for file in files

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import admin, common, digest, manage, ops, plans, reports, run, web
+from bot.cli import admin, common, digest, manage, ops, plans, reports, run, web, zalo_oa
 from bot.cli.dberrors import DatabaseSafeGroup
 
 app = typer.Typer(
@@ -31,7 +31,7 @@ def _root(
     common.install(ctx, config)
 
 
-for module in (admin, plans, run, digest, reports, manage, web, ops):
+for module in (admin, plans, run, digest, reports, manage, web, ops, zalo_oa):
     module.register(app)
 
 

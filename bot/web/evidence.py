@@ -1,11 +1,14 @@
 """Evidence photos and files in the browser, fetched from the channel that holds them.
 
 Telegram keeps the file: the console asks the Bot API for it (``getFile``, then the file
-URL) with the bot's token, server-side, so the token never reaches the page. A Zalo file is
-a URL on Zalo's CDN: the browser is sent there.
+URL) with the bot's token, server-side, so the token never reaches the page. A Zalo photo
+is served from the copy kept on receipt (``stored_path`` under data_dir, because Zalo's links
+expire); without a copy, the browser is sent to the CDN link while it lives.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from sqlmodel import Session
@@ -52,10 +55,28 @@ async def telegram_file(state: ConsoleState, file_id: str) -> bytes:
         raise web.HTTPBadGateway(text=_("The file could not be fetched from Telegram.")) from None
 
 
+def _kept_copy(state: ConsoleState, stored_path: str) -> Path:
+    """The kept copy, only under data_dir/evidence (a row never points the console elsewhere)."""
+    folder = (Path(state.settings.app.data_dir) / "evidence").resolve()
+    path = (Path(state.settings.app.data_dir) / stored_path).resolve()
+    if path.parent != folder or not path.is_file():
+        raise web.HTTPNotFound(text=_("No such file."))
+    return path
+
+
 @routes.get("/evidence/{evidence_id:\\d+}")
 async def evidence_file(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
     evidence = await state.db(_load, state, request, int(request.match_info["evidence_id"]))
+    if evidence.stored_path:
+        path = _kept_copy(state, evidence.stored_path)
+        return web.FileResponse(
+            path,
+            headers={
+                "Content-Type": evidence.mime_type or "image/jpeg",
+                "Cache-Control": "private, max-age=3600",
+            },
+        )
     if evidence.file_id.startswith("https://"):
         return web.Response(status=302, headers={"Location": evidence.file_id})
     if evidence.channel != "telegram":

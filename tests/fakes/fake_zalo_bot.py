@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,6 +82,7 @@ class FakeZaloBot:
         self._changed = asyncio.Condition()
         self.cdn_files: dict[str, bytes] = {}  # name → content; others get a small JPEG
         self.cdn_expired = False  # Zalo's CDN links expire: then 403
+        self.on_sent: Callable[[ZaloSent], None] | None = None  # e.g. a benchmark's clock
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -165,11 +167,19 @@ class FakeZaloBot:
         return str(message["message_id"])
 
     async def inject_image(
-        self, user_id: str, *, caption: str | None = None, photo_key: str = "photo_url"
+        self,
+        user_id: str,
+        *,
+        caption: str | None = None,
+        photo_key: str = "photo_url",
+        content: bytes | None = None,
     ) -> str:
-        """A user sends a photo; the URL is under ``photo_url`` or (the docs) ``photo``."""
+        """A user sends a photo; the URL is under ``photo_url`` or (the docs) ``photo``; the
+        CDN serves ``content`` there (default: a small JPEG)."""
         message = self._message(user_id, name="Cán bộ", name_key="display_name")
         message[photo_key] = f"{self.base_url}/cdn/{message['message_id']}.jpg"
+        if content is not None:
+            self.cdn_files[f"{message['message_id']}.jpg"] = content
         if caption is not None:
             message["caption"] = caption
         await self.inject({"event_name": "message.image.received", "message": message})
@@ -251,6 +261,8 @@ class FakeZaloBot:
 
     async def _record(self, item: ZaloSent) -> web.Response:
         self.sent.append(item)
+        if self.on_sent is not None:
+            self.on_sent(item)
         async with self._changed:
             self._changed.notify_all()
         return _ok({"message_id": item.message_id, "date": self._date()})

@@ -8,7 +8,11 @@ Tokens behave as REFERENCE.md describes: the refresh token is single-use and rot
 every refresh (an old one is refused); access tokens expire (``expire_access``) or are
 refused (−216). ``hang_refresh_seconds`` answers a refresh only after that delay, *after*
 rotating — cancel the client meanwhile and you have a crash between refresh and store.
-``outside_window(user)`` answers −230 (or −232) for that user. Events for the bot's webhook
+``hold_next_refresh(after_rotation=…)`` makes the next refresh wait for ``release_refresh``
+(``refresh_held`` is set once it waits): before rotating (then ``release_refresh(rotate=False)``
+drops it, as a request that never reached Zalo) or after rotating, with the answer not yet
+sent — SIGKILL the bot meanwhile and it dies in flight. ``outside_window(user)`` answers
+−230 (or −232) for that user. Events for the bot's webhook
 are built and signed here (``text_event``, ``image_event``, ``file_event``, ``follow_event``,
 ``signed``; ``forge=True`` signs with a wrong key) and POSTed by ``deliver``. A bot in another
 process is driven over HTTP: ``POST /_test/text``, ``GET /_test/sent``, ``GET /_test/state``.
@@ -77,6 +81,10 @@ class FakeZaloOA:
         self.refreshes: list[str] = []  # refresh tokens presented, in order
         self.revoke_old_access = False  # unconfirmed: whether Zalo kills the old access token
         self.hang_refresh_seconds = 0.0
+        self._gate: asyncio.Event | None = None  # hold_next_refresh
+        self._hold_after = False
+        self._rotate_on_release = True
+        self.refresh_held = asyncio.Event()
         self.refresh_faults: list[int] = []
         self.faults: list[tuple[str, int]] = []  # (path, OA error code or HTTP status ≥ 500)
         self.unreachable: dict[str, int] = {}
@@ -160,6 +168,10 @@ class FakeZaloOA:
             if challenge is None or digest.decode() != challenge:
                 return web.json_response({"error": -14019, "error_name": "Invalid code"})
         elif grant == "refresh_token":
+            if self._gate is not None and not self._hold_after:
+                await self._wait_at_gate()
+                if not self._rotate_on_release:  # never reached Zalo: nothing rotated
+                    return web.Response(status=503, text="dropped")
             presented = str(form.get("refresh_token"))
             self.refreshes.append(presented)
             if presented != self.current_refresh:  # single use: a spent token is refused
@@ -172,9 +184,32 @@ class FakeZaloOA:
             self.valid_access -= old
         if self.hang_refresh_seconds:
             await asyncio.sleep(self.hang_refresh_seconds)  # rotated, not yet answered
+        if grant == "refresh_token" and self._gate is not None and self._hold_after:
+            await self._wait_at_gate()  # rotated, not yet answered
         return web.json_response(
             {"access_token": access, "refresh_token": refresh, "expires_in": self.expires_in}
         )
+
+    def hold_next_refresh(self, *, after_rotation: bool) -> None:
+        """The next refresh call waits for ``release_refresh`` (``refresh_held`` is set then),
+        before rotating the pair or after rotating it (the answer not yet sent)."""
+        self._gate = asyncio.Event()
+        self._hold_after = after_rotation
+        self._rotate_on_release = True
+        self.refresh_held.clear()
+
+    def release_refresh(self, *, rotate: bool = True) -> None:
+        """Let the held refresh go on; ``rotate=False`` (held before rotating): drop it."""
+        if self._gate is not None:
+            self._rotate_on_release = rotate
+            self._gate.set()
+
+    async def _wait_at_gate(self) -> None:
+        gate = self._gate
+        assert gate is not None
+        self.refresh_held.set()
+        await gate.wait()
+        self._gate = None
 
     # --- the OA API -----------------------------------------------------------------------
 
@@ -290,8 +325,14 @@ class FakeZaloOA:
     def text_event(self, user_id: str, text: str) -> dict[str, Any]:
         return self._event("user_send_text", user_id, {"text": text, "msg_id": self._msg_id()})
 
-    def image_event(self, user_id: str, text: str = "") -> dict[str, Any]:
-        payload = {"url": f"{self.base_url}/cdn/img{next(self._seq)}.jpg", "thumbnail": ""}
+    def image_event(
+        self, user_id: str, text: str = "", *, content: bytes | None = None
+    ) -> dict[str, Any]:
+        """``user_send_image``; the CDN serves ``content`` at its URL (default: a small JPEG)."""
+        name = f"img{next(self._seq)}.jpg"
+        if content is not None:
+            self.cdn_files[name] = content
+        payload = {"url": f"{self.base_url}/cdn/{name}", "thumbnail": ""}
         message = {
             "text": text,
             "msg_id": self._msg_id(),

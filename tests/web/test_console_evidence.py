@@ -71,3 +71,34 @@ async def test_a_photo_is_shown_to_whoever_may_see_the_unit(
         assert (await client.get(f"/evidence/{evidence_id}")).status == 403
     finally:
         await client.close()
+
+
+async def test_a_kept_zalo_copy_is_served_from_data_dir(
+    engine: Engine, clock: FixedClock, tree: Tree, tmp_path: Path
+) -> None:
+    """Zalo's links expire: the console serves the copy kept on receipt, and only a file in
+    data_dir/evidence."""
+    (tmp_path / "evidence").mkdir()
+    (tmp_path / "evidence" / "ab12.png").write_bytes(b"\x89PNG\r\n\x1a\nkept")
+    (tmp_path / "secret.txt").write_text("not evidence")
+    settings = Settings.model_validate({"app": {"data_dir": str(tmp_path)}})
+    kept, _a = add_evidence(engine, tree.commune_b.id or 0, "https://cdn.example/expired.png")
+    outside, _b = add_evidence(engine, tree.commune_b.id or 0, "https://cdn.example/x.png")
+    with session_scope(engine) as session:
+        for evidence_id, path in ((kept, "evidence/ab12.png"), (outside, "evidence/../secret.txt")):
+            row = session.get(Evidence, evidence_id)
+            assert row is not None
+            row.channel, row.stored_path, row.mime_type = "zalo", path, "image/png"
+            session.add(row)
+    client: Client = TestClient(
+        TestServer(build_app(engine, settings, clock, secret=SECRET), host="127.0.0.1")
+    )
+    await client.start_server()
+    try:
+        await sign_in(client, engine, clock, tree.coordinator)
+        photo = await client.get(f"/evidence/{kept}", allow_redirects=False)
+        assert photo.status == 200 and await photo.read() == b"\x89PNG\r\n\x1a\nkept"
+        assert photo.headers["Content-Type"] == "image/png"
+        assert (await client.get(f"/evidence/{outside}", allow_redirects=False)).status == 404
+    finally:
+        await client.close()

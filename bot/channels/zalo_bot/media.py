@@ -17,12 +17,25 @@ from pathlib import Path
 
 import httpx
 
+from kernel.private import private_dir
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 
 
+# Why a photo was not kept: the conversation words each for the official (handlers/evidence.py).
+TOO_BIG = "too_big"
+NOT_IMAGE = "not_image"
+UNREACHABLE = "unreachable"
+
+
 class MediaRejected(Exception):
-    """The file is too big, not an image, or could not be fetched (the message says which)."""
+    """The file is too big, not an image, or could not be fetched (the message says which,
+    ``reason`` is one of ``TOO_BIG``, ``NOT_IMAGE``, ``UNREACHABLE``)."""
+
+    def __init__(self, message: str, reason: str = UNREACHABLE) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +68,11 @@ async def _fetch(http: httpx.AsyncClient, url: str, max_bytes: int) -> bytes:
                 raise MediaRejected(f"the photo could not be fetched (HTTP {response.status_code})")
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise MediaRejected(f"the photo is larger than {max_bytes} bytes")
+                raise MediaRejected(f"the photo is larger than {max_bytes} bytes", TOO_BIG)
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise MediaRejected(f"the photo is larger than {max_bytes} bytes")
+                    raise MediaRejected(f"the photo is larger than {max_bytes} bytes", TOO_BIG)
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
         raise MediaRejected(f"the photo could not be fetched ({type(exc).__name__})") from None
@@ -67,7 +80,7 @@ async def _fetch(http: httpx.AsyncClient, url: str, max_bytes: int) -> bytes:
 
 
 def _write(folder: Path, name: str, content: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # officials' photos: 0700, the files 0600 (mkstemp)
     final = folder / name
     if final.exists():
         return final
@@ -93,7 +106,7 @@ async def download_image(
     content = await _fetch(http, url, max_bytes)
     mime = image_type(content)
     if mime is None:
-        raise MediaRejected("the file is not a JPEG, PNG, GIF or WebP photo")
+        raise MediaRejected("the file is not a JPEG, PNG, GIF or WebP photo", NOT_IMAGE)
     digest = hashlib.sha256(content).hexdigest()
     path = await asyncio.to_thread(_write, folder, f"{digest[:40]}{EXTENSIONS[mime]}", content)
     return SavedImage(path=path, mime_type=mime, size=len(content), sha256=digest)

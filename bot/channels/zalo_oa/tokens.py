@@ -9,6 +9,12 @@ The pair lives in the database (``storage.oa_tokens``), never only in memory:
    until it expires (the refresh runs ``refresh_ahead_seconds`` early, hours by default), and
    the admin is asked to re-authorise if Zalo refuses the old refresh token. A crash after
    step 3 loses nothing.
+
+Step 3 comes right after the answer, before anything else (no log line, no other call), and a
+transient database error there (SQLite's "database is locked") is retried for a few seconds:
+Zalo has already spent the old refresh token, so the answer in hand is the only live pair.
+If it still cannot be stored, the error is logged (never the tokens) and the admin must run
+``papi-bot zalo-oa authorize`` before the current access token expires.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import TypeVar
 
 import httpx
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.channels.zalo_oa.errors import (
@@ -28,7 +35,7 @@ from bot.channels.zalo_oa.errors import (
     OAReauthorizationNeeded,
     OAServerError,
 )
-from bot.channels.zalo_oa.oauth import DEFAULT_OAUTH_BASE, refresh_pair
+from bot.channels.zalo_oa.oauth import DEFAULT_OAUTH_BASE, IssuedPair, refresh_pair
 from kernel.clock import Clock, SystemClock
 from storage.db import session_scope
 from storage.oa_tokens import (
@@ -42,6 +49,8 @@ from storage.oa_tokens import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WAIT_STEP_SECONDS = 0.2
+STORE_ATTEMPTS = 8  # with STORE_RETRY_SECONDS doubling: about 25 s in all, inside the lease
+STORE_RETRY_SECONDS = 0.1
 
 
 class OATokenManager:
@@ -153,24 +162,43 @@ class OATokenManager:
             if reauthorize:
                 log.error("zalo oa: the refresh token was refused; the admin must re-authorise")
             raise
-        now = self._clock.now()
-        stored = await self._db(
-            lambda s: store_refreshed(
-                s,
-                self.app_id,
-                pair.generation,
-                access_token=issued.access_token,
-                refresh_token=issued.refresh_token,
-                access_expires_at=issued.access_expires_at,
-                now=now,
-            )
-        )
+        stored = await self._store(pair.generation, issued)
         if not stored:  # our lease ran out and another process stored a pair: ours is lost
             raise OAServerError("the OA token pair changed during the refresh")
         log.info("zalo oa: access token refreshed, valid until %s", issued.access_expires_at)
         fresh = await self.stored()
         assert fresh is not None
         return fresh
+
+    async def _store(self, generation: int, issued: IssuedPair) -> bool:
+        """Commit the pair Zalo just issued, retrying a transient database error."""
+        delay = STORE_RETRY_SECONDS
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            now = self._clock.now()
+            try:
+                return await self._db(
+                    lambda s, now=now: store_refreshed(  # type: ignore[misc]
+                        s,
+                        self.app_id,
+                        generation,
+                        access_token=issued.access_token,
+                        refresh_token=issued.refresh_token,
+                        access_expires_at=issued.access_expires_at,
+                        now=now,
+                    )
+                )
+            except OperationalError as exc:
+                if attempt == STORE_ATTEMPTS:
+                    log.error(
+                        "zalo oa: the refreshed token pair could not be stored (%s); Zalo has "
+                        "spent the old refresh token: run papi-bot zalo-oa authorize",
+                        type(exc.orig).__name__ if exc.orig is not None else "database error",
+                    )
+                    raise
+                log.warning("zalo oa: storing the refreshed pair failed, retrying")
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
 
     async def _wait_for_other(self, generation: int) -> TokenPair:
         """Another process holds the lease: wait (up to the lease) for its new pair."""
