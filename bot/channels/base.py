@@ -42,6 +42,7 @@ class Capabilities:
     rates: RateLimits | None
     monthly_quota: int | None = None  # messages a month the platform allows (Zalo Bot's plan)
     quota_warn_percent: int = 80  # the coordinator's digest warns from this share on
+    max_users: int | None = None  # people one bot may serve (Zalo Bot's plan); None: any
 
     def fits_payload(self, payload: str) -> bool:
         return self.payload_bytes is None or len(payload.encode()) <= self.payload_bytes

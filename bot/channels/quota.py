@@ -36,7 +36,7 @@ def quota_warnings(
     session: Session, settings: Settings, now: datetime, registry: ChannelRegistry | None = None
 ) -> list[QuotaUse]:
     """The channels that used at least their warning share of this month's quota."""
-    registry = registry or default_registry()
+    registry = registry or default_registry(settings)
     warnings = []
     for name in registry.names():
         caps = registry.capabilities(name, settings)
