@@ -92,7 +92,12 @@ def seat_refusal(ctx: HandlerContext, code: str) -> list[Outbound] | None:
     users = users_of(ctx.session, seat.channel)
     if users < seat.max_users:
         return None
-    log.warning("%s is full (%d of %d users): a registration was refused", seat.channel, users, seat.max_users)
+    log.warning(
+        "%s is full (%d of %d users): a registration was refused",
+        seat.channel,
+        users,
+        seat.max_users,
+    )
     with use_locale(official.locale):
         text = _(
             "Sorry, this Zalo bot already serves %(max)d people, its limit, so your account "

@@ -10,11 +10,15 @@ limit unconfirmed).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 from sqlmodel import Session, col, func, select
 
 from kernel.textnorm import fold, nfc
 from storage.models import ChannelIdentity, Official, Role, Unit
+
+
+T = TypeVar("T")
 
 
 class AmbiguousUnit(LookupError):
@@ -39,7 +43,7 @@ def ancestor_ids(unit: Unit) -> list[int]:
     return [int(part) for part in reversed(unit.path.strip("/").split("/")) if part]
 
 
-def nearest_bound(unit: Unit, bound: Mapping[int, str]) -> str | None:
+def nearest_bound(unit: Unit, bound: Mapping[int, T]) -> T | None:
     """The value ``bound`` gives the nearest of the unit and its ancestors (unit id → value)."""
     for unit_id in ancestor_ids(unit):
         if unit_id in bound:

@@ -66,7 +66,7 @@ def check_units(session: Session, settings: Settings) -> None:
 
 
 def zalo_invite_line(session: Session, settings: Settings, official: Official) -> str | None:
-    """"Zalo: write to the bot “…”" for an invite, or None when no Zalo bot runs."""
+    """ "Zalo: write to the bot “…”" for an invite, or None when no Zalo bot runs."""
     seat = seat_for_official(session, channel_seats(settings), ZALO, official)
     if seat is None:
         return None

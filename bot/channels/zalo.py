@@ -123,9 +123,7 @@ def zalo_bots(settings: Settings | None) -> list[ChannelKind]:
     """The default Zalo bot (named as ``[zalo] bot_label`` says), then every bound bot."""
     if settings is None:
         return [ZALO_BOT]
-    default = replace(
-        ZALO_BOT, label=settings.zalo.bot_label, link=settings.zalo.bot_link
-    )
+    default = replace(ZALO_BOT, label=settings.zalo.bot_label, link=settings.zalo.bot_link)
     return [default, *(bound_bot(binding) for binding in settings.zalo.bots)]
 
 

@@ -116,9 +116,7 @@ async def _connect(client: ZaloBotClient, bot: setup.BotSetup) -> None:
     try:
         me = await client.get_me()
     except ZaloConfigError:
-        raise StartupError(
-            f"{bot.channel}: the Bot API refused {bot.token_env} (401)"
-        ) from None
+        raise StartupError(f"{bot.channel}: the Bot API refused {bot.token_env} (401)") from None
     except (ZaloBotError, httpx.HTTPError) as exc:
         raise StartupError(
             f"{bot.channel}: cannot reach the Bot API: {type(exc).__name__}"

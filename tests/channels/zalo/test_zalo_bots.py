@@ -226,7 +226,7 @@ def test_a_code_on_the_wrong_bot_names_the_right_one_and_stays_valid(world: Worl
     with world.session() as session:
         assert not isinstance(check_invite(session, code, NOW), Exception)
         assert check_invite(session, code, NOW).used_at is None  # type: ignore[union-attr]
-    for attempt in range(6):  # a valid code on the wrong bot is no guess: never locked out
+    for _attempt in range(6):  # a valid code on the wrong bot is no guess: never locked out
         world.texts("zl-1", code, channel="zalo:xa-b")
     assert "Chào mừng" in world.texts("zl-1", code, channel="zalo:xa-a")
     assert linked(world, "off1a") == ["zalo:xa-a"]
