@@ -17,7 +17,6 @@ from sqlmodel import Session, col, func, select
 from kernel.textnorm import fold, nfc
 from storage.models import ChannelIdentity, Official, Role, Unit
 
-
 T = TypeVar("T")
 
 
