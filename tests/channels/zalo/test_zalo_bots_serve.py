@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.app import serve
+from bot.channels.menu import STALE_GRACE
 from bot.channels.quota import QuotaUse, month_start, quota_warnings
 from bot.config import Settings
 from bot.config_bots import ZaloBotBinding
@@ -154,6 +155,8 @@ async def test_officials_of_two_communes_use_their_own_bots(bots: Bots) -> None:
     assert channel_of(bots.world.engine, "ub-1") == ["zalo:xa-b"]
     assert "1 — #" in joined(await says(bots.a, "ua-1", "/nhiemvu"))  # a numbered menu
     assert "1 — #" in joined(await says(bots.b, "ub-1", "/nhiemvu"))
+    await asyncio.sleep(STALE_GRACE.total_seconds() + 0.3)  # a person reads the menu first
+    assert "Hoàn thành" in joined(await says(bots.b, "ub-1", "1"))  # the number is resolved
     # each bot wrote only to its own people
     assert {m.chat_id for m in bots.a.sent} == {"ua-1"}
     assert {m.chat_id for m in bots.b.sent} == {"ub-1"}
