@@ -128,3 +128,16 @@ def test_the_digest_shows_a_bot_near_its_user_limit(world: World) -> None:
     assert "zalo:xa-a: 2/2 người dùng (100%)" in digest
     assert "zalo:xa-b" not in digest
     assert "bound" not in digest  # the settings hold the tokens; the digest never shows them
+
+
+def test_the_console_invite_sheet_carries_the_bot_line() -> None:
+    import io
+
+    from docx import Document
+
+    from bot.web.invites import SheetRow, write_sheet
+
+    row = SheetRow("Lê Thị Hoa", "Xã An Lạc", "official", "ABCD-EFGH", MONDAY, "Zalo: bot “A”")
+    document = Document(io.BytesIO(write_sheet("Mã mời", [row], "")))
+    cells = "\n".join(cell.text for cell in document.tables[0].rows[1].cells)
+    assert "ABCD-EFGH" in cells and "Zalo: bot “A”" in cells
