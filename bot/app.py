@@ -305,6 +305,8 @@ async def main(
             raise StartupError(
                 _("no adapter yet for the configured channel(s): %(names)s") % {"names": names}
             )
+        for note in registry.disabled_notes(settings):  # [[zalo.bots]] without their tokens
+            log.warning("%s", note)
         await serve_console(engine, settings, clock, stdin, stdout, registry=registry)
         return
     stop = asyncio.Event()

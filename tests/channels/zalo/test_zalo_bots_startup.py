@@ -141,3 +141,16 @@ def test_the_console_invite_sheet_carries_the_bot_line() -> None:
     document = Document(io.BytesIO(write_sheet("Mã mời", [row], "")))
     cells = "\n".join(cell.text for cell in document.tables[0].rows[1].cells)
     assert "ABCD-EFGH" in cells and "Zalo: bot “A”" in cells
+
+
+async def test_bots_without_tokens_are_named_before_the_console_demo(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    import io
+
+    from bot.app import main
+
+    settings = bots_settings(default=False, tokens=())
+    with caplog.at_level(logging.WARNING, logger="papi_bot"):
+        await main(world.engine, settings, FixedClock(MONDAY), io.StringIO(""), io.StringIO())
+    assert any("zalo:xa-a: T_A is not set" in r.getMessage() for r in caplog.records)
