@@ -4,7 +4,7 @@ commune or district). The default bot (``ZALO_BOT_TOKEN``) stays, bound to no un
 
 Each bot names the environment variables its token and webhook secret come from; the file
 never holds them. Whether the unit exists is checked against the database at start-up
-(``bot.channels.zalo_bots.check_units``): the configuration alone cannot know.
+(``bot.channels.seats.check_units``): the configuration alone cannot know.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def right_seat(session: Session, seats: tuple[Seat, ...], family: str, unit: Uni
         try:
             found = find_unit(session, seat.unit)
         except AmbiguousUnit:
-            found = None  # refused at start-up (bot.channels.zalo_bots.check_units)
+            found = None  # refused at start-up (bot.channels.seats.check_units)
         if found is not None and found.id is not None:
             bound.setdefault(found.id, seat)
     nearest = nearest_bound(unit, bound)

@@ -62,7 +62,7 @@ class ChannelKind:
     ``start``: None while only declared (its adapter is not written yet). ``why_disabled``:
     the line to log when a configured channel will not run (a bot's token variable unset).
     ``unit``: the unit (code or name) whose subtree this bot serves, ``label`` and ``link``:
-    how officials find it (one of several Zalo bots, ``bot.channels.zalo_bots``).
+    how officials find it (one of several Zalo bots: ``bot.channels.zalo.bound_bot``).
     """
 
     name: str
