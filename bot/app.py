@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol, TextIO
 
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot import metrics
 from bot.channels import menu
@@ -29,6 +30,7 @@ from bot.channels.base import StartupError
 from bot.channels.console import ConsoleChannel, run_console
 from bot.channels.kind import ChannelDeps, RunningChannel
 from bot.channels.registry import ChannelRegistry, default_registry
+from bot.channels.seats import check_units
 from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
 from bot.logjson import JsonFormatter
@@ -78,6 +80,8 @@ def _secrets(settings: Settings) -> list[str]:
         settings.secrets.zalo_oa_secret_key,
         settings.secrets.zalo_oa_refresh_token,
         settings.secrets.console_secret,
+        *settings.secrets.zalo_bot_tokens.values(),
+        *settings.secrets.zalo_bot_webhook_secrets.values(),
     ]
     return [value.get_secret_value() for value in values if value is not None]
 
@@ -126,7 +130,7 @@ def inbound_applier(
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
     """Apply an inbound in a thread (the pipeline is synchronous SQL), then wake the worker.
     On a channel without buttons, a menu choice ("2") first becomes its button's payload."""
-    registry = registry or default_registry()
+    registry = registry or default_registry(settings)
     # Messages to officials may go to any declared channel, not only the ones run here.
     routing = Routing.from_settings(settings)
 
@@ -206,9 +210,13 @@ async def serve(
     role: Role = Role.ALL,
 ) -> None:
     """Every enabled platform channel + the outbox worker + the scheduler, until ``stop``."""
-    registry = registry or default_registry()
+    registry = registry or default_registry(settings)
     for kind in registry.declared_but_missing(settings):
         log.warning("%s: its secrets are set, but its adapter is not installed yet", kind.name)
+    for note in registry.disabled_notes(settings):
+        log.warning("%s", note)
+    with Session(engine) as session:  # a bot bound to a unit that does not exist: stop here
+        check_units(session, settings)
     waker = _WakeLater()
     hub = WebhookHub(settings.zalo.webhook_host, settings.zalo.webhook_port)  # Zalo's webhooks
     reports = ReportWorker(engine, settings, clock.now, waker.wake)  # /baocao after the commit
@@ -294,7 +302,7 @@ async def main(
     role: Role = Role.ALL,
 ) -> None:
     """The platform channels whose secrets are set; with none, the console chat."""
-    registry = registry or default_registry()
+    registry = registry or default_registry(settings)
     if not registry.enabled(settings):
         missing = registry.declared_but_missing(settings)
         if missing:
@@ -302,6 +310,8 @@ async def main(
             raise StartupError(
                 _("no adapter yet for the configured channel(s): %(names)s") % {"names": names}
             )
+        for note in registry.disabled_notes(settings):  # [[zalo.bots]] without their tokens
+            log.warning("%s", note)
         await serve_console(engine, settings, clock, stdin, stdout, registry=registry)
         return
     stop = asyncio.Event()

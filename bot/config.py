@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from bot.config_bots import ZaloBotBinding, distinct_bots, with_bot_secrets
 from kernel.clock import set_local_zone
 
 CONFIG_ENV = "PAPI_BOT_CONFIG"
@@ -171,7 +172,16 @@ class ZaloConfig(_Section):
     # Evidence photos (Zalo Bot and OA) are downloaded on receipt into data_dir/evidence:
     # Zalo's links expire. A larger photo is refused and the official asked for a smaller one.
     evidence_max_mb: float = Field(10, gt=0, le=100)
+    # The default bot (ZALO_BOT_TOKEN), bound to no unit: what officials are told to look for.
+    bot_label: str = ""
+    bot_link: str = ""
+    bots: list[ZaloBotBinding] = Field(default_factory=list)  # [[zalo.bots]]: one per subtree
     oa: ZaloOAConfig = ZaloOAConfig()
+
+    @field_validator("bots")
+    @classmethod
+    def _distinct_bots(cls, bots: list[ZaloBotBinding]) -> list[ZaloBotBinding]:
+        return distinct_bots(bots)
 
 
 # --- end of Zalo ---------------------------------------------------------------------------
@@ -263,6 +273,9 @@ class Secrets(BaseModel):
     zalo_oa_secret_key: SecretStr | None = None  # the OA's key: webhook signatures
     # Seeds the database once; after the first refresh the database holds the live pair.
     zalo_oa_refresh_token: SecretStr | None = None
+    # [[zalo.bots]]: bot name → its token / webhook secret, from the variables they name.
+    zalo_bot_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    zalo_bot_webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
 
 class Settings(_Section):
@@ -288,11 +301,19 @@ class Settings(_Section):
 
 
 def _find_secret_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Keys that look like secrets, in tables and arrays of tables ([[zalo.bots]]); a key
+    ending in ``_env`` names an environment variable (``token_env``), it holds no secret."""
     found: list[str] = []
     for key, value in data.items():
         path = f"{prefix}{key}"
         if isinstance(value, Mapping):
             found.extend(_find_secret_keys(value, f"{path}."))
+        elif isinstance(value, list) and any(isinstance(item, Mapping) for item in value):
+            for index, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    found.extend(_find_secret_keys(item, f"{path}.{index}."))
+        elif key.lower().endswith("_env"):
+            continue
         elif any(word in key.lower() for word in _SECRET_WORDS):
             found.append(path)
     return found
@@ -349,5 +370,6 @@ def load_settings(
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from exc
+    settings = settings.model_copy(update={"secrets": with_bot_secrets(settings, env)})
     set_local_zone(settings.tz)  # dates, periods and schedules all read this one zone
     return settings

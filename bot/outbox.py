@@ -122,7 +122,7 @@ class OutboxWorker:
         registry: ChannelRegistry | None = None,
         max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
     ) -> None:
-        registry = registry or default_registry()
+        registry = registry or default_registry(settings)
         self._caps: dict[str, Capabilities | None] = {
             name: registry.capabilities(name, settings) if name in registry else None
             for name in channels

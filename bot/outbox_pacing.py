@@ -73,7 +73,7 @@ def channel_rates(
     settings: Settings, channel: str, registry: ChannelRegistry | None = None
 ) -> tuple[float, float] | None:
     """(global, per chat) messages per second a channel declares; None: no limit."""
-    registry = registry or default_registry()
+    registry = registry or default_registry(settings)
     if channel not in registry:
         return None
     rates = registry.capabilities(channel, settings).rates

@@ -158,11 +158,14 @@ def _identify(
 
 def conversation_settings(settings: Settings) -> ConversationSettings:
     """The part of the configuration the conversation reads (no secrets)."""
+    from bot.channels.seats import channel_seats  # the registry imports this module (menus)
+
     return ConversationSettings(
         default_locale=settings.app.default_locale,
         timezone=settings.app.timezone,
         silence_days=settings.reminders.silence_days,
         report_deadlines=tuple(settings.report_calendar.deadlines),
+        seats=channel_seats(settings),  # the Zalo bots: who belongs on which, how many fit
         invite_lockout=LockoutPolicy(
             max_failures=settings.invites.max_wrong_codes,
             window=timedelta(minutes=settings.invites.wrong_code_window_minutes),

@@ -45,7 +45,7 @@ class Routing:
             # The registry imports the platform libraries: only when routing is first built.
             from bot.channels.registry import default_registry
 
-            registry = default_registry()
+            registry = default_registry(settings)
         windows: dict[str, timedelta] = {}
         for name in registry.names():
             window = registry.capabilities(name, settings).free_window

@@ -19,12 +19,28 @@ from storage.models import ChannelIdentity, Official
 
 
 @dataclass(frozen=True, slots=True)
+class Seat:
+    """A running channel that serves a limited number of people (one Zalo bot), maybe bound to
+    a unit subtree. The seats of one ``family`` (one platform) share that platform's officials:
+    each belongs on the seat bound to their nearest ancestor unit, else on the family's unbound
+    seat (``handlers.seats``). Built by the edge from the channel registry."""
+
+    channel: str  # "zalo", "zalo:xa-a"
+    family: str  # "zalo"
+    label: str  # what the person looks for in the app (the bot's display name)
+    link: str = ""
+    unit: str | None = None  # a unit code or name as configured; None: bound to no unit
+    max_users: int | None = None  # None: no limit
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationSettings:
     default_locale: str = "vi"  # for strangers; an official has their own
     timezone: str = "Asia/Ho_Chi_Minh"  # what "today" means (deadlines, overdue)
     silence_days: int = 21  # [reminders] silence_days: a task with no news is "silent"
     report_deadlines: tuple[str, ...] = ("03-20", "06-20", "11-30")  # "MM-DD", default calendar
     invite_lockout: LockoutPolicy = field(default_factory=LockoutPolicy)  # [invites] lockout
+    seats: tuple[Seat, ...] = ()  # the running bots with a user limit or a unit binding
 
 
 @dataclass

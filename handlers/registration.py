@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from handlers.context import HandlerContext
 from handlers.lockout import locked_out_text, lockout_policy
+from handlers.seats import seat_refusal
 from handlers.settings import help_text
 from handlers.texts import my_tasks_button
 from handlers.types import Outbound
@@ -54,6 +55,9 @@ def register(ctx: HandlerContext, code: str) -> list[Outbound]:
     where = (ctx.inbound.channel, ctx.inbound.chat_id)
     until = lockout.locked_until(ctx.session, *where, ctx.now)
     if until is None:
+        refused = seat_refusal(ctx, code)  # a valid code on the wrong or a full bot
+        if refused is not None:
+            return refused
         replies = link(ctx, code)
         if ctx.official is not None:
             lockout.clear_failures(ctx.session, *where)

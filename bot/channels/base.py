@@ -47,6 +47,7 @@ class Capabilities:
     # refused): a message to someone outside it goes to another linked channel if there is
     # one (bot.routing). None: no such window.
     free_window: timedelta | None = None
+    max_users: int | None = None  # people one bot may serve (Zalo Bot's plan); None: any
 
     def fits_payload(self, payload: str) -> bool:
         return self.payload_bytes is None or len(payload.encode()) <= self.payload_bytes

@@ -59,7 +59,10 @@ class ChannelKind:
     ``receiving``: the ways it can receive, the configured one first. ``webhook_route``: the
     path of its webhook, if it has one. ``token_refresh``: its access token expires and is
     refreshed while running (Zalo OA). ``enabled``: whether the secrets it needs are set.
-    ``start``: None while only declared (its adapter is not written yet).
+    ``start``: None while only declared (its adapter is not written yet). ``why_disabled``:
+    the line to log when a configured channel will not run (a bot's token variable unset).
+    ``unit``: the unit (code or name) whose subtree this bot serves, ``label`` and ``link``:
+    how officials find it (one of several Zalo bots: ``bot.channels.zalo.bound_bot``).
     """
 
     name: str
@@ -69,3 +72,12 @@ class ChannelKind:
     webhook_route: str | None = None
     token_refresh: bool = False
     start: Callable[[ChannelDeps], Awaitable[RunningChannel]] | None = None
+    why_disabled: Callable[[Settings], str | None] | None = None
+    unit: str | None = None
+    label: str = ""
+    link: str = ""
+
+    @property
+    def family(self) -> str:
+        """The platform: "zalo" for the default Zalo bot and every "zalo:<bot>"."""
+        return self.name.split(":", 1)[0]

@@ -1,6 +1,9 @@
 """Monthly quotas of the channels that declare one (``Capabilities.monthly_quota``): how much
 of this month's quota each has used, for the coordinator's digest. Channel-neutral: the
-quota is a declaration of the channel, the count comes from the outbox rows."""
+quota is a declaration of the channel, the count comes from the outbox rows.
+
+Each Zalo bot is a channel of its own ("zalo", "zalo:<name>": ``[[zalo.bots]]``), so each is
+counted against its own quota, and its users against its own limit (``max_users``)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from bot.config import Settings
 from kernel.clock import local_zone
 from kernel.dates import today_local
 from storage.channel_usage import sent_since
+from storage.seats import users_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,7 @@ def quota_warnings(
     session: Session, settings: Settings, now: datetime, registry: ChannelRegistry | None = None
 ) -> list[QuotaUse]:
     """The channels that used at least their warning share of this month's quota."""
-    registry = registry or default_registry()
+    registry = registry or default_registry(settings)
     warnings = []
     for name in registry.names():
         caps = registry.capabilities(name, settings)
@@ -45,4 +49,21 @@ def quota_warnings(
         sent = sent_since(session, name, month_start(now))
         if sent * 100 >= caps.monthly_quota * caps.quota_warn_percent:
             warnings.append(QuotaUse(name, sent, caps.monthly_quota))
+    return warnings
+
+
+def seat_warnings(
+    session: Session, settings: Settings, registry: ChannelRegistry | None = None
+) -> list[QuotaUse]:
+    """The channels whose linked users reached the warning share of their user limit
+    (``sent`` is then the number of users, ``quota`` the limit)."""
+    registry = registry or default_registry(settings)
+    warnings = []
+    for name in registry.names():
+        caps = registry.capabilities(name, settings)
+        if caps.max_users is None:
+            continue
+        users = users_of(session, name)
+        if users and users * 100 >= caps.max_users * caps.quota_warn_percent:
+            warnings.append(QuotaUse(name, users, caps.max_users))
     return warnings

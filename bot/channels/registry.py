@@ -14,7 +14,7 @@ from bot.channels.base import Capabilities
 from bot.channels.console import CONSOLE
 from bot.channels.kind import ChannelKind
 from bot.channels.telegram.runtime import TELEGRAM
-from bot.channels.zalo import ZALO_BOT, ZALO_OA
+from bot.channels.zalo import ZALO_OA, zalo_bots
 from bot.config import Settings
 
 
@@ -55,6 +55,14 @@ class ChannelRegistry:
             if kind.start is not None and kind.enabled(settings)
         ]
 
+    def disabled_notes(self, settings: Settings) -> list[str]:
+        """What to log about configured channels that will not run (a token variable unset)."""
+        notes = (kind.why_disabled(settings) for kind in self._kinds.values() if kind.why_disabled)
+        return [note for note in notes if note]
+
+    def kinds(self) -> list[ChannelKind]:
+        return list(self._kinds.values())
+
     def declared_but_missing(self, settings: Settings) -> list[ChannelKind]:
         """Channels whose secrets are set but whose adapter is not written yet."""
         return [k for k in self._kinds.values() if k.start is None and k.enabled(settings)]
@@ -64,6 +72,8 @@ class ChannelRegistry:
         return max(kind.capabilities(settings).text_limit for kind in self._kinds.values())
 
 
-def default_registry() -> ChannelRegistry:
-    """Every channel papi-bot has: the console, Telegram, Zalo Bot, Zalo OA."""
-    return ChannelRegistry([CONSOLE, TELEGRAM, ZALO_BOT, ZALO_OA])
+def default_registry(settings: Settings | None = None) -> ChannelRegistry:
+    """Every channel papi-bot has: the console, Telegram, Zalo Bot, Zalo OA. With the
+    settings, each ``[[zalo.bots]]`` bot is a channel of its own ("zalo:<name>", after the
+    default "zalo"): its own sender, webhook, quota count and outbox rows."""
+    return ChannelRegistry([CONSOLE, TELEGRAM, *zalo_bots(settings), ZALO_OA])

@@ -9,11 +9,14 @@ token. Rates are not published (Zalo Bot: a monthly quota) — they are settings
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.channels.base import Capabilities, RateLimits
 from bot.channels.kind import ChannelDeps, ChannelKind, Receiving, RunningChannel
 from bot.config import Settings
+from bot.config_bots import ZaloBotBinding
 
 ZALO_BOT_TEXT_LIMIT = 2000
 ZALO_OA_TEXT_LIMIT = 2000  # unconfirmed: the OA docs give no figure; Zalo Bot's is 2000
@@ -35,6 +38,7 @@ def bot_capabilities(settings: Settings) -> Capabilities:
         rates=_rates(settings),
         monthly_quota=settings.zalo.quota_messages_per_month,  # unconfirmed: free Basic plan
         quota_warn_percent=settings.zalo.quota_warn_percent,
+        max_users=settings.zalo.quota_users_per_bot,  # unconfirmed: free Basic plan
     )
 
 
@@ -76,6 +80,53 @@ async def _start_bot(deps: ChannelDeps) -> RunningChannel:
     from bot.channels.zalo_run import bot_runtime
 
     return await bot_runtime.start(deps)
+
+
+def _start_bound(name: str) -> Callable[[ChannelDeps], Awaitable[RunningChannel]]:
+    async def start(deps: ChannelDeps) -> RunningChannel:
+        from bot.channels.zalo_run import bot_runtime
+
+        return await bot_runtime.start(deps, bot=name)
+
+    return start
+
+
+def bound_bot(binding: ZaloBotBinding) -> ChannelKind:
+    """The declaration of one ``[[zalo.bots]]`` bot: Zalo Bot's capabilities (each bot has
+    its own monthly quota and user limit), channel "zalo:<name>", its own webhook path."""
+    name = binding.name
+
+    def enabled(settings: Settings) -> bool:
+        return name in settings.secrets.zalo_bot_tokens
+
+    def why_disabled(settings: Settings) -> str | None:
+        if enabled(settings):
+            return None
+        return (
+            f"{binding.channel}: {binding.token_env} is not set, so this bot is disabled; "
+            f"officials of {binding.unit!r} are sent to the nearest other Zalo bot"
+        )
+
+    return ChannelKind(
+        name=binding.channel,
+        capabilities=bot_capabilities,
+        receiving=_bot_receiving,
+        enabled=enabled,
+        webhook_route=binding.path,
+        start=_start_bound(name),
+        why_disabled=why_disabled,
+        unit=binding.unit,
+        label=binding.label or binding.name,
+        link=binding.link,
+    )
+
+
+def zalo_bots(settings: Settings | None) -> list[ChannelKind]:
+    """The default Zalo bot (named as ``[zalo] bot_label`` says), then every bound bot."""
+    if settings is None:
+        return [ZALO_BOT]
+    default = replace(ZALO_BOT, label=settings.zalo.bot_label, link=settings.zalo.bot_link)
+    return [default, *(bound_bot(binding) for binding in settings.zalo.bots)]
 
 
 async def _start_oa(deps: ChannelDeps) -> RunningChannel:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from sqlalchemy.engine import Engine
@@ -34,6 +34,9 @@ from storage.officials import (
 )
 from storage.taxonomy import sync_taxonomy
 from storage.units import ImportCounts, get_unit_by_code, import_units_file, list_units, tree_order
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 units_app = typer.Typer(help="The administrative units (province, district, commune, department).")
 officials_app = typer.Typer(help="The officials who get tasks on their phones.")
@@ -268,6 +271,7 @@ def invite(
             if not official.active:
                 fail(_("%(name)s is inactive: no invite issued") % {"name": official.name})
             created = create_invite(session, official.id, now, config.invites.ttl_days)
+            zalo = _zalo_line(session, config, official)
         expiry = long_date(local(created.expires_at).date(), config.app.default_locale)
         echo(
             _("Invite code for %(name)s (%(phone)s): %(code)s")
@@ -279,6 +283,16 @@ def invite(
             echo(
                 _("Telegram: %(link)s") % {"link": f"https://t.me/{username}?start={created.code}"}
             )
+        if zalo:
+            echo(zalo)
+
+
+def _zalo_line(session: Session, config: Settings, official: Official) -> str | None:
+    """Which Zalo bot the official writes to: the one bound to their unit's subtree, else the
+    default one (none when no Zalo bot is configured in this environment)."""
+    from bot.channels.seats import zalo_invite_line  # the channel registry is heavy to load
+
+    return zalo_invite_line(session, config, official)
 
 
 def register(app: typer.Typer) -> None:

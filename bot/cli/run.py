@@ -43,7 +43,7 @@ def run(
         config = config.model_copy(
             update={"app": config.app.model_copy(update={"log_format": "json"})}
         )
-    registry = default_registry()
+    registry = default_registry(config)
     with use_locale(config.app.default_locale):
         # The console chat shares the terminal: only warnings unless asked for more.
         quiet = logging.INFO if registry.enabled(config) else logging.WARNING

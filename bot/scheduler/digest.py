@@ -65,6 +65,7 @@ class DigestData:
     due_soon: list[Line]
     undeliverable: list[tuple[str, str, str]]  # (official, kind, status)
     quotas: tuple[tuple[str, int, int], ...] = ()  # (channel, sent this month, monthly quota)
+    seats: tuple[tuple[str, int, int], ...] = ()  # (channel, linked users, user limit)
 
 
 def _in_subtree(unit: Unit) -> ColumnElement[bool]:
@@ -284,6 +285,15 @@ def render(data: DigestData) -> list[str]:
             + _("%(channel)s: %(sent)d of %(quota)d messages this month (%(pct)s)")
             % {"channel": channel, "sent": sent, "quota": quota, "pct": percent(100 * sent / quota)}
             for channel, sent, quota in data.quotas
+        ],
+    )
+    lines += _section(
+        _("Users per Zalo bot"),
+        [
+            "- "
+            + _("%(channel)s: %(users)d of %(limit)d users (%(pct)s)")
+            % {"channel": ch, "users": n, "limit": limit, "pct": percent(100 * n / limit)}
+            for ch, n, limit in data.seats
         ],
     )
     if len(lines) == len(head):

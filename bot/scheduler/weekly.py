@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.channels.quota import quota_warnings
+from bot.channels.quota import quota_warnings, seat_warnings
 from bot.config import Settings
 from bot.scheduler.digest import DigestData, collect, render
 from bot.scheduler.record import LogKey, Planned, existing_keys
@@ -67,13 +67,14 @@ def plan_digests(
     data_by_unit: dict[int, DigestData] = {}
     # A channel near its declared monthly quota concerns every coordinator.
     quotas = tuple((q.channel, q.sent, q.quota) for q in quota_warnings(session, settings, now))
+    seats = tuple((q.channel, q.sent, q.quota) for q in seat_warnings(session, settings))
     planned = []
     for official in fresh:
         root = scopes[official.id or 0]
         assert root is not None and root.id is not None
         if root.id not in data_by_unit:
             data = collect(session, root, now, silence)
-            data_by_unit[root.id] = replace(data, quotas=quotas)
+            data_by_unit[root.id] = replace(data, quotas=quotas, seats=seats)
         with use_locale(official.locale):
             parts = render(data_by_unit[root.id])
         outbounds = [Outbound(part, official_id=official.id, kind=DIGEST) for part in parts]

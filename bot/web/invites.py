@@ -15,6 +15,7 @@ from docx import Document
 from docx.shared import Cm, Pt
 from sqlmodel import Session
 
+from bot.channels.seats import zalo_invite_line
 from bot.web.plans import require_admin
 from bot.web.render import render
 from bot.web.security import Viewer, require_unit
@@ -36,6 +37,7 @@ class SheetRow:
     role: str
     code: str
     expires: datetime
+    zalo: str | None = None  # "Zalo: send the code to the bot …" (the bot of their unit)
 
 
 def telegram_link(username: str, code: str) -> str | None:
@@ -79,6 +81,8 @@ def write_sheet(title: str, rows: list[SheetRow], bot_username: str) -> bytes:
         run = cells[2].paragraphs[0].add_run(row.code)
         run.bold, run.font.size = True, Pt(14)
         cells[2].add_paragraph(_("valid until %(date)s") % {"date": expiry})
+        if row.zalo:
+            cells[2].add_paragraph(row.zalo)
         link = telegram_link(bot_username, row.code)
         if link:
             cells[3].paragraphs[0].add_run().add_picture(_qr_png(link), width=Cm(3))
@@ -102,8 +106,11 @@ def issue_invites(
             if not official.active or official.id is None:
                 continue
             invite = create_invite(session, official.id, now, state.settings.invites.ttl_days)
+            zalo = zalo_invite_line(session, state.settings, official)
             rows.append(
-                SheetRow(official.name, home.name, official.role, invite.code, invite.expires_at)
+                SheetRow(
+                    official.name, home.name, official.role, invite.code, invite.expires_at, zalo
+                )
             )
         audit(
             session,

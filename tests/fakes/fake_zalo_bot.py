@@ -11,6 +11,9 @@ The test drives it from Python (``inject_message``, ``inject_image``, ``inject_u
 ``GET /_test/sent``, ``GET /_test/state``) when the bot runs in another process. With a
 webhook set, injected updates are POSTed to it with ``X-Bot-Api-Secret-Token``, in the
 ``webhook_shape`` chosen: "wrapped" (the docs) or "flat" (what production sent).
+
+Zalo serves every bot at one address, by token: ``add_bot(token)`` is another bot on the same
+server (its own updates, sends, webhook and quota), for papi-bot's several bound bots.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class FakeZaloBot:
         self.on_sent: Callable[[ZaloSent], None] | None = None  # e.g. a benchmark's clock
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._host: FakeZaloBot | None = None  # the server this bot shares (add_bot)
+        self._bots: dict[str, FakeZaloBot] = {token: self}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -110,7 +115,18 @@ class FakeZaloBot:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        port = self._host.port if self._host is not None else self.port
+        return f"http://127.0.0.1:{port}"
+
+    def add_bot(self, token: str, *, account_name: str = "") -> FakeZaloBot:
+        """Another bot on this server, answering to ``token`` (and getMe as ``account_name``)."""
+        other = FakeZaloBot(token, date_in_ms=self.date_in_ms)
+        other._host = self
+        other.account_name = account_name or f"papi_bot_{token.split(':', 1)[0]}"
+        self._bots[token] = other
+        return other
+
+    account_name = BOT_INFO["account_name"]
 
     # --- what the test controls ----------------------------------------------------------
 
@@ -217,9 +233,14 @@ class FakeZaloBot:
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await read_params(request)
-        self.calls.append((method, params, time.monotonic()))
-        if request.match_info["token"] != self.token:
+        bot = self._bots.get(request.match_info["token"])
+        if bot is None:
+            self.calls.append((method, params, time.monotonic()))
             return _error(401, "Unauthorized")
+        return await bot._answer(method, params)
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> web.StreamResponse:
+        self.calls.append((method, params, time.monotonic()))
         for index, fault in enumerate(self.faults):
             if fault.method == method:
                 self.faults.pop(index)
@@ -231,7 +252,10 @@ class FakeZaloBot:
         return result
 
     async def _m_getMe(self, params: dict[str, Any]) -> web.Response:
-        return _ok(BOT_INFO)
+        if self._host is None:
+            return _ok(BOT_INFO)
+        bot_id = self.token.split(":", 1)[0]
+        return _ok({**BOT_INFO, "id": bot_id, "account_name": self.account_name})
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
         if self.webhook is not None:

@@ -28,7 +28,10 @@ class ZaloBotChannel:
     max_text_length = MAX_TEXT
     supports_buttons = False
 
-    def __init__(self, client: ZaloBotClient, *, file_url: FileUrl | None = None) -> None:
+    def __init__(
+        self, client: ZaloBotClient, *, file_url: FileUrl | None = None, name: str = "zalo"
+    ) -> None:
+        self.name = name  # "zalo", or "zalo:<bot>" for a bot of [[zalo.bots]]
         self._client = client
         self._file_url = file_url
 

@@ -56,12 +56,12 @@ _REDACT = _RedactTokens()
 logging.getLogger("httpx").addFilter(_REDACT)
 
 
-def validate_secret(secret: str) -> str:
+def validate_secret(secret: str, variable: str = "ZALO_WEBHOOK_SECRET") -> str:
     """The webhook secret as Zalo accepts it (8–256 characters); the message never shows it."""
     if not MIN_SECRET <= len(secret) <= MAX_SECRET:
         raise ValueError(
             f"the Zalo webhook secret must be {MIN_SECRET}-{MAX_SECRET} characters "
-            f"(ZALO_WEBHOOK_SECRET has {len(secret)})"
+            f"({variable} has {len(secret)})"
         )
     return secret
 

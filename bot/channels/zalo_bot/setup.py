@@ -6,22 +6,61 @@ value), raised at start-up rather than at the first message.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import httpx
+from pydantic import SecretStr
 
 from bot.channels.zalo_bot.client import ZaloBotClient, validate_secret
 from bot.config import Settings
 from kernel.clock import Clock
 
 
+@dataclass(frozen=True, slots=True)
+class BotSetup:
+    """One Zalo bot as configured: the default one (``bot`` "") or a ``[[zalo.bots]]`` entry.
+    The variable names are kept for the messages; the values are never shown."""
+
+    channel: str  # "zalo", or "zalo:<name>"
+    token: SecretStr | None
+    token_env: str
+    secret: SecretStr | None
+    secret_env: str
+    webhook_path: str
+
+
+def bot_setup(settings: Settings, bot: str = "") -> BotSetup:
+    """The configuration of the default bot (``bot`` "") or of the bound bot named ``bot``."""
+    if not bot:
+        return BotSetup(
+            "zalo",
+            settings.secrets.zalo_bot_token,
+            "ZALO_BOT_TOKEN",
+            settings.secrets.zalo_webhook_secret,
+            "ZALO_WEBHOOK_SECRET",
+            settings.zalo.webhook_path,
+        )
+    binding = next(b for b in settings.zalo.bots if b.name == bot)
+    return BotSetup(
+        binding.channel,
+        settings.secrets.zalo_bot_tokens.get(bot),
+        binding.token_env,
+        settings.secrets.zalo_bot_webhook_secrets.get(bot),
+        binding.secret_env or f"a secret_env for [[zalo.bots]] {bot}",
+        binding.path,
+    )
+
+
 def bot_client(
-    settings: Settings, http: httpx.AsyncClient, clock: Clock | None = None
+    settings: Settings, http: httpx.AsyncClient, clock: Clock | None = None, bot: str = ""
 ) -> ZaloBotClient:
-    token = settings.secrets.zalo_bot_token
+    setup = bot_setup(settings, bot)
+    token = setup.token
     if token is None or not token.get_secret_value().strip():
-        raise ValueError("Zalo Bot is configured but ZALO_BOT_TOKEN is not set")
+        raise ValueError(f"Zalo Bot is configured but {setup.token_env} is not set")
     value = token.get_secret_value().strip()
     if ":" not in value:
-        raise ValueError("ZALO_BOT_TOKEN must look like <bot_id>:<secret>")
+        raise ValueError(f"{setup.token_env} must look like <bot_id>:<secret>")
     return ZaloBotClient(
         token=value,
         http=http,
@@ -32,12 +71,13 @@ def bot_client(
     )
 
 
-def webhook_secret(settings: Settings) -> str:
-    """The webhook secret (ZALO_WEBHOOK_SECRET), checked: 8-256 characters."""
-    secret = settings.secrets.zalo_webhook_secret
-    if secret is None:
-        raise ValueError("Zalo webhook mode needs ZALO_WEBHOOK_SECRET (8-256 characters)")
-    return validate_secret(secret.get_secret_value())
+def webhook_secret(settings: Settings, bot: str = "") -> str:
+    """The webhook secret (ZALO_WEBHOOK_SECRET, or the bot's secret_env), checked: 8-256
+    characters."""
+    setup = bot_setup(settings, bot)
+    if setup.secret is None:
+        raise ValueError(f"Zalo webhook mode needs {setup.secret_env} (8-256 characters)")
+    return validate_secret(setup.secret.get_secret_value(), setup.secret_env)
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:

@@ -144,9 +144,11 @@ def parse_update(
     date_unit: DateUnit = "auto",
     accept_groups: bool = False,
     key_prefix: str = "",
+    channel: str = CHANNEL,
 ) -> Parsed:
     """The ``Inbound`` of a webhook body or ``getUpdates`` result; ``AskForText`` for what
-    cannot be read; None for what needs no answer (bots, groups, unknown shapes)."""
+    cannot be read; None for what needs no answer (bots, groups, unknown shapes).
+    ``channel``: "zalo", or "zalo:<name>" for a bot of ``[[zalo.bots]]``."""
     event = unwrap(body)
     if event is None:
         return None
@@ -169,7 +171,7 @@ def parse_update(
     if event_name == UNSUPPORTED or (text is None and not attachments):
         return AskForText(key, chat_id=chat_id, external_user_id=user_id)
     return Inbound(
-        channel=CHANNEL,
+        channel=channel,
         external_user_id=user_id,
         chat_id=chat_id,
         update_key=key,

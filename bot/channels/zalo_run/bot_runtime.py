@@ -37,16 +37,20 @@ NAME = "zalo"
 class ZaloBotRuntime:
     """A connected Zalo bot: the outbox's sender, the inbox and its worker."""
 
-    name = NAME
-
     def __init__(
-        self, client: ZaloBotClient, http: httpx.AsyncClient, deps: ChannelDeps, engine: Engine
+        self,
+        client: ZaloBotClient,
+        http: httpx.AsyncClient,
+        deps: ChannelDeps,
+        engine: Engine,
+        name: str = NAME,
     ) -> None:
+        self.name = name
         self._client = client
         self._http = http
         self._deps = deps
-        self.sender = ZaloBotChannel(client, file_url=file_url_maker(deps.settings))
-        self.inbox = Inbox(engine, NAME, lambda event: update_key(event), deps.clock)
+        self.sender = ZaloBotChannel(client, file_url=file_url_maker(deps.settings), name=name)
+        self.inbox = Inbox(engine, name, lambda event: update_key(event), deps.clock)
 
     async def process(self, event: dict[str, Any]) -> None:
         """Parse one stored update and apply it (or answer "please type text")."""
@@ -56,6 +60,7 @@ class ZaloBotRuntime:
             self._deps.clock.now(),
             date_unit=zalo.date_unit,
             accept_groups=zalo.accept_group_chats,
+            channel=self.name,
         )
         if isinstance(parsed, AskForText):
             if parsed.can_answer and parsed.chat_id is not None:
@@ -97,7 +102,7 @@ class ZaloBotRuntime:
             )
         except ZaloWebhookActive:
             raise StartupError(
-                "zalo: a webhook is set for this bot; polling (development) refuses to run "
+                f"{self.name}: a webhook is set for this bot; polling (development) refuses to run "
                 'while it is. Use zalo.mode = "webhook", or delete the webhook first'
             ) from None
 
@@ -105,54 +110,60 @@ class ZaloBotRuntime:
         await self._http.aclose()
 
 
-def _webhook_url(deps: ChannelDeps) -> str:
+def _webhook_url(deps: ChannelDeps, bot: setup.BotSetup) -> str:
     base = deps.settings.zalo.webhook_base_url.rstrip("/")
     if not base:
         raise StartupError(
-            "zalo webhook mode needs zalo.webhook_base_url (the public HTTPS address of the "
-            "webhook server) and ZALO_WEBHOOK_SECRET"
+            f"{bot.channel} webhook mode needs zalo.webhook_base_url (the public HTTPS address "
+            f"of the webhook server) and {bot.secret_env}"
         )
-    return base + deps.settings.zalo.webhook_path
+    return base + bot.webhook_path
 
 
-async def _connect(client: ZaloBotClient) -> None:
+async def _connect(client: ZaloBotClient, bot: setup.BotSetup) -> None:
     try:
         me = await client.get_me()
     except ZaloConfigError:
-        raise StartupError("zalo: the Bot API refused ZALO_BOT_TOKEN (401)") from None
+        raise StartupError(f"{bot.channel}: the Bot API refused {bot.token_env} (401)") from None
     except (ZaloBotError, httpx.HTTPError) as exc:
-        raise StartupError(f"zalo: cannot reach the Bot API: {type(exc).__name__}") from None
-    log.info("zalo: connected as %s", me.get("account_name") or me.get("display_name") or "bot")
+        raise StartupError(
+            f"{bot.channel}: cannot reach the Bot API: {type(exc).__name__}"
+        ) from None
+    shown = me.get("account_name") or me.get("display_name") or "bot"
+    log.info("%s: connected as %s", bot.channel, shown)
 
 
-async def start(deps: ChannelDeps) -> ZaloBotRuntime:
-    if deps.engine is None:
-        raise StartupError("zalo needs the database (the webhook inbox)")
+async def start(deps: ChannelDeps, bot: str = "") -> ZaloBotRuntime:
+    """Start the default bot (``bot`` "") or the ``[[zalo.bots]]`` bot named ``bot``."""
     settings = deps.settings
+    configured = setup.bot_setup(settings, bot)
+    name = configured.channel
+    if deps.engine is None:
+        raise StartupError(f"{name} needs the database (the webhook inbox)")
     http = setup.http_client(settings)
     try:
-        client = setup.bot_client(settings, http, deps.clock)
+        client = setup.bot_client(settings, http, deps.clock, bot)
         webhook_mode = settings.zalo.mode == "webhook"
         if webhook_mode:  # configuration first: no call to Zalo for a start that must fail
-            url = _webhook_url(deps)
-            secret = setup.webhook_secret(settings)
-        await _connect(client)
-        runtime = ZaloBotRuntime(client, http, deps, deps.engine)
+            url = _webhook_url(deps, configured)
+            secret = setup.webhook_secret(settings, bot)
+        await _connect(client, configured)
+        runtime = ZaloBotRuntime(client, http, deps, deps.engine, name)
         if webhook_mode:
             handler = webhook.make_handler(
                 runtime.inbox.store, secret=secret, max_body_bytes=settings.zalo.max_body_bytes
             )
-            await deps.hub.add(settings.zalo.webhook_path, handler)
+            await deps.hub.add(configured.webhook_path, handler)
             await client.set_webhook(url, secret)
-            log.info("zalo: webhook mode")
+            log.info("%s: webhook mode at %s", name, configured.webhook_path)
         else:
-            log.warning("zalo: polling mode, for development only")
+            log.warning("%s: polling mode, for development only", name)
     except ValueError as exc:  # a missing or malformed secret: the message names the variable
         await http.aclose()
         raise StartupError(str(exc)) from None
     except ZaloBotError as exc:
         await http.aclose()
-        raise StartupError(f"zalo: {client.redact(str(exc))}") from None
+        raise StartupError(f"{name}: {client.redact(str(exc))}") from None
     except BaseException:
         await http.aclose()
         raise
