@@ -14,12 +14,13 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.reports.text import period_title
+from bot.reports.text import period_title, status_label
 from bot.scheduler.digest import DigestData, collect
 from bot.web.render import render
 from bot.web.security import require_unit, viewer
 from bot.web.state import ConsoleState, state_of
-from kernel.dates import today_local
+from bot.web.tables import rows_xlsx, xlsx_response
+from kernel.dates import local, today_local
 from kernel.i18n import _
 from storage.console import assignment_detail, task_assignments
 from storage.models import Task, Unit
@@ -124,6 +125,10 @@ async def unit_page(request: web.Request) -> web.Response:
     return render(request, "dashboard.html", context)
 
 
+def _when(moment: datetime | None) -> str:
+    return local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
 def load_task(
     state: ConsoleState, request: web.Request, unit_id: int, task_id: int
 ) -> tuple[Unit, Task, list[Any]]:
@@ -143,6 +148,20 @@ async def task_page(request: web.Request) -> web.Response:
     state = state_of(request)
     unit_id, task_id = int(request.match_info["unit_id"]), int(request.match_info["task_id"])
     unit, task, lines = await state.db(load_task, state, request, unit_id, task_id)
+    if request.query.get("format") == "xlsx":
+        header = [_("Unit"), _("Status"), "%", _("Note"), _("Last update")]
+        table = [
+            [
+                line.unit.name,
+                status_label(line.assignment.status),
+                line.assignment.percent,
+                line.assignment.note or "",
+                _when(line.assignment.last_update_at),
+            ]
+            for line in lines
+        ]
+        data = await state.db(rows_xlsx, "assignments", header, table)
+        return xlsx_response(data, f"papi-{unit.code}-task-{task.order}.xlsx")
     return render(request, "task.html", {"unit": unit, "task": task, "lines": lines})
 
 
@@ -161,4 +180,12 @@ async def assignment_page(request: web.Request) -> web.Response:
     detail = await state.db(
         load_assignment, state, request, int(request.match_info["assignment_id"])
     )
+    if request.query.get("format") == "xlsx":
+        header = [_("When"), _("Who"), _("Status"), "%", _("Note")]
+        table = [
+            [_when(u.created_at), name or "—", status_label(u.status), u.percent, u.note or ""]
+            for u, name in detail.updates
+        ]
+        data = await state.db(rows_xlsx, "updates", header, table)
+        return xlsx_response(data, f"papi-assignment-{detail.assignment.id}.xlsx")
     return render(request, "assignment.html", {"detail": detail})

@@ -16,7 +16,7 @@ from aiohttp.web_request import FileField
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from bot.web.exports import rows_xlsx, xlsx_response
+from bot.web.tables import rows_xlsx, xlsx_response
 from bot.web.plans import require_admin
 from bot.web.render import render, role_label
 from bot.web.security import Viewer, require_unit, viewer
