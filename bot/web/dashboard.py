@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.reports.text import period_title, status_label
+from bot.channels.quota import QuotaUse, quota_usage
+from bot.reports.text import percent, period_title, status_label
 from bot.scheduler.digest import DigestData, collect
 from bot.web.render import render
 from bot.web.security import require_unit, viewer
@@ -67,6 +68,7 @@ class Dashboard:
     trail: list[Unit]
     result: Rollup
     digest: DigestData
+    quotas: list[QuotaUse]
 
 
 def _trail(session: Session, unit: Unit, root: Unit) -> list[Unit]:
@@ -86,7 +88,23 @@ def load_dashboard(
         unit = require_unit(request, session, unit_id)
         result = rollup(session, unit, period, now, silence_days=silence)
         digest = collect(session, unit, now, silence)
-        return Dashboard(unit, _trail(session, unit, viewer(request).root), result, digest)
+        quotas = quota_usage(session, state.settings, now)
+        trail = _trail(session, unit, viewer(request).root)
+        return Dashboard(unit, trail, result, digest, quotas)
+
+
+CHANNEL_NAMES = {"zalo": "Zalo Bot", "zalo_oa": "Zalo OA", "telegram": "Telegram"}
+
+
+def quota_line(use: QuotaUse) -> dict[str, Any]:
+    """'Zalo Bot: 2450 of 3000 messages this month (81,7%)', the digest's own sentence."""
+    text = _("%(channel)s: %(sent)d of %(quota)d messages this month (%(pct)s)") % {
+        "channel": CHANNEL_NAMES.get(use.channel, use.channel),
+        "sent": use.sent,
+        "quota": use.quota,
+        "pct": percent(100 * use.share),
+    }
+    return {"text": text, "warn": use.warn}
 
 
 def bars(rows: list[tuple[str, float]]) -> list[dict[str, Any]]:
@@ -120,7 +138,7 @@ async def unit_page(request: web.Request) -> web.Response:
         "period": period,
         "periods": period_choices(now),
         "period_arg": request.query.get("period", ""),
-        "quota_note": _("No Zalo channel is configured: no quota to watch."),
+        "quota_lines": [quota_line(use) for use in board.quotas],
     }
     return render(request, "dashboard.html", context)
 
