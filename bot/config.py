@@ -165,6 +165,9 @@ class ZaloConfig(_Section):
     quota_warn_percent: int = Field(80, ge=1, le=100)
     # A 429 is a monthly quota, not a throttle: back off for hours, not seconds.
     quota_backoff_seconds: int = Field(6 * 3600, ge=60)
+    # The bot's own link (Zalo Bot Manager shows it, https://zalo.me/…): its QR code goes on
+    # the invite sheet; the platform has no start parameter, so the official sends the code.
+    bot_link: str = Field("", pattern=r"^(https://\S+)?$")
     oa: ZaloOAConfig = ZaloOAConfig()
 
 

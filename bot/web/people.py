@@ -16,11 +16,11 @@ from aiohttp.web_request import FileField
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from bot.web.tables import rows_xlsx, xlsx_response
 from bot.web.plans import require_admin
 from bot.web.render import render, role_label
 from bot.web.security import Viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
+from bot.web.tables import rows_xlsx, xlsx_response
 from kernel.dates import local
 from kernel.i18n import _
 from storage.console import audit, audit_entries, units_in, update_official
