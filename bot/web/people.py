@@ -115,9 +115,17 @@ def save_official(
         )
         if changes:
             action = (
-                "official.deactivate" if changes.get("active") == (True, False) else "official.edit"
+                "official.deactivate"
+                if changes.get("active") == (True, False)
+                else "official.move"
+                if "unit_id" in changes
+                else "official.edit"
             )
-            detail = {field: [str(a), str(b)] for field, (a, b) in changes.items()}
+            detail: dict[str, Any] = {
+                field: [str(a), str(b)] for field, (a, b) in changes.items() if a is not None
+            }
+            if "tasks_to_chair" in changes:
+                detail["tasks_to_chair"] = changes["tasks_to_chair"][1]
             audit(
                 session,
                 who.official,
