@@ -4,6 +4,9 @@ edit, move, remove, with a district coordinator refused outside their district."
 
 from __future__ import annotations
 
+import io
+
+from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -87,3 +90,89 @@ async def test_a_district_coordinator_cannot_touch_officials(
     with Session(engine) as session:
         official = session.get(Official, tree.official.id)
         assert official is not None and official.unit_id == tree.commune_a.id
+
+
+def _unit(engine: Engine, code: str) -> Unit | None:
+    with Session(engine) as session:
+        return session.exec(select(Unit).where(Unit.code == code)).first()
+
+
+async def test_units_are_listed_added_edited_moved_and_removed_with_audit(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    token = await sign_in(client, engine, clock, tree.admin)
+    listing = await (await client.get("/units")).text()
+    assert tree.commune_b.name in listing and "/units/new" in listing
+    add = {
+        "csrf": token,
+        "code": "XC",
+        "name": "Xã Cẩm Lý",
+        "level": "commune",
+        "parent": str(tree.district_a.id),
+    }
+    added = await client.post("/units/new", data=add, allow_redirects=False)
+    assert added.status == 302, await added.text()
+    commune = _unit(engine, "XC")
+    assert commune is not None and commune.path.startswith(tree.district_a.path)
+    taken = await client.post("/units/new", data=add)
+    assert taken.status == 400 and "XC" in await taken.text()
+    wrong = await client.post(
+        "/units/new", data={**add, "code": "XD", "parent": str(tree.commune_a.id)}
+    )
+    assert wrong.status == 400 and _unit(engine, "XD") is None  # a commune under a commune
+    edit = {**add, "name": "Xã Cẩm Lý Mới", "parent": str(tree.district_b.id)}
+    moved = await client.post(f"/units/{commune.id}/edit", data=edit, allow_redirects=False)
+    assert moved.status == 302
+    after = _unit(engine, "XC")
+    assert after is not None and after.name == "Xã Cẩm Lý Mới"
+    assert after.parent_id == tree.district_b.id and after.path.startswith(tree.district_b.path)
+    # A district moved under itself would be a cycle: its own subtree is not offered, and
+    # a forged form is refused.
+    page = await (await client.get(f"/units/{tree.district_a.id}/edit")).text()
+    assert f'value="{tree.commune_a.id}"' not in page
+    cycle = {**add, "code": "DA", "name": "Huyện An", "level": "district"}
+    cycle["parent"] = str(tree.commune_a.id)
+    assert (await client.post(f"/units/{tree.district_a.id}/edit", data=cycle)).status == 400
+    kept = await client.post(f"/units/{tree.commune_a.id}/remove", data={"csrf": token})
+    assert kept.status == 400 and _unit(engine, "XA") is not None  # officials depend on it
+    removed = await client.post(
+        f"/units/{commune.id}/remove", data={"csrf": token}, allow_redirects=False
+    )
+    assert removed.status == 302 and _unit(engine, "XC") is None
+    assert _actions(engine)[-3:] == ["unit.add", "unit.move", "unit.remove"]
+    sheet = load_workbook(io.BytesIO(await (await client.get("/units.xlsx")).read())).active
+    assert sheet is not None
+    codes = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "XB" in codes and "XC" not in codes
+
+
+async def test_a_district_coordinator_sees_their_units_and_changes_none(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    token = await sign_in(client, engine, clock, tree.district_coordinator)
+    listing = await (await client.get("/units")).text()
+    assert tree.commune_a.name in listing and tree.commune_b.name not in listing
+    assert "/edit" not in listing
+    sheet = load_workbook(io.BytesIO(await (await client.get("/units.xlsx")).read())).active
+    assert sheet is not None
+    codes = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert codes == ["DA", "XA"]
+    b = tree.commune_b.id
+    assert (await client.get(f"/units/{b}/edit")).status == 403
+    assert (await client.post(f"/units/{b}/remove", data={"csrf": token})).status == 403
+    assert (
+        await client.post(f"/units/{tree.commune_a.id}/remove", data={"csrf": token})
+    ).status == 403
+    form = {"csrf": token, "code": "XE", "name": "Xã E", "level": "commune", "parent": str(b)}
+    assert (await client.post("/units/new", data=form)).status == 403
+    assert _unit(engine, "XE") is None
+
+
+async def test_unit_forms_need_the_csrf_token(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    await sign_in(client, engine, clock, tree.admin)
+    form = {"code": "XF", "name": "Xã F", "level": "commune", "parent": str(tree.district_a.id)}
+    assert (await client.post("/units/new", data=form)).status == 403
+    assert (await client.post(f"/units/{tree.commune_b.id}/remove", data={})).status == 403
+    assert _unit(engine, "XF") is None and _unit(engine, "XB") is not None
