@@ -12,7 +12,9 @@ import json
 import re
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,13 @@ from sqlmodel import Session, col, select
 from bot.cli.plans import FLAG_LABELS
 from bot.planimport import PlanAlreadyImported, PlanFormatError, parse_plan, store_plan
 from bot.planimport.model import DEADLINE_KINDS, ParsedPlan
-from bot.planimport.review import apply_review, review_fields
+from bot.planimport.review import apply_review, review_fields, write_review
 from bot.planimport.store import Resolution, count_assignments, resolve_plan
 from bot.web.render import render
 from bot.web.security import Viewer, viewer
 from bot.web.state import ConsoleState, state_of
+from bot.web.tables import rows_xlsx, xlsx_response
+from kernel.dates import local
 from kernel.i18n import N_, _
 from storage.console import audit
 from storage.db import session_scope
@@ -137,6 +141,15 @@ async def plans_page(request: web.Request) -> web.Response:
     who = require_admin(request)
     state = state_of(request)
     plans = await state.db(list_plans, state, who)
+    if request.query.get("format") == "xlsx":
+        header = [_("Title"), _("Number"), _("Year"), _("File"), _("Imported"), _("Retired")]
+        table = [
+            (p.title, p.number or "", p.year, p.source_file or "", _when(p.created_at), retired)
+            for p in plans
+            for retired in [_when(p.retired_at)]
+        ]
+        data = await state.db(rows_xlsx, "plans", header, table)
+        return xlsx_response(data, "papi-plans.xlsx")
     done = request.query.get("stored", "")
     return render(request, "plans.html", {"plans": plans, "error": None, "stored": done})
 
@@ -196,7 +209,21 @@ async def review_page(request: web.Request) -> web.Response:
     state = state_of(request)
     draft = await state.db(load_draft, state, request.match_info["token"])
     parsed, rows = await state.db(review_rows, state, who, draft)
+    if request.query.get("format") == "xlsx":  # the table as `import-plan --review-out` writes it
+        data = await state.db(review_xlsx, parsed)
+        return xlsx_response(data, "review.xlsx")
     return render(request, "review.html", _review_context(request, parsed, rows, None))
+
+
+def review_xlsx(parsed: ParsedPlan) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "review.xlsx"
+        write_review(parsed, path)
+        return path.read_bytes()
+
+
+def _when(moment: datetime | None) -> str:
+    return local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 def _review_context(

