@@ -174,7 +174,10 @@ class ZaloConfig(_Section):
     evidence_max_mb: float = Field(10, gt=0, le=100)
     # The default bot (ZALO_BOT_TOKEN), bound to no unit: what officials are told to look for.
     bot_label: str = ""
-    bot_link: str = ""
+    # Its link (Zalo Bot Manager shows it, https://zalo.me/…): printed on invites, and its QR
+    # code goes on the invite sheet; the platform has no start parameter, so the official
+    # sends the code.
+    bot_link: str = Field("", pattern=r"^(https://\S+)?$")
     bots: list[ZaloBotBinding] = Field(default_factory=list)  # [[zalo.bots]]: one per subtree
     oa: ZaloOAConfig = ZaloOAConfig()
 

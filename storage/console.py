@@ -174,7 +174,8 @@ def update_official(
     active: bool,
 ) -> dict[str, tuple[Any, Any]]:
     """Change an official's name, role, unit or active flag; returns what changed
-    (field -> (before, after)) for the audit log. ValueError (translated) on a bad value."""
+    (field -> (before, after)) for the audit log. ValueError (translated) on a bad value.
+    Deactivated, or moved away, the official stops carrying their old unit's assignments."""
     clean = nfc(name)
     if not clean:
         raise ValueError(_("the name is empty"))
@@ -190,7 +191,33 @@ def update_official(
     if changes:
         session.add(official)
         session.flush()
+    if "active" in changes and not active:
+        released = release_assignments(session, official)
+    elif "unit_id" in changes:
+        released = release_assignments(session, official, keep_unit_id=unit.id)
+    else:
+        released = 0
+    if released:  # for the audit log: how many tasks went back to the chair
+        changes["tasks_to_chair"] = (None, released)
     return changes
+
+
+def release_assignments(
+    session: Session, official: Official, *, keep_unit_id: int | None = None
+) -> int:
+    """The official no longer carries the assignments (all of them, or those outside
+    ``keep_unit_id``, their new unit): they go back to their unit's chair, as when
+    ``storage.retire.deactivate_official`` runs. Returns how many."""
+    query = select(AssignmentOfficial).where(AssignmentOfficial.official_id == official.id)
+    if keep_unit_id is not None:
+        query = query.join(
+            Assignment, col(Assignment.id) == col(AssignmentOfficial.assignment_id)
+        ).where(col(Assignment.unit_id) != keep_unit_id)
+    rows = list(session.exec(query).all())
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return len(rows)
 
 
 def officials_by_ids(session: Session, ids: Sequence[int]) -> list[Official]:

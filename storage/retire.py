@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 from storage.models import (
     Assignment,
     AssignmentOfficial,
+    AuditEntry,
     Evidence,
     Official,
     OutboxMessage,
@@ -124,6 +125,11 @@ def remove_unit(session: Session, unit: Unit) -> UnitDependents:
     # The plan still names the agency: it becomes unresolved, as if the unit never matched.
     session.execute(
         update(TaskAgency).where(col(TaskAgency.unit_id) == unit.id).values(unit_id=None)
+    )
+    # The console's audit entries about it stay, filed under the unit above (still visible
+    # to whoever sees that area; the audit log is never cut).
+    session.execute(
+        update(AuditEntry).where(col(AuditEntry.unit_id) == unit.id).values(unit_id=unit.parent_id)
     )
     session.delete(unit)
     session.flush()

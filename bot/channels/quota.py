@@ -26,14 +26,39 @@ class QuotaUse:
     sent: int
     quota: int
 
+    warn_percent: int = 80
+
     @property
     def share(self) -> float:
         return self.sent / self.quota if self.quota else 1.0
+
+    @property
+    def warn(self) -> bool:
+        return self.sent * 100 >= self.quota * self.warn_percent
 
 
 def month_start(now: datetime) -> datetime:
     """The first moment of ``now``'s month in the configured zone."""
     return datetime.combine(today_local(now).replace(day=1), time.min, tzinfo=local_zone())
+
+
+def quota_usage(
+    session: Session, settings: Settings, now: datetime, registry: ChannelRegistry | None = None
+) -> list[QuotaUse]:
+    """This month's use of every channel that declares a quota and is configured here or
+    sent something this month (the console may run apart from the bot, without its secrets)."""
+    registry = registry or default_registry()
+    enabled = {kind.name for kind in registry.enabled(settings)}
+    enabled |= {kind.name for kind in registry.declared_but_missing(settings)}
+    usage = []
+    for name in registry.names():
+        caps = registry.capabilities(name, settings)
+        if caps.monthly_quota is None:
+            continue
+        sent = sent_since(session, name, month_start(now))
+        if sent or name in enabled:
+            usage.append(QuotaUse(name, sent, caps.monthly_quota, caps.quota_warn_percent))
+    return usage
 
 
 def quota_warnings(

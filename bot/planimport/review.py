@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.planimport.model import DEADLINE_KINDS, ParsedPlan, ParsedTask
 from bot.planimport.prose_review import write_scores
-from bot.planimport.tabular import COLUMNS, PLAN_SHEET, TASK_SHEET
+from bot.planimport.tabular import COLUMNS, PLAN_SHEET, TASK_SHEET, task_from_fields
 from bot.reports.cells import append_row, save_workbook
 
 
@@ -29,6 +29,25 @@ def _task_values(task: ParsedTask) -> list[Any]:
         task.section,
         ", ".join(task.flags),
     ]
+
+
+def review_fields(task: ParsedTask) -> dict[str, str]:
+    """The task as the review spreadsheet's cells, as text keyed like ``COLUMNS``."""
+    keys = [key for key, _label in COLUMNS]
+    return {
+        key: "" if value is None else str(value)
+        for key, value in zip(keys, _task_values(task), strict=True)
+    }
+
+
+def apply_review(
+    task: ParsedTask, changes: dict[str, str], year: int | None, source: str, row: int
+) -> ParsedTask:
+    """The task with some review cells changed (the web console's review table), read by
+    the very rules an edited ``--review-out`` spreadsheet is read with."""
+    reviewed = task_from_fields(review_fields(task) | changes, year, source, row)
+    reviewed.source_row = task.source_row
+    return reviewed
 
 
 def _validations(sheet: Any) -> None:

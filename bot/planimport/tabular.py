@@ -229,6 +229,12 @@ def _task(get: dict[str, str], year: int | None, source: str, row: int) -> Parse
     return task
 
 
+def task_from_fields(get: dict[str, str], year: int | None, source: str, row: int) -> ParsedTask:
+    """One task from its review cells (text keyed as :data:`COLUMNS`), by the rules a row
+    of an edited review spreadsheet is read with; PlanFormatError names a bad value."""
+    return _task(get, year, source, row)
+
+
 def _tasks(
     rows: list[list[Any]],
     source: str,

@@ -25,6 +25,7 @@ from bot.web import (
     login,
     people,
     plans,
+    units,
 )
 from bot.web.render import install
 from bot.web.security import console_middleware
@@ -68,7 +69,18 @@ def build_app(
         upload_dir=settings.app.data_dir / "console-uploads",
     )
     install(app)
-    for module in (login, dashboard, exports, plans, people, invites, evidence, file_links, health):
+    for module in (
+        login,
+        dashboard,
+        exports,
+        plans,
+        people,
+        units,
+        invites,
+        evidence,
+        file_links,
+        health,
+    ):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app

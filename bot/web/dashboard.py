@@ -14,12 +14,14 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.reports.text import period_title
+from bot.channels.quota import QuotaUse, quota_usage
+from bot.reports.text import percent, period_title, status_label
 from bot.scheduler.digest import DigestData, collect
 from bot.web.render import render
 from bot.web.security import require_unit, viewer
 from bot.web.state import ConsoleState, state_of
-from kernel.dates import today_local
+from bot.web.tables import rows_xlsx, xlsx_response
+from kernel.dates import local, today_local
 from kernel.i18n import _
 from storage.console import assignment_detail, task_assignments
 from storage.models import Task, Unit
@@ -66,6 +68,7 @@ class Dashboard:
     trail: list[Unit]
     result: Rollup
     digest: DigestData
+    quotas: list[QuotaUse]
 
 
 def _trail(session: Session, unit: Unit, root: Unit) -> list[Unit]:
@@ -85,7 +88,23 @@ def load_dashboard(
         unit = require_unit(request, session, unit_id)
         result = rollup(session, unit, period, now, silence_days=silence)
         digest = collect(session, unit, now, silence)
-        return Dashboard(unit, _trail(session, unit, viewer(request).root), result, digest)
+        quotas = quota_usage(session, state.settings, now)
+        trail = _trail(session, unit, viewer(request).root)
+        return Dashboard(unit, trail, result, digest, quotas)
+
+
+CHANNEL_NAMES = {"zalo": "Zalo Bot", "zalo_oa": "Zalo OA", "telegram": "Telegram"}
+
+
+def quota_line(use: QuotaUse) -> dict[str, Any]:
+    """'Zalo Bot: 2450 of 3000 messages this month (81,7%)', the digest's own sentence."""
+    text = _("%(channel)s: %(sent)d of %(quota)d messages this month (%(pct)s)") % {
+        "channel": CHANNEL_NAMES.get(use.channel, use.channel),
+        "sent": use.sent,
+        "quota": use.quota,
+        "pct": percent(100 * use.share),
+    }
+    return {"text": text, "warn": use.warn}
 
 
 def bars(rows: list[tuple[str, float]]) -> list[dict[str, Any]]:
@@ -119,9 +138,13 @@ async def unit_page(request: web.Request) -> web.Response:
         "period": period,
         "periods": period_choices(now),
         "period_arg": request.query.get("period", ""),
-        "quota_note": _("No Zalo channel is configured: no quota to watch."),
+        "quota_lines": [quota_line(use) for use in board.quotas],
     }
     return render(request, "dashboard.html", context)
+
+
+def _when(moment: datetime | None) -> str:
+    return local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 def load_task(
@@ -143,6 +166,20 @@ async def task_page(request: web.Request) -> web.Response:
     state = state_of(request)
     unit_id, task_id = int(request.match_info["unit_id"]), int(request.match_info["task_id"])
     unit, task, lines = await state.db(load_task, state, request, unit_id, task_id)
+    if request.query.get("format") == "xlsx":
+        header = [_("Unit"), _("Status"), "%", _("Note"), _("Last update")]
+        table = [
+            [
+                line.unit.name,
+                status_label(line.assignment.status),
+                line.assignment.percent,
+                line.assignment.note or "",
+                _when(line.assignment.last_update_at),
+            ]
+            for line in lines
+        ]
+        data = await state.db(rows_xlsx, "assignments", header, table)
+        return xlsx_response(data, f"papi-{unit.code}-task-{task.order}.xlsx")
     return render(request, "task.html", {"unit": unit, "task": task, "lines": lines})
 
 
@@ -161,4 +198,12 @@ async def assignment_page(request: web.Request) -> web.Response:
     detail = await state.db(
         load_assignment, state, request, int(request.match_info["assignment_id"])
     )
+    if request.query.get("format") == "xlsx":
+        header = [_("When"), _("Who"), _("Status"), "%", _("Note")]
+        table = [
+            [_when(u.created_at), name or "—", status_label(u.status), u.percent, u.note or ""]
+            for u, name in detail.updates
+        ]
+        data = await state.db(rows_xlsx, "updates", header, table)
+        return xlsx_response(data, f"papi-assignment-{detail.assignment.id}.xlsx")
     return render(request, "assignment.html", {"detail": detail})

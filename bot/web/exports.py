@@ -10,7 +10,6 @@ from typing import Any
 
 from aiohttp import web
 from itsdangerous import BadSignature, SignatureExpired
-from openpyxl import Workbook
 from sqlmodel import Session
 
 from bot.reports.files import FORMATS
@@ -19,6 +18,7 @@ from bot.reports.text import dimension_name
 from bot.web.dashboard import choose_period, load_dashboard, weakest_first
 from bot.web.security import Viewer, load_viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
+from bot.web.tables import XLSX_TYPE, rows_xlsx, xlsx_response
 from kernel.dates import local, today_local
 from kernel.i18n import _
 from storage.models import Unit
@@ -28,7 +28,7 @@ from storage.rollup import rollup
 routes = web.RouteTableDef()
 LINK_DAYS = 7
 CONTENT_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": XLSX_TYPE,
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "csv": "text/csv",
     "png": "image/png",
@@ -199,21 +199,6 @@ def table_xlsx(board: Any, name: str) -> bytes:
     return rows_xlsx(name, header, rows())
 
 
-def rows_xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    """One sheet: a header row, then the rows (what every console table exports)."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "table.xlsx"
-        book.save(path)
-        return path.read_bytes()
-
-
 @routes.get("/units/{unit_id:\\d+}/table/{name}.xlsx")
 async def table_file(request: web.Request) -> web.Response:
     state = state_of(request)
@@ -225,10 +210,6 @@ async def table_file(request: web.Request) -> web.Response:
     board = await state.db(load_dashboard, state, request, unit_id, period)
     data = await state.db(table_xlsx, board, name)
     return _file_response(data, "xlsx", f"papi-{board.unit.code}-{name}.xlsx")
-
-
-def xlsx_response(data: bytes, name: str) -> web.Response:
-    return _file_response(data, "xlsx", name)
 
 
 __all__ = ["TABLES", "download_url", "routes", "rows_xlsx", "xlsx_response"]

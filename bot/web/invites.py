@@ -1,93 +1,81 @@
-"""Invites for a whole unit at once, printed as an A4 DOCX sheet to hand out at a meeting:
-each official's name, single-use code, expiry and a QR code of the Telegram deep link."""
+"""Invites for a whole unit at once, printed as an A4 sheet to hand out at a meeting (DOCX
+here, PDF in ``bot.web.invite_pdf``): each official's name, single-use code, expiry and a QR
+code per channel (``bot.web.invite_sheet``)."""
 
 from __future__ import annotations
 
-import io
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-import segno
 from aiohttp import web
 from docx import Document
 from docx.shared import Cm, Pt
 from sqlmodel import Session
 
 from bot.channels.seats import zalo_invite_line
+from bot.web.invite_sheet import (
+    SheetChannels,
+    SheetRow,
+    expiry_text,
+    qr_png,
+    sheet_instructions,
+    telegram_link,
+)
 from bot.web.plans import require_admin
-from bot.web.render import render
+from bot.web.render import render, role_label
 from bot.web.security import Viewer, require_unit
 from bot.web.state import ConsoleState, state_of
-from kernel.dates import local, long_date
-from kernel.i18n import _, current_locale
+from kernel.i18n import _
 from storage.console import audit, units_in
 from storage.db import session_scope
 from storage.invites import create_invite
 from storage.officials import officials_in
 
 routes = web.RouteTableDef()
+SHEET_FORMATS = ("docx", "pdf")
+SHEET_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
 
 
-@dataclass(frozen=True)
-class SheetRow:
-    name: str
-    unit: str
-    role: str
-    code: str
-    expires: datetime
-    zalo: str | None = None  # "Zalo: send the code to the bot …" (the bot of their unit)
-
-
-def telegram_link(username: str, code: str) -> str | None:
-    name = username.strip().lstrip("@")
-    return f"https://t.me/{name}?start={code}" if name else None
-
-
-def _qr_png(text: str) -> io.BytesIO:
-    stream = io.BytesIO()
-    segno.make(text, error="m").save(stream, kind="png", scale=6, border=2)
-    stream.seek(0)
-    return stream
-
-
-def write_sheet(title: str, rows: list[SheetRow], bot_username: str) -> bytes:
-    """The A4 sheet: one table row per official, the QR code beside the code."""
+def write_sheet(
+    title: str, rows: list[SheetRow], bot_username: str, zalo_bot_link: str = ""
+) -> bytes:
+    """The A4 DOCX sheet: one table row per official, a QR code per channel beside the code."""
+    channels = SheetChannels(bot_username, zalo_bot_link)
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(section, side, Cm(1.5))
     document.add_heading(title, level=1)
-    document.add_paragraph(
-        _(
-            "Open Telegram, scan the QR code (or send /start and the code to the bot). "
-            "Each code works once."
-        )
-    )
-    table = document.add_table(rows=1, cols=4)
+    document.add_paragraph(sheet_instructions(channels))
+    labels = [label for label, _link in channels.links("")]
+    table = document.add_table(rows=1, cols=3 + len(labels))
     table.style = "Table Grid"
     for cell, label in zip(
-        table.rows[0].cells, (_("Name"), _("Unit"), _("Code"), "Telegram"), strict=True
+        table.rows[0].cells, (_("Name"), _("Unit"), _("Code"), *labels), strict=True
     ):
         cell.text = label
+    qr_width = Cm(3) if len(labels) == 1 else Cm(2.6)
     for row in rows:
         cells = table.add_row().cells
         cells[0].text = f"{row.name}\n{row.role}"
         cells[1].text = row.unit
-        expiry = long_date(local(row.expires).date(), current_locale())
         cells[2].text = ""
         run = cells[2].paragraphs[0].add_run(row.code)
         run.bold, run.font.size = True, Pt(14)
-        cells[2].add_paragraph(_("valid until %(date)s") % {"date": expiry})
+        cells[2].add_paragraph(expiry_text(row))
         if row.zalo:
             cells[2].add_paragraph(row.zalo)
-        link = telegram_link(bot_username, row.code)
-        if link:
-            cells[3].paragraphs[0].add_run().add_picture(_qr_png(link), width=Cm(3))
-        else:
-            cells[3].text = _("(set telegram.bot_username for a QR code)")
+        for cell, (label, link) in zip(cells[3:], channels.links(row.code), strict=True):
+            if link is None:
+                cell.text = _("(set telegram.bot_username for a QR code)")
+                continue
+            cell.paragraphs[0].add_run().add_picture(qr_png(link), width=qr_width)
+            if label == "Zalo":
+                cell.add_paragraph(_("then send: %(code)s") % {"code": row.code})
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "invites.docx"
         document.save(str(path))
@@ -95,7 +83,7 @@ def write_sheet(title: str, rows: list[SheetRow], bot_username: str) -> bytes:
 
 
 def issue_invites(
-    state: ConsoleState, request: web.Request, who: Viewer, unit_id: int
+    state: ConsoleState, request: web.Request, who: Viewer, unit_id: int, fmt: str
 ) -> tuple[str, list[SheetRow]]:
     """Fresh codes for every active official of the unit's subtree (older codes stop working)."""
     now = state.clock.now()
@@ -109,7 +97,12 @@ def issue_invites(
             zalo = zalo_invite_line(session, state.settings, official)
             rows.append(
                 SheetRow(
-                    official.name, home.name, official.role, invite.code, invite.expires_at, zalo
+                    official.name,
+                    home.name,
+                    role_label(official.role),
+                    invite.code,
+                    invite.expires_at,
+                    zalo,
                 )
             )
         audit(
@@ -118,7 +111,7 @@ def issue_invites(
             "invites.issue",
             now,
             target=f"unit:{unit.id}",
-            detail={"count": len(rows)},
+            detail={"count": len(rows), "format": fmt},
             unit_id=unit.id,
         )
         return unit.name, rows
@@ -143,15 +136,29 @@ async def invites_sheet(request: web.Request) -> web.Response:
     state = state_of(request)
     form = await request.post()
     unit_text = str(form.get("unit_id", ""))
+    fmt = str(form.get("format", "docx"))
     if not unit_text.isdigit():
         raise web.HTTPBadRequest(text=_("Choose a unit."))
-    name, rows = await state.db(issue_invites, state, request, who, int(unit_text))
+    if fmt not in SHEET_FORMATS:
+        raise web.HTTPBadRequest(text=_("Unknown file format."))
+    name, rows = await state.db(issue_invites, state, request, who, int(unit_text), fmt)
     if not rows:
         raise web.HTTPBadRequest(text=_("This unit has no active official to invite."))
     title = _("Invite codes — %(unit)s") % {"unit": name}
-    data = await state.db(write_sheet, title, rows, state.settings.telegram.bot_username)
+    channels = SheetChannels.of(state.settings)
+    if fmt == "pdf":
+        from bot.web.invite_pdf import write_pdf  # fpdf2 loads only when a PDF is asked for
+
+        data = await state.db(write_pdf, title, sheet_instructions(channels), rows, channels)
+    else:
+        data = await state.db(
+            write_sheet, title, rows, channels.telegram_username, channels.zalo_bot_link
+        )
     return web.Response(
         body=data,
-        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"Content-Disposition": 'attachment; filename="invites.docx"'},
+        content_type=SHEET_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="invites.{fmt}"'},
     )
+
+
+__all__ = ["SheetRow", "routes", "telegram_link", "write_sheet"]

@@ -16,11 +16,11 @@ from aiohttp.web_request import FileField
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from bot.web.exports import rows_xlsx, xlsx_response
 from bot.web.plans import require_admin
 from bot.web.render import render, role_label
 from bot.web.security import Viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
+from bot.web.tables import rows_xlsx, xlsx_response
 from kernel.dates import local
 from kernel.i18n import _
 from storage.console import audit, audit_entries, units_in, update_official
@@ -115,9 +115,17 @@ def save_official(
         )
         if changes:
             action = (
-                "official.deactivate" if changes.get("active") == (True, False) else "official.edit"
+                "official.deactivate"
+                if changes.get("active") == (True, False)
+                else "official.move"
+                if "unit_id" in changes
+                else "official.edit"
             )
-            detail = {field: [str(a), str(b)] for field, (a, b) in changes.items()}
+            detail: dict[str, Any] = {
+                field: [str(a), str(b)] for field, (a, b) in changes.items() if a is not None
+            }
+            if "tasks_to_chair" in changes:
+                detail["tasks_to_chair"] = changes["tasks_to_chair"][1]
             audit(
                 session,
                 who.official,

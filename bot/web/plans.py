@@ -1,4 +1,5 @@
-"""Plan import in the browser: upload → review table (fix dimensions, deadlines) → commit.
+"""Plan import in the browser: upload → review table (fix agencies, dimensions, deadlines)
+→ commit.
 
 The same reader (``parse_plan``), review flags and writer (``store_plan``) as
 ``papi-bot import-plan``. Between upload and commit the file waits in the upload folder with
@@ -11,7 +12,9 @@ import json
 import re
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +24,14 @@ from sqlmodel import Session, col, select
 
 from bot.cli.plans import FLAG_LABELS
 from bot.planimport import PlanAlreadyImported, PlanFormatError, parse_plan, store_plan
-from bot.planimport.deadlines import parse_deadline
-from bot.planimport.model import (
-    FLAG_LOW_CONFIDENCE,
-    FLAG_NEEDS_YEAR,
-    FLAG_NO_DIMENSION,
-    FLAG_UNKNOWN_DEADLINE,
-    ParsedPlan,
-)
+from bot.planimport.model import DEADLINE_KINDS, ParsedPlan
+from bot.planimport.review import apply_review, review_fields, write_review
 from bot.planimport.store import Resolution, count_assignments, resolve_plan
 from bot.web.render import render
 from bot.web.security import Viewer, viewer
 from bot.web.state import ConsoleState, state_of
+from bot.web.tables import rows_xlsx, xlsx_response
+from kernel.dates import local
 from kernel.i18n import N_, _
 from storage.console import audit
 from storage.db import session_scope
@@ -63,7 +62,7 @@ def require_admin(request: web.Request) -> Viewer:
 class Draft:
     folder: Path
     file: Path
-    edits: dict[str, dict[str, Any]]  # task index -> {"dimension": 3, "deadline": "..."}
+    edits: dict[str, dict[str, Any]]  # task index -> changed review cells {"lead": "…"}
     year: int | None
 
 
@@ -93,30 +92,15 @@ def _clean_error(exc: Exception, path: Path) -> str:
     return str(exc).replace(str(path), path.name)
 
 
-def apply_edits(parsed: ParsedPlan, edits: dict[str, dict[str, Any]]) -> None:
-    """The admin's corrections on top of what the reader understood."""
+def apply_edits(parsed: ParsedPlan, edits: dict[str, dict[str, Any]], source: str) -> None:
+    """The admin's corrections on top of what the reader understood, read by the rules of an
+    edited review spreadsheet (``bot.planimport.review.apply_review``); PlanFormatError
+    names the row (its place in the review table) and the bad value."""
     for index, task in enumerate(parsed.tasks):
         edit = edits.get(str(index))
-        if not edit:
-            continue
-        if "dimension" in edit:
-            dimension = edit["dimension"]
-            task.dimension = dimension
-            if task.subdimension and not task.subdimension.startswith(f"{dimension}."):
-                task.subdimension = None
-            task.confidence = 1.0 if dimension is not None else None
-            task.flags = [
-                f for f in task.flags if f not in (FLAG_NO_DIMENSION, FLAG_LOW_CONFIDENCE)
-            ]
-            if dimension is None:
-                task.add_flag(FLAG_NO_DIMENSION)
-        if "deadline" in edit:
-            task.deadline, flags = parse_deadline(str(edit["deadline"]), parsed.year)
-            task.flags = [
-                f for f in task.flags if f not in (FLAG_UNKNOWN_DEADLINE, FLAG_NEEDS_YEAR)
-            ]
-            for flag in flags:
-                task.add_flag(flag)
+        if edit:
+            changes = {key: str(value) for key, value in edit.items() if key in REVIEW_FIELDS}
+            parsed.tasks[index] = apply_review(task, changes, parsed.year, source, index + 1)
 
 
 def read_draft(draft: Draft) -> ParsedPlan:
@@ -124,7 +108,10 @@ def read_draft(draft: Draft) -> ParsedPlan:
         parsed = parse_plan(draft.file, year=draft.year)
     except PlanFormatError as exc:
         raise web.HTTPBadRequest(text=_clean_error(exc, draft.file)) from None
-    apply_edits(parsed, draft.edits)
+    try:
+        apply_edits(parsed, draft.edits, draft.file.name)
+    except PlanFormatError as exc:
+        raise web.HTTPBadRequest(text=_clean_error(exc, draft.file)) from None
     return parsed
 
 
@@ -154,6 +141,15 @@ async def plans_page(request: web.Request) -> web.Response:
     who = require_admin(request)
     state = state_of(request)
     plans = await state.db(list_plans, state, who)
+    if request.query.get("format") == "xlsx":
+        header = [_("Title"), _("Number"), _("Year"), _("File"), _("Imported"), _("Retired")]
+        table = [
+            (p.title, p.number or "", p.year, p.source_file or "", _when(p.created_at), retired)
+            for p in plans
+            for retired in [_when(p.retired_at)]
+        ]
+        data = await state.db(rows_xlsx, "plans", header, table)
+        return xlsx_response(data, "papi-plans.xlsx")
     done = request.query.get("stored", "")
     return render(request, "plans.html", {"plans": plans, "error": None, "stored": done})
 
@@ -213,7 +209,21 @@ async def review_page(request: web.Request) -> web.Response:
     state = state_of(request)
     draft = await state.db(load_draft, state, request.match_info["token"])
     parsed, rows = await state.db(review_rows, state, who, draft)
+    if request.query.get("format") == "xlsx":  # the table as `import-plan --review-out` writes it
+        data = await state.db(review_xlsx, parsed)
+        return xlsx_response(data, "review.xlsx")
     return render(request, "review.html", _review_context(request, parsed, rows, None))
+
+
+def review_xlsx(parsed: ParsedPlan) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "review.xlsx"
+        write_review(parsed, path)
+        return path.read_bytes()
+
+
+def _when(moment: datetime | None) -> str:
+    return local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 def _review_context(
@@ -226,23 +236,41 @@ def _review_context(
         "dimensions": DIMENSIONS,
         "flag_labels": {key: _(label) for key, label in FLAG_LABELS.items()},
         "kind_labels": {key: _(label) for key, label in DEADLINE_KIND_LABELS.items()},
+        "kinds": DEADLINE_KINDS,
         "error": error,
     }
 
 
-def _form_edits(form: Any, count: int) -> dict[str, dict[str, Any]]:
-    edits: dict[str, dict[str, Any]] = {}
-    for index in range(count):
-        edit: dict[str, Any] = {}
-        dimension = form.get(f"dim-{index}")
-        if isinstance(dimension, str):
-            edit["dimension"] = (
-                int(dimension) if dimension.isdigit() and int(dimension) in DIMENSIONS else None
-            )
-        deadline = form.get(f"deadline-{index}")
-        if isinstance(deadline, str):
-            edit["deadline"] = deadline.strip()
-        edits[str(index)] = edit
+FORM_FIELDS = {
+    "dim": "dimension",
+    "deadline": "deadline",
+    "kind": "deadline_kind",
+    "due": "due",
+    "lead": "lead",
+    "coord": "coordinating",
+}
+REVIEW_FIELDS = (*FORM_FIELDS.values(), "subdimension", "confidence")
+
+
+def _form_edits(form: Any, parsed: ParsedPlan) -> dict[str, dict[str, str]]:
+    """Per task, the review cells the admin changed (compared with what the reader read)."""
+    edits: dict[str, dict[str, str]] = {}
+    for index, task in enumerate(parsed.tasks):
+        before = review_fields(task)
+        sent = {
+            field: " ".join(str(form[f"{name}-{index}"]).split())
+            for name, field in FORM_FIELDS.items()
+            if isinstance(form.get(f"{name}-{index}"), str)
+        }
+        changed = {field: value for field, value in sent.items() if value != before[field]}
+        if "deadline" in changed and not {"deadline_kind", "due"} & changed.keys():
+            changed.update(deadline_kind="", due="")  # a retyped deadline is read anew
+        if changed.get("deadline_kind") == "":
+            changed["due"] = ""
+        if "dimension" in changed:  # a person chose it: sure, and its old sub-index goes
+            changed.update(confidence="1" if changed["dimension"] else "", subdimension="")
+        if changed:
+            edits[str(index)] = changed
     return edits
 
 
@@ -273,29 +301,20 @@ async def review_submit(request: web.Request) -> web.Response:
     draft = await state.db(load_draft, state, request.match_info["token"])
     form = await request.post()
     parsed = await state.db(read_draft, Draft(draft.folder, draft.file, {}, draft.year))
-    draft.edits = {
-        k: v for k, v in _form_edits(form, len(parsed.tasks)).items() if _changed(parsed, k, v)
-    }
-    await state.db(save_draft, draft)
+    edited = Draft(draft.folder, draft.file, _form_edits(form, parsed), draft.year)
+    try:
+        await state.db(read_draft, edited)  # a bad value is refused before it is kept
+    except web.HTTPBadRequest as exc:
+        parsed, rows = await state.db(review_rows, state, who, draft)
+        context = _review_context(request, parsed, rows, exc.text)
+        return render(request, "review.html", context, status=400)
+    await state.db(save_draft, edited)
     if form.get("action") == "commit":
         try:
-            plan, _assignments = await state.db(commit_draft, state, who, draft)
+            plan, _assignments = await state.db(commit_draft, state, who, edited)
         except (PlanAlreadyImported, PlanFormatError) as exc:
-            parsed, rows = await state.db(review_rows, state, who, draft)
+            parsed, rows = await state.db(review_rows, state, who, edited)
             context = _review_context(request, parsed, rows, _clean_error(exc, draft.file))
             return render(request, "review.html", context, status=400)
         return web.Response(status=302, headers={"Location": f"/plans?stored={plan.id}"})
     return web.Response(status=302, headers={"Location": f"/plans/review/{draft.folder.name}"})
-
-
-def _changed(parsed: ParsedPlan, key: str, edit: dict[str, Any]) -> bool:
-    """Keep only real corrections, so the audit log counts what the admin changed."""
-    task = parsed.tasks[int(key)]
-    kept = {}
-    if "dimension" in edit and edit["dimension"] != task.dimension:
-        kept["dimension"] = edit["dimension"]
-    if "deadline" in edit and edit["deadline"] != task.deadline.raw:
-        kept["deadline"] = edit["deadline"]
-    edit.clear()
-    edit.update(kept)
-    return bool(kept)

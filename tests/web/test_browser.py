@@ -5,7 +5,9 @@ installed by scripts/install-browser.sh; Playwright downloads nothing), against 
 One walk through a coordinator's morning: sign in with the code the bot sent to the admin's
 Telegram chat, upload a seed plan, fix a dimension in the review table, commit, see the
 dashboard's figures change after an official's status reply arrives through Telegram, and
-download the DOCX report. Set PAPI_BOT_SCREENSHOTS=docs/img to refresh the README's pictures.
+download the DOCX report; on the way an agency is corrected in the review table, and a
+commune's invite sheet is downloaded as PDF. Set PAPI_BOT_SCREENSHOTS=docs/img to refresh
+the README's pictures.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import ClientSession
 from playwright.async_api import Browser, Page, async_playwright
+from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
 from storage.db import make_engine, session_scope, upgrade
@@ -82,8 +85,9 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     config.write_text(
         f'[app]\ndata_dir = "{tmp_path / "data"}"\n\n'
         f'[database]\nurl = "{db_url}"\n\n'
-        f'[telegram]\napi_base = "{fake.base_url}"\n'
+        f'[telegram]\napi_base = "{fake.base_url}"\nbot_username = "papi_test_bot"\n'
         "global_rate_per_second = 1000\nper_chat_rate_per_second = 100\n\n"
+        '[zalo]\nbot_link = "https://zalo.me/2961234567890"\n\n'
         f'[web]\nhost = "127.0.0.1"\nport = {port}\n',
         encoding="utf-8",
     )
@@ -208,6 +212,7 @@ async def test_a_coordinators_morning_in_the_browser(
     first = page.locator("select[name=dim-0]")
     chosen = "8" if await first.input_value() != "8" else "7"
     await first.select_option(chosen)
+    await page.fill("textarea[name=lead-0]", "Sở Nội vụ")  # an agency corrected by hand
     await page.click("button[value=commit]")
     await page.wait_for_selector("p.ok")
     engine = make_engine(site.db_url)
@@ -216,7 +221,7 @@ async def test_a_coordinators_morning_in_the_browser(
             plan = session.exec(select(Plan).order_by(col(Plan.id).desc())).first()
             assert plan is not None and plan.source_file == seed.name
             task = session.exec(select(Task).where(Task.plan_id == plan.id, Task.order == 1)).one()
-            assert task.dimension == int(chosen)
+            assert task.dimension == int(chosen) and task.lead_raw == "Sở Nội vụ"
     finally:
         engine.dispose()
 
@@ -237,6 +242,17 @@ async def test_a_coordinators_morning_in_the_browser(
     await download.save_as(saved)
     text = "\n".join(p.text for p in docx.Document(str(saved)).paragraphs)
     assert "BÁO CÁO" in text.upper()
+
+    # A commune's invite sheet as PDF: the official's name with its diacritics, two QR codes.
+    await page.goto(f"{site.url}/invites")
+    await page.select_option("#unit_id", str(site.tree.commune_a.id))
+    async with page.expect_download() as sheet_info:
+        await page.click("button[value=pdf]")
+    sheet = tmp_path / "invites.pdf"
+    await (await sheet_info.value).save_as(sheet)
+    reader = PdfReader(str(sheet))
+    assert site.tree.official.name in reader.pages[0].extract_text()
+    assert len(reader.pages[0].images) == 2  # Telegram and Zalo
 
     # On a phone-sized screen the page itself does not scroll sideways (wide tables do).
     await page.set_viewport_size({"width": 390, "height": 844})
