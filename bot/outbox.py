@@ -29,7 +29,7 @@ and waits for its retry holds back the later rows of its chat (so "done" never o
 "in progress"); a row that was merely scheduled for later (quiet hours) and never tried does
 not hold anything back.
 
-Fairness: a drain never waits for a chat's per-chat slot (1 message/s on Telegram): a
+Fairness: a drain never waits for a chat's per-chat slot (about 1 message/s a chat): a
 chat whose slot is more than ``PACE_INLINE_SECONDS`` away is skipped before its row is
 claimed, the slot becomes the next moment to drain, and the drain serves the other chats and
 ends. Rows that come due meanwhile (another chat's retry, a row scheduled a moment later,

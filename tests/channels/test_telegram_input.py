@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from bot.app import inbound_applier
 from bot.channels.kind import ChannelDeps
 from bot.channels.telegram import runtime as telegram_runtime
-from bot.config import AppConfig, Secrets, Settings, TelegramConfig
+from bot.config import AppConfig, FloodConfig, Secrets, Settings, TelegramConfig
 from bot.outbox import OutboxWorker
 from kernel.clock import FixedClock
 from storage.db import session_scope
@@ -66,6 +66,8 @@ def settings_for(fake: FakeTelegram, data_dir: Path) -> Settings:
             api_base=fake.base_url, global_rate_per_second=1000, per_chat_rate_per_second=1000
         ),
         secrets=Secrets(telegram_bot_token=SecretStr(TOKEN)),
+        # Strangers send several /help here; the flood guard is tested on its own.
+        flood=FloodConfig(stranger_answers_per_minute=60),
     )
 
 

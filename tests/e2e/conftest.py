@@ -183,7 +183,10 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     config.write_text(
         f'[database]\nurl = "{url}"\n\n'
         f'[telegram]\napi_base = "{fake.base_url}"\n'
-        "global_rate_per_second = 1000\nper_chat_rate_per_second = 100\n",
+        "global_rate_per_second = 1000\nper_chat_rate_per_second = 100\n\n"
+        # The burst tests count one answer per stranger's update; the flood guard's own
+        # limits are tested in tests/security/test_flood.py.
+        "[flood]\nstranger_answers_per_minute = 60\n",
         encoding="utf-8",
     )
     bot = BotProcess(config, tmp_path / "bot.log")
