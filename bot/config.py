@@ -122,6 +122,9 @@ class ZaloOAConfig(_Section):
 
     api_base: str = "https://openapi.zalo.me"
     oauth_base: str = "https://oauth.zaloapp.com"
+    # The OA's public page (https://zalo.me/<OA id>): its QR code goes on the invite sheet;
+    # following the OA opens its chat, where the official sends the printed code.
+    link: str = Field("", pattern=r"^(https://\S+)?$")
     webhook_path: str = "/zalo-oa/webhook"
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     # Retries carry the original timestamp, the last one ~1 h 50 min after the first.

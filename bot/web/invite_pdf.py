@@ -14,7 +14,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from bot.web.invite_sheet import SheetChannels, SheetRow, expiry_text, qr_png
+from bot.web.invite_sheet import SheetChannels, SheetRow, expiry_text, needs_code_sent, qr_png
 from kernel.i18n import _
 
 FONT = "DejaVu"
@@ -78,7 +78,7 @@ def _block(pdf: FPDF, top: float, row: SheetRow, channels: SheetChannels, expiry
             pdf.multi_cell(QR_SIZE, 4, _("(set telegram.bot_username for a QR code)"), align="C")
             continue
         pdf.image(qr_png(link), x=x, y=top + 9, w=QR_SIZE, h=QR_SIZE)
-        if label == "Zalo":
+        if needs_code_sent(label):
             pdf.set_xy(x, top + 9 + QR_SIZE + 1)
             pdf.set_font(FONT, "", 8)
             pdf.multi_cell(QR_SIZE, 4, _("then send: %(code)s") % {"code": row.code}, align="C")

@@ -6,7 +6,8 @@ Telegram has a deep link that carries the code (``t.me/<bot>?start=<code>``): sc
 all it takes. The Zalo Bot platform has no start parameter: its QR code is the bot's own link
 (``[zalo] bot_link``, shown in Zalo Bot Manager), the same for everyone, and the official then
 sends the printed code in that chat (a plain code is understood as an invite, see
-``handlers/router.py``). A channel without its setting gets no QR code.
+``handlers/router.py``); the Official Account likewise (``[zalo.oa] link``, its public page:
+follow it, then send the code). A channel without its setting gets no QR code.
 """
 
 from __future__ import annotations
@@ -48,14 +49,19 @@ class SheetChannels:
 
     telegram_username: str = ""
     zalo_bot_link: str = ""
+    zalo_oa_link: str = ""
 
     @classmethod
     def of(cls, settings: Settings) -> SheetChannels:
-        return cls(settings.telegram.bot_username, settings.zalo.bot_link)
+        return cls(settings.telegram.bot_username, settings.zalo.bot_link, settings.zalo.oa.link)
 
     @property
     def has_zalo(self) -> bool:
         return zalo_link(self.zalo_bot_link) is not None
+
+    @property
+    def has_zalo_oa(self) -> bool:
+        return zalo_link(self.zalo_oa_link) is not None
 
     def links(self, code: str) -> list[tuple[str, str | None]]:
         """(channel, link) for each channel on the sheet; None: its setting is missing."""
@@ -64,6 +70,8 @@ class SheetChannels:
         ]
         if self.has_zalo:
             found.append(("Zalo", zalo_link(self.zalo_bot_link)))
+        if self.has_zalo_oa:
+            found.append(("Zalo OA", zalo_link(self.zalo_oa_link)))
         return found
 
 
@@ -83,7 +91,16 @@ def sheet_instructions(channels: SheetChannels) -> str:
         text += " " + _(
             "On Zalo, scan the Zalo QR code to open the bot's chat, then send it your code."
         )
+    if channels.has_zalo_oa:
+        text += " " + _(
+            "Or scan the Zalo OA QR code, follow the Official Account and send it your code."
+        )
     return text
+
+
+def needs_code_sent(label: str) -> bool:
+    """Only Telegram's link carries the code; on the others the official sends it."""
+    return label != "Telegram"
 
 
 def expiry_text(row: SheetRow) -> str:

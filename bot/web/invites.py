@@ -17,6 +17,7 @@ from bot.web.invite_sheet import (
     SheetChannels,
     SheetRow,
     expiry_text,
+    needs_code_sent,
     qr_png,
     sheet_instructions,
     telegram_link,
@@ -40,10 +41,14 @@ SHEET_TYPES = {
 
 
 def write_sheet(
-    title: str, rows: list[SheetRow], bot_username: str, zalo_bot_link: str = ""
+    title: str,
+    rows: list[SheetRow],
+    bot_username: str,
+    zalo_bot_link: str = "",
+    zalo_oa_link: str = "",
 ) -> bytes:
     """The A4 DOCX sheet: one table row per official, a QR code per channel beside the code."""
-    channels = SheetChannels(bot_username, zalo_bot_link)
+    channels = SheetChannels(bot_username, zalo_bot_link, zalo_oa_link)
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Cm(21), Cm(29.7)
@@ -58,7 +63,7 @@ def write_sheet(
         table.rows[0].cells, (_("Name"), _("Unit"), _("Code"), *labels), strict=True
     ):
         cell.text = label
-    qr_width = Cm(3) if len(labels) == 1 else Cm(2.6)
+    qr_width = {1: Cm(3), 2: Cm(2.6)}.get(len(labels), Cm(2.2))
     for row in rows:
         cells = table.add_row().cells
         cells[0].text = f"{row.name}\n{row.role}"
@@ -74,7 +79,7 @@ def write_sheet(
                 cell.text = _("(set telegram.bot_username for a QR code)")
                 continue
             cell.paragraphs[0].add_run().add_picture(qr_png(link), width=qr_width)
-            if label == "Zalo":
+            if needs_code_sent(label):
                 cell.add_paragraph(_("then send: %(code)s") % {"code": row.code})
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "invites.docx"
@@ -152,7 +157,12 @@ async def invites_sheet(request: web.Request) -> web.Response:
         data = await state.db(write_pdf, title, sheet_instructions(channels), rows, channels)
     else:
         data = await state.db(
-            write_sheet, title, rows, channels.telegram_username, channels.zalo_bot_link
+            write_sheet,
+            title,
+            rows,
+            channels.telegram_username,
+            channels.zalo_bot_link,
+            channels.zalo_oa_link,
         )
     return web.Response(
         body=data,

@@ -132,3 +132,27 @@ async def test_invites_are_refused_outside_the_area_and_without_csrf(
         "/invites", data={"csrf": csrf, "unit_id": str(tree.commune_a.id), "format": "pdf"}
     )
     assert refused.status == 403
+
+
+def test_with_an_oa_link_the_sheet_has_a_zalo_oa_qr_and_says_to_send_the_code() -> None:
+    from datetime import UTC, datetime
+
+    from bot.web.invite_sheet import SheetRow, sheet_instructions
+    from bot.web.invites import write_sheet
+
+    oa = "https://zalo.me/1234567890123456789"
+    rows = [
+        SheetRow("Đặng Văn Ánh", "Xã An Lạc", "Cán bộ", "CODE1", datetime(2026, 7, 1, tzinfo=UTC))
+    ]
+    data = write_sheet("Mã mời", rows, "papi_test_bot", ZALO_LINK, oa)
+    table = docx.Document(io.BytesIO(data)).tables[0]
+    assert [cell.text for cell in table.rows[0].cells][-3:] == ["Telegram", "Zalo", "Zalo OA"]
+    assert "CODE1" in table.rows[1].cells[5].text
+    document = docx.Document(io.BytesIO(data))
+    blobs = [s._inline.graphic.graphicData.pic.blipFill.blip.embed for s in document.inline_shapes]
+    assert document.part.related_parts[blobs[-1]].blob == qr_png(oa).getvalue()
+    channels = SheetChannels("papi_test_bot", "", oa)
+    assert [label for label, _link in channels.links("X")] == ["Telegram", "Zalo OA"]
+    assert "Zalo OA" in sheet_instructions(channels)
+    with pytest.raises(ValueError):
+        Settings.model_validate({"zalo": {"oa": {"link": "zalo.me/123"}}})
