@@ -294,6 +294,18 @@ async def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(world: A
         if not accepted:
             undelivered.append(attempt)
 
+    async def redeliver(attempt: Callable[[], Awaitable[bool]]) -> None:
+        """What a platform does with a message that got no 200: post it again a little
+        later, while the bot answers 5xx or nothing (a 404 says the address is wrong)."""
+        for _ in range(100):
+            try:
+                if await attempt():
+                    return
+            except (ClientError, OSError):
+                pass
+            await asyncio.sleep(0.2)
+        raise AssertionError("a message was never accepted after the restart")
+
     def message(who: str, text: str | None = None) -> Callable[[], Awaitable[bool]]:
         """The one event a platform posts for this message, as often as it must."""
         if who == "tg":  # Telegram keeps what was not confirmed and hands it out again
@@ -327,10 +339,8 @@ async def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(world: A
     total = BURST * len(CHATS)
     assert applied_at_kill < total, "the kill came after the burst: nothing was in flight"
     await start(world)
-    retries, undelivered[:] = list(undelivered), []
-    for attempt in retries:  # Zalo posts again what got no 200
-        await deliver(attempt)
-    assert not undelivered
+    for attempt in undelivered:  # Zalo posts again what got no 200
+        await redeliver(attempt)
 
     await wait_for(
         lambda: world.count(ProgressUpdate) - progress_before == total and world.pending() == 0,
@@ -366,4 +376,7 @@ async def test_sigkill_during_a_burst_loses_nothing_and_doubles_nothing(world: A
 
 
 async def _accepted(status: Awaitable[int]) -> bool:
-    return await status == 200
+    """200: taken; 5xx: to be posted again; anything else is the bot's error."""
+    got = await status
+    assert got == 200 or got >= 500, f"the webhook answered {got}"
+    return got == 200
