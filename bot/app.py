@@ -229,6 +229,7 @@ async def serve(
             running.append(await kind.start(deps))
         if not running:
             raise StartupError(_("no channel to run: set TELEGRAM_BOT_TOKEN"))
+        hub.started()  # every webhook route is there: an unknown path is a 404 from now on
         senders = {channel.name: channel.sender for channel in running}
         worker = OutboxWorker(engine, senders, settings, clock, registry=registry)
         waker.worker = worker

@@ -6,6 +6,12 @@ switched off, and a webhook must answer within Zalo's 2 s even while the console
 large report. Channels add their routes while starting (``add``, which listens from the
 first route on, at ``[zalo] webhook_host:webhook_port``); the composition root stops it. A
 reverse proxy serves it over HTTPS at ``[zalo] webhook_base_url`` (the address Zalo posts to).
+
+While the channels start, the server already listens but the later channels' routes do not
+exist yet (the second bot, the OA): a webhook for them then gets 503 with ``Retry-After`` —
+"not ready, post again" — never 404, which says the address is wrong (a platform may drop the
+message, or the webhook). ``started`` (called by the composition root once every channel
+has started) makes an unknown path a 404 again.
 Telegram's webhook mode keeps aiogram's own server (``[telegram] webhook_*``).
 """
 
@@ -33,6 +39,7 @@ class WebhookHub:
         self.port = port
         self._routes: dict[str, Handler] = {}
         self._runner: web.AppRunner | None = None
+        self._starting = True
 
     @property
     def routes(self) -> list[str]:
@@ -46,9 +53,15 @@ class WebhookHub:
         await self._listen()
         log.info("webhooks: %s on %s:%s", path, self.host, self.port)
 
+    def started(self) -> None:
+        """Every channel has added its route: an unknown path is now a wrong address."""
+        self._starting = False
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         handler = self._routes.get(request.path)
         if handler is None:
+            if self._starting:  # its channel may still be starting (SIGKILL, then restart)
+                return web.Response(status=503, headers={"Retry-After": "1"})
             return web.Response(status=404)
         return await handler(request)
 

@@ -1,6 +1,7 @@
 """The weekly digest of a unit's subtree: a chair's commune, a coordinator's province or
 district. Counts and blocked items come from the roll-up (``storage.rollup``); the lists of
-what is done, overdue, silent, due soon and undeliverable are read here."""
+what is done, overdue, silent, due soon and undeliverable are read here, and who cannot be
+reached on any channel from ``storage.reachability``."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from storage.models import (
 )
 from storage.periods import range_period
 from storage.plan_admin import live_plan
+from storage.reachability import unreachable_everywhere
 from storage.rollup import BlockedItem, Counts, rollup
 
 WEEK = timedelta(days=7)
@@ -64,6 +66,8 @@ class DigestData:
     silent: list[tuple[str, str, int]]  # (who, unit, assignments without update)
     due_soon: list[Line]
     undeliverable: list[tuple[str, str, str]]  # (official, kind, status)
+    # (official, unit, since): every linked account refused by its platform
+    unreachable: tuple[tuple[str, str, date], ...] = ()
     quotas: tuple[tuple[str, int, int], ...] = ()  # (channel, sent this month, monthly quota)
     seats: tuple[tuple[str, int, int], ...] = ()  # (channel, linked users, user limit)
 
@@ -182,6 +186,10 @@ def collect(session: Session, unit: Unit, now: datetime, silence_days: int) -> D
             day="due",
         ),
         undeliverable=_undeliverable(session, unit, week_ago),
+        unreachable=tuple(
+            (row.name, row.unit_name, today_local(row.since))
+            for row in unreachable_everywhere(session, unit.path)
+        ),
     )
 
 
@@ -276,6 +284,15 @@ def render(data: DigestData) -> list[str]:
             + _("%(who)s: %(kind)s, %(status)s")
             % {"who": who, "kind": _(KIND_WORDS.get(kind, kind)), "status": _status_word(status)}
             for who, kind, status in data.undeliverable
+        ],
+    )
+    lines += _section(
+        _("Cannot be reached on any channel (ask them to unblock the bot or write to it)"),
+        [
+            "- "
+            + _("%(who)s (%(unit)s): since %(date)s")
+            % {"who": who, "unit": unit, "date": short_date(since)}
+            for who, unit, since in data.unreachable
         ],
     )
     lines += _section(
