@@ -11,7 +11,7 @@ twice but is never lost. No platform offers an idempotency key for sending, so t
 smallest window there is. On SQLite (one worker) ``recover_claims`` releases every claim;
 on PostgreSQL several workers share the outbox: each claim is a lease naming its worker
 (``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED``, and a starting worker releases only
-leases that ran out (``CLAIM_LEASE``), so a crashed worker's rows come due when its lease
+leases that ran out (``[outbox] claim_lease_seconds``), so a crashed worker's rows come due when its lease
 ends and a live worker's send in flight is never taken from it.
 
 Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before broadcasts
@@ -75,8 +75,22 @@ MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write 
 MAX_CONCURRENT_SENDS = 50
 _MAX_CHATS_PACED = 10_000  # chats idle for long are forgotten (their pause is long over)
 
+_CLAIMED = 1_000_000  # the pacing priority of a claimed row's later pieces: before any wait
+
 T = TypeVar("T")
 ChatKey = tuple[str, str]
+
+
+class _NotClaimed:
+    """``_send``'s answer when another worker holds the row (or it changed meanwhile)."""
+
+
+NOT_CLAIMED = _NotClaimed()
+
+
+class _ClaimError(Exception):
+    """The database failed while claiming: the drain stops (and is retried), nothing is
+    recorded for the row, which is not this worker's."""
 
 
 @dataclass
@@ -291,12 +305,12 @@ class OutboxWorker:
             # Waiting for a retry: later rows wait behind it. Merely scheduled for later
             # (quiet hours): it does not block the chat.
             return not row.tried
-        if not await self._in_db(self._store.claim, row, run.now):
+        retry_at = await self._send(row, run.priority.get(key, row.priority))
+        if retry_at is NOT_CLAIMED:
             self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
             return False  # someone else has it: keep this chat's order
         run.handled += 1
-        retry_at = await self._send(row, run.priority.get(key, row.priority))
-        if retry_at is not None:
+        if isinstance(retry_at, datetime):
             self._note_due(retry_at)
             return False
         return True
@@ -312,11 +326,16 @@ class OutboxWorker:
         seconds = (self._next_due - self._clock.now()).total_seconds()
         return min(max(seconds, 0.0), MAX_IDLE_SECONDS)
 
-    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | None:
-        """Send one claimed row and record the outcome; when the chat may go on, or None."""
+    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | None | _NotClaimed:
+        """Claim ``row`` when its turn comes, send it and record the outcome: when the chat
+        may go on (None: at once), or ``NOT_CLAIMED`` when another worker has it."""
         started = time.perf_counter()
         try:
             result = await self._send_pieces(row, priority)
+            if result is None:
+                return NOT_CLAIMED
+        except _ClaimError:
+            raise  # the database, not the channel: nothing to record for a row not ours
         except Throttled as exc:
             metrics.throttled(row.channel)
             return await self._in_db(self._store.record_throttled, row, exc.retry_after)
@@ -337,19 +356,33 @@ class OutboxWorker:
         await self._in_db(self._store.record_sent, row, result)
         return None
 
-    async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult:
-        """The row as the channel carries it (one or more messages); the last one's id."""
+    async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult | None:
+        """The row as the channel carries it (one or more messages); the last one's id, or
+        None when the row could not be claimed.
+
+        The claim is taken when the first piece's turn has come (its pace waited for, a send
+        slot held), right before its HTTP call: the lease covers a send, never the wait for
+        one, however long the backlog at the channel's rate. Later pieces of a claimed row
+        go ahead of every other row's wait for the same reason."""
         channel = self._channels[row.channel]
         result: SendResult | None = None
-        for message in prepared(row.message, self._caps.get(row.channel)):
+        for index, message in enumerate(prepared(row.message, self._caps.get(row.channel))):
             # Pacing waits outside the semaphore: a chat waiting for its next second must not
             # hold one of the slots that bound the HTTP calls in flight.
-            await self._pace(row.channel, row.chat_id, priority)
+            await self._pace(row.channel, row.chat_id, priority if index == 0 else _CLAIMED)
             async with self._sends:
+                if index == 0 and (self._stopping or not await self._claim(row)):
+                    return None
                 self._mark_send(row.channel, row.chat_id)  # the pause counts from the start
                 result = await channel.send(message)
         assert result is not None  # prepared() returns at least one message
         return result
+
+    async def _claim(self, row: PendingRow) -> bool:
+        try:
+            return await self._in_db(self._store.claim, row, self._clock.now())
+        except Exception as exc:
+            raise _ClaimError("outbox: a claim failed") from exc
 
     async def _pace(self, channel: str, chat_id: str, priority: int = 0) -> None:
         """Wait for the channel's declared limits: per chat, at least 1/rate seconds since the

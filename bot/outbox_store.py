@@ -35,7 +35,6 @@ from storage.outbox_rows import (
 
 log = logging.getLogger("bot.outbox")
 
-CLAIM_LEASE = timedelta(minutes=5)  # a claim older than this is taken to be a crashed send
 BATCH_SIZE = 500
 
 
@@ -106,6 +105,8 @@ class OutboxStore:
         self.menu_channels = frozenset(menu_channels)  # no buttons: the numbered menu
         self.settings = settings
         self.clock = clock
+        # A claim older than this is taken to be a crashed send ([outbox] claim_lease_seconds).
+        self.lease = timedelta(seconds=settings.outbox.claim_lease_seconds)
         # host:pid:random names this worker's leases (a pid alone repeats across machines).
         self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -180,7 +181,7 @@ class OutboxStore:
     def claim(self, row: PendingRow, now: datetime) -> bool:
         with Session(self.engine) as session:
             claimed = claim_row(
-                session, row.id, row.attempts, now, CLAIM_LEASE, worker_id=self.worker_id
+                session, row.id, row.attempts, now, self.lease, worker_id=self.worker_id
             )
             session.commit()
             return claimed
