@@ -10,9 +10,10 @@ the platform's answer and that commit leaves a claimed row; ``OutboxStore.recove
 twice but is never lost. No platform offers an idempotency key for sending, so this is the
 smallest window there is. On SQLite (one worker) ``recover_claims`` releases every claim;
 on PostgreSQL several workers share the outbox: each claim is a lease naming its worker
-(``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED``, and a starting worker releases only
-leases that ran out (``[outbox] claim_lease_seconds``), so a crashed worker's rows come due when its lease
-ends and a live worker's send in flight is never taken from it.
+(``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED`` right before the HTTP call (never while
+the row waits its turn), and a starting worker releases only leases that ran out
+(``[outbox] claim_lease_seconds``), so a crashed worker's rows come due when its lease ends and
+a live worker's send in flight is never taken from it.
 
 Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before broadcasts
 (reminders, digests). When woken during a long drain, the worker loads the new replies (and
@@ -89,8 +90,7 @@ NOT_CLAIMED = _NotClaimed()
 
 
 class _ClaimError(Exception):
-    """The database failed while claiming: the drain stops (and is retried), nothing is
-    recorded for the row, which is not this worker's."""
+    """The database failed while claiming: nothing is recorded for a row not this worker's."""
 
 
 @dataclass
@@ -326,7 +326,7 @@ class OutboxWorker:
         seconds = (self._next_due - self._clock.now()).total_seconds()
         return min(max(seconds, 0.0), MAX_IDLE_SECONDS)
 
-    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | None | _NotClaimed:
+    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | _NotClaimed | None:
         """Claim ``row`` when its turn comes, send it and record the outcome: when the chat
         may go on (None: at once), or ``NOT_CLAIMED`` when another worker has it."""
         started = time.perf_counter()
@@ -358,12 +358,9 @@ class OutboxWorker:
 
     async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult | None:
         """The row as the channel carries it (one or more messages); the last one's id, or
-        None when the row could not be claimed.
-
-        The claim is taken when the first piece's turn has come (its pace waited for, a send
-        slot held), right before its HTTP call: the lease covers a send, never the wait for
-        one, however long the backlog at the channel's rate. Later pieces of a claimed row
-        go ahead of every other row's wait for the same reason."""
+        None when it could not be claimed. The claim is taken when the first piece's turn
+        has come (paced, a send slot held): its lease covers a send, never the wait for one
+        behind a backlog. A claimed row's later pieces go before every other wait."""
         channel = self._channels[row.channel]
         result: SendResult | None = None
         for index, message in enumerate(prepared(row.message, self._caps.get(row.channel))):
