@@ -197,6 +197,10 @@ class OutboxConfig(_Section):
     max_attempts: int = Field(8, ge=1)
     backoff_base_seconds: float = Field(2.0, gt=0)
     backoff_max_seconds: float = Field(600.0, gt=0)
+    # How long a worker's claim on a row lasts: if the worker dies mid-send, the row comes due
+    # again when it ends (PostgreSQL, several workers). Longer than a send can take (the
+    # platforms' HTTP timeout is 30 s), or a live worker's slow send would be taken from it.
+    claim_lease_seconds: float = Field(300.0, ge=45)
 
 
 class FloodConfig(_Section):

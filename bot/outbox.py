@@ -10,9 +10,10 @@ the platform's answer and that commit leaves a claimed row; ``OutboxStore.recove
 twice but is never lost. No platform offers an idempotency key for sending, so this is the
 smallest window there is. On SQLite (one worker) ``recover_claims`` releases every claim;
 on PostgreSQL several workers share the outbox: each claim is a lease naming its worker
-(``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED``, and a starting worker releases only
-leases that ran out (``CLAIM_LEASE``), so a crashed worker's rows come due when its lease
-ends and a live worker's send in flight is never taken from it.
+(``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED`` right before the HTTP call (never while
+the row waits its turn), and a starting worker releases only leases that ran out
+(``[outbox] claim_lease_seconds``), so a crashed worker's rows come due when its lease ends and
+a live worker's send in flight is never taken from it.
 
 Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before broadcasts
 (reminders, digests). When woken during a long drain, the worker loads the new replies (and
@@ -88,8 +89,21 @@ _MAX_CHATS_PACED = 10_000  # chats idle for long are forgotten (their pause is l
 # pause is slept in place (cheaper than ending the drain and reading the queue again).
 PACE_INLINE_SECONDS = 0.25
 
+_CLAIMED = 1_000_000  # the pacing priority of a claimed row's later pieces: before any wait
+
 T = TypeVar("T")
 ChatKey = tuple[str, str]
+
+
+class _NotClaimed:
+    """``_send``'s answer when another worker holds the row (or it changed meanwhile)."""
+
+
+NOT_CLAIMED = _NotClaimed()
+
+
+class _ClaimError(Exception):
+    """The database failed while claiming: nothing is recorded for a row not this worker's."""
 
 
 @dataclass
@@ -308,12 +322,12 @@ class OutboxWorker:
         if pause > PACE_INLINE_SECONDS:  # not its turn yet: serve the other chats meanwhile
             self._note_due(self._clock.now() + timedelta(seconds=pause))
             return False
-        if not await self._in_db(self._store.claim, row, run.now):
+        retry_at = await self._send(row, run.priority.get(key, row.priority))
+        if retry_at is NOT_CLAIMED:
             self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
             return False  # someone else has it: keep this chat's order
         run.handled += 1
-        retry_at = await self._send(row, run.priority.get(key, row.priority))
-        if retry_at is not None:
+        if isinstance(retry_at, datetime):
             self._note_due(retry_at)
             return False
         return True
@@ -329,11 +343,16 @@ class OutboxWorker:
         seconds = (self._next_due - self._clock.now()).total_seconds()
         return min(max(seconds, 0.0), MAX_IDLE_SECONDS)
 
-    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | None:
-        """Send one claimed row and record the outcome; when the chat may go on, or None."""
+    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | _NotClaimed | None:
+        """Claim ``row`` when its turn comes, send it and record the outcome: when the chat
+        may go on (None: at once), or ``NOT_CLAIMED`` when another worker has it."""
         started = time.perf_counter()
         try:
             result = await self._send_pieces(row, priority)
+            if result is None:
+                return NOT_CLAIMED
+        except _ClaimError:
+            raise  # the database, not the channel: nothing to record for a row not ours
         except Throttled as exc:
             metrics.throttled(row.channel)
             return await self._in_db(self._store.record_throttled, row, exc.retry_after)
@@ -356,19 +375,30 @@ class OutboxWorker:
         await self._in_db(self._store.record_sent, row, result)
         return None
 
-    async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult:
-        """The row as the channel carries it (one or more messages); the last one's id."""
+    async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult | None:
+        """The row as the channel carries it (one or more messages); the last one's id, or
+        None when it could not be claimed. The claim is taken when the first piece's turn
+        has come (paced, a send slot held): its lease covers a send, never the wait for one
+        behind a backlog. A claimed row's later pieces go before every other wait."""
         channel = self._channels[row.channel]
         result: SendResult | None = None
-        for message in prepared(row.message, self._caps.get(row.channel)):
+        for index, message in enumerate(prepared(row.message, self._caps.get(row.channel))):
             # Pacing waits outside the semaphore: a chat waiting for its next second must not
             # hold one of the slots that bound the HTTP calls in flight.
-            await self._pace(row.channel, row.chat_id, priority)
+            await self._pace(row.channel, row.chat_id, priority if index == 0 else _CLAIMED)
             async with self._sends:
+                if index == 0 and (self._stopping or not await self._claim(row)):
+                    return None
                 self._mark_send(row.channel, row.chat_id)  # the pause counts from the start
                 result = await channel.send(message)
         assert result is not None  # prepared() returns at least one message
         return result
+
+    async def _claim(self, row: PendingRow) -> bool:
+        try:
+            return await self._in_db(self._store.claim, row, self._clock.now())
+        except Exception as exc:
+            raise _ClaimError("outbox: a claim failed") from exc
 
     async def _pace(self, channel: str, chat_id: str, priority: int = 0) -> None:
         """Wait for the channel's declared limits: per chat, at least 1/rate seconds since the

@@ -39,7 +39,6 @@ from storage.outbox_rows import (
 
 log = logging.getLogger("bot.outbox")
 
-CLAIM_LEASE = timedelta(minutes=5)  # a claim older than this is taken to be a crashed send
 BATCH_SIZE = 500
 
 
@@ -113,6 +112,8 @@ class OutboxStore:
         # Where a row goes when its chat cannot be reached: every declared channel counts,
         # not only the ones this worker sends on.
         self.routing = Routing.from_settings(settings)
+        # A claim older than this is taken to be a crashed send ([outbox] claim_lease_seconds).
+        self.lease = timedelta(seconds=settings.outbox.claim_lease_seconds)
         # host:pid:random names this worker's leases (a pid alone repeats across machines).
         self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -191,7 +192,7 @@ class OutboxStore:
                 row.id,
                 row.attempts,
                 now,
-                CLAIM_LEASE,
+                self.lease,
                 worker_id=self.worker_id,
                 chat=(row.channel, row.chat_id),
             )
