@@ -9,7 +9,9 @@ peak memory (VmHWM).
 
     .venv/bin/python benchmarks/bench_telegram.py [--messages 1000] [--officials 20]
 
-With BENCH_PROFILE=FILE the bot runs under cProfile (main thread only) and writes FILE.
+With BENCH_PROFILE=FILE the bot runs under cProfile (main thread only) and writes FILE; with
+BENCH_WRAP="CMD ARGS" the bot's command line is prefixed with it, e.g. a sampling profiler that
+sees every thread: BENCH_WRAP="py-spy record -f raw -o bot.txt --".
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
+import signal
 import statistics
 import sys
 import tempfile
@@ -144,7 +148,10 @@ async def measure(
         elapsed = time.perf_counter() - started
         memory = peak_memory_mb(proc.pid)
     finally:
-        proc.terminate()
+        if os.environ.get("BENCH_WRAP"):
+            proc.send_signal(signal.SIGINT)  # a wrapping profiler writes its file on ^C
+        else:
+            proc.terminate()
         await proc.wait()
     samples = sorted(latencies.samples)
     count = sum(len(t) for t in work.values())
@@ -183,6 +190,7 @@ async def bench(messages: int, officials: int) -> None:
     command = [sys.executable, "-m", "bot", "run"]
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
+    command = shlex.split(os.environ.get("BENCH_WRAP", "")) + command
     results["papi-bot"] = await measure(command, env, fake, warmup, work)
     await fake.stop()
 
