@@ -11,7 +11,10 @@ peak memory (VmHWM).
 
 With BENCH_PROFILE=FILE the bot runs under cProfile (main thread only) and writes FILE; with
 BENCH_WRAP="CMD ARGS" the bot's command line is prefixed with it, e.g. a sampling profiler that
-sees every thread: BENCH_WRAP="py-spy record -f raw -o bot.txt --".
+sees every thread: BENCH_WRAP="py-spy record --nonblocking -f raw -o bot.txt --" (the bot
+then gets SIGINT, so the profiler writes its file). "cpu ms/upd" is the bot process's CPU time
+(all threads, /proc) over the measured updates: on a shared machine it is steadier than
+updates/s.
 """
 
 from __future__ import annotations
@@ -84,6 +87,15 @@ def prepare(url: str, officials: int) -> list[tuple[str, list[int]]]:
     return people
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_memory_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -143,9 +155,9 @@ async def measure(
     try:
         await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in warmup.items()))
         latencies.recording = True
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(proc.pid)
         await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in work.items()))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(proc.pid) - cpu
         memory = peak_memory_mb(proc.pid)
     finally:
         if os.environ.get("BENCH_WRAP"):
@@ -157,6 +169,7 @@ async def measure(
     count = sum(len(t) for t in work.values())
     return {
         "updates/s": count / elapsed,
+        "cpu ms/upd": 1000 * cpu / count,
         "p50 ms": 1000 * statistics.median(samples),
         "p99 ms": 1000 * samples[min(len(samples) - 1, int(len(samples) * 0.99))],
         "peak MB": memory,
@@ -208,13 +221,20 @@ async def bench(messages: int, officials: int) -> None:
     await fake.stop()
 
     print(f"{messages} status replies from {officials} officials (closed loop), fake Bot API")
-    print(f"{'bot':<14}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'peak MB':>9}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'bot':<14}{'updates/s':>11}{'cpu ms/upd':>12}{'p50 ms':>9}{'p99 ms':>9}{'peak MB':>9}")
     for name, row in results.items():
         memory = row["peak MB"]
         print(
-            f"{name:<14}{row['updates/s'] or 0:>11.1f}{row['p50 ms'] or 0:>9.1f}"
-            f"{row['p99 ms'] or 0:>9.1f}{(memory or float('nan')):>9.1f}"
+            f"{name:<14}{row['updates/s'] or 0:>11.1f}{row['cpu ms/upd'] or 0:>12.2f}"
+            f"{row['p50 ms'] or 0:>9.1f}{row['p99 ms'] or 0:>9.1f}{(memory or float('nan')):>9.1f}"
         )
+    papi, echo = results["papi-bot"], results["aiogram echo"]
+    print(
+        f"papi-bot ÷ echo: updates/s {(papi['updates/s'] or 0) / (echo['updates/s'] or 1):.2f}×"
+        " (goal ≥ 0.7×), CPU per update "
+        f"{(papi['cpu ms/upd'] or 0) / (echo['cpu ms/upd'] or 1):.2f}× (goal ≤ 2×)"
+    )
 
 
 def echo_bot() -> None:
