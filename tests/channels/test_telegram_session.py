@@ -17,7 +17,7 @@ ME = {"id": 42, "is_bot": True, "first_name": "papi", "username": "papi_bot"}
 
 def test_pydantic_alone_forgets_the_answer_model_after_a_collection() -> None:
     """What the session works around (if pydantic ever caches strongly, drop the workaround)."""
-    seen = weakref.ref(Response[GetMe.__returning__])  # type: ignore[name-defined]
+    seen = weakref.ref(Response[GetMe.__returning__])  # type: ignore[valid-type]
     gc.collect()
     assert seen() is None
 
