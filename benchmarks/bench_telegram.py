@@ -5,7 +5,8 @@ M officials (linked with invite codes on demo data) each send N/M quick status r
 M at a time). Both bots run as real processes that long-poll the same kind of fake server
 (127.0.0.1, no rate limits, so the bots' own ceilings show). Printed per bot: updates/s,
 p50/p99 reply latency (update injected → answer received by the server), the process's
-peak memory (VmHWM).
+peak memory (VmHWM), and "ready": seconds from starting the process to its first getUpdates
+(``papi-bot run`` connected and polling).
 
     .venv/bin/python benchmarks/bench_telegram.py [--messages 1000] [--officials 20]
 
@@ -32,6 +33,9 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from aiohttp import web
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -145,6 +149,16 @@ async def measure(
 ) -> dict[str, float | None]:
     latencies = Latencies()
     fake.on_sent = latencies.sent
+    spawned = time.perf_counter()
+    ready: list[float] = []  # when the bot first polled: started and connected
+    polls = fake._m_getUpdates
+
+    async def first_poll(params: dict[str, Any]) -> web.Response:
+        if not ready:
+            ready.append(time.perf_counter() - spawned)
+        return await polls(params)
+
+    fake._m_getUpdates = first_poll  # type: ignore[method-assign]
     proc = await asyncio.create_subprocess_exec(
         *command,
         cwd=REPO_ROOT,
@@ -168,6 +182,7 @@ async def measure(
     samples = sorted(latencies.samples)
     count = sum(len(t) for t in work.values())
     return {
+        "ready s": ready[0] if ready else None,
         "updates/s": count / elapsed,
         "cpu ms/upd": 1000 * cpu / count,
         "p50 ms": 1000 * statistics.median(samples),
@@ -222,11 +237,15 @@ async def bench(messages: int, officials: int) -> None:
 
     print(f"{messages} status replies from {officials} officials (closed loop), fake Bot API")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'bot':<14}{'updates/s':>11}{'cpu ms/upd':>12}{'p50 ms':>9}{'p99 ms':>9}{'peak MB':>9}")
+    print(
+        f"{'bot':<14}{'ready s':>8}{'updates/s':>11}{'cpu ms/upd':>12}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'peak MB':>9}"
+    )
     for name, row in results.items():
         memory = row["peak MB"]
         print(
-            f"{name:<14}{row['updates/s'] or 0:>11.1f}{row['cpu ms/upd'] or 0:>12.2f}"
+            f"{name:<14}{row['ready s'] or float('nan'):>8.2f}"
+            f"{row['updates/s'] or 0:>11.1f}{row['cpu ms/upd'] or 0:>12.2f}"
             f"{row['p50 ms'] or 0:>9.1f}{row['p99 ms'] or 0:>9.1f}{(memory or float('nan')):>9.1f}"
         )
     papi, echo = results["papi-bot"], results["aiogram echo"]
