@@ -10,10 +10,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, OutboxMessage, OutboxStatus
+
+# The per-message writes (claim, outcome) are Core UPDATEs on the table, run on the session's
+# connection: the ORM's bulk-update path (entity plugin, identity-map synchronisation) cost
+# more than the statement itself, twice per message sent (docs/performance.md). No ORM object
+# of these rows is kept in the worker's sessions, so there is nothing to synchronise.
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_ROW = _OUTBOX.c
 
 
 def _rowcount(result: Any) -> int:
@@ -44,11 +51,11 @@ def claim_row(
         ).first()
         if locked is None:
             return False
-    result = session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row_id)
-        .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .where(col(OutboxMessage.attempts) == attempts)
+    result = session.connection().execute(
+        update(_OUTBOX)
+        .where(_ROW.id == row_id)
+        .where(_ROW.status == OutboxStatus.PENDING)
+        .where(_ROW.attempts == attempts)
         .values(
             attempts=attempts + 1,
             claimed_at=now,
@@ -86,10 +93,8 @@ def release_claims(
 
 def record_outcome(session: Session, row_id: int, **values: Any) -> None:
     """A try's outcome (next attempt, error, failed): the claim ends with it."""
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row_id)
-        .values(claimed_at=None, claimed_by=None, **values)
+    session.connection().execute(
+        update(_OUTBOX).where(_ROW.id == row_id).values(claimed_at=None, claimed_by=None, **values)
     )
 
 
