@@ -50,7 +50,9 @@ def build(engine: Engine, seed: int = 7) -> None:
         cur = raw.cursor()
         cur.execute(
             "INSERT INTO unit (id, code, name, name_folded, level, parent_id, path) "
-            "VALUES (1, 'VN', 'Việt Nam', 'viet nam', 'country', NULL, '/1/')"
+            # UnitLevel has no "country": the root carries "province" (a roll-up never reads
+            # its own unit's level, only its children's).
+            "VALUES (1, 'VN', 'Việt Nam', 'viet nam', 'province', NULL, '/1/')"
         )
         units, plans, tasks, assignments, updates = [], [], [], [], []
         next_unit, task_id, assignment_id = 2, 1, 1

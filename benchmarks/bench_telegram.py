@@ -5,11 +5,17 @@ M officials (linked with invite codes on demo data) each send N/M quick status r
 M at a time). Both bots run as real processes that long-poll the same kind of fake server
 (127.0.0.1, no rate limits, so the bots' own ceilings show). Printed per bot: updates/s,
 p50/p99 reply latency (update injected → answer received by the server), the process's
-peak memory (VmHWM).
+peak memory (VmHWM), and "ready": seconds from starting the process to its first getUpdates
+(``papi-bot run`` connected and polling).
 
     .venv/bin/python benchmarks/bench_telegram.py [--messages 1000] [--officials 20]
 
-With BENCH_PROFILE=FILE the bot runs under cProfile (main thread only) and writes FILE.
+With BENCH_PROFILE=FILE the bot runs under cProfile (main thread only) and writes FILE; with
+BENCH_WRAP="CMD ARGS" the bot's command line is prefixed with it, e.g. a sampling profiler that
+sees every thread: BENCH_WRAP="py-spy record --nonblocking -f raw -o bot.txt --" (the bot
+then gets SIGINT, so the profiler writes its file). "cpu ms/upd" is the bot process's CPU time
+(all threads, /proc) over the measured updates: on a shared machine it is steadier than
+updates/s.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
+import signal
 import statistics
 import sys
 import tempfile
@@ -25,6 +33,9 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from aiohttp import web
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -80,6 +91,15 @@ def prepare(url: str, officials: int) -> list[tuple[str, list[int]]]:
     return people
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_memory_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -129,6 +149,16 @@ async def measure(
 ) -> dict[str, float | None]:
     latencies = Latencies()
     fake.on_sent = latencies.sent
+    spawned = time.perf_counter()
+    ready: list[float] = []  # when the bot first polled: started and connected
+    polls = fake._m_getUpdates
+
+    async def first_poll(params: dict[str, Any]) -> web.Response:
+        if not ready:
+            ready.append(time.perf_counter() - spawned)
+        return await polls(params)
+
+    fake._m_getUpdates = first_poll  # type: ignore[method-assign]
     proc = await asyncio.create_subprocess_exec(
         *command,
         cwd=REPO_ROOT,
@@ -139,17 +169,22 @@ async def measure(
     try:
         await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in warmup.items()))
         latencies.recording = True
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(proc.pid)
         await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in work.items()))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(proc.pid) - cpu
         memory = peak_memory_mb(proc.pid)
     finally:
-        proc.terminate()
+        if os.environ.get("BENCH_WRAP"):
+            proc.send_signal(signal.SIGINT)  # a wrapping profiler writes its file on ^C
+        else:
+            proc.terminate()
         await proc.wait()
     samples = sorted(latencies.samples)
     count = sum(len(t) for t in work.values())
     return {
+        "ready s": ready[0] if ready else None,
         "updates/s": count / elapsed,
+        "cpu ms/upd": 1000 * cpu / count,
         "p50 ms": 1000 * statistics.median(samples),
         "p99 ms": 1000 * samples[min(len(samples) - 1, int(len(samples) * 0.99))],
         "peak MB": memory,
@@ -183,6 +218,7 @@ async def bench(messages: int, officials: int) -> None:
     command = [sys.executable, "-m", "bot", "run"]
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
+    command = shlex.split(os.environ.get("BENCH_WRAP", "")) + command
     results["papi-bot"] = await measure(command, env, fake, warmup, work)
     await fake.stop()
 
@@ -200,13 +236,24 @@ async def bench(messages: int, officials: int) -> None:
     await fake.stop()
 
     print(f"{messages} status replies from {officials} officials (closed loop), fake Bot API")
-    print(f"{'bot':<14}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'peak MB':>9}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{'bot':<14}{'ready s':>8}{'updates/s':>11}{'cpu ms/upd':>12}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'peak MB':>9}"
+    )
     for name, row in results.items():
         memory = row["peak MB"]
         print(
-            f"{name:<14}{row['updates/s'] or 0:>11.1f}{row['p50 ms'] or 0:>9.1f}"
-            f"{row['p99 ms'] or 0:>9.1f}{(memory or float('nan')):>9.1f}"
+            f"{name:<14}{row['ready s'] or float('nan'):>8.2f}"
+            f"{row['updates/s'] or 0:>11.1f}{row['cpu ms/upd'] or 0:>12.2f}"
+            f"{row['p50 ms'] or 0:>9.1f}{row['p99 ms'] or 0:>9.1f}{(memory or float('nan')):>9.1f}"
         )
+    papi, echo = results["papi-bot"], results["aiogram echo"]
+    print(
+        f"papi-bot ÷ echo: updates/s {(papi['updates/s'] or 0) / (echo['updates/s'] or 1):.2f}×"
+        " (goal ≥ 0.7×), CPU per update "
+        f"{(papi['cpu ms/upd'] or 0) / (echo['cpu ms/upd'] or 1):.2f}× (goal ≤ 2×)"
+    )
 
 
 def echo_bot() -> None:

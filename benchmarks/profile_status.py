@@ -1,8 +1,11 @@
 """Profile status replies through ``bot.pipeline.apply_inbound`` directly (no worker thread).
 
-Builds the demo database in a temporary folder, links one demo official's chat, then applies
-``N`` status replies ("<task> 50%" alternating with "<task> đang làm") under cProfile and prints
-the time per update and the top functions by cumulative and own time.
+Builds the demo database in a temporary folder, links the chat of one demo official (a plain
+official, role "official"), then applies ``N`` status replies to one of THEIR OWN tasks
+("#<assignment> 50%" alternating with "#<assignment> đang làm": the number an official types
+is the assignment id) under cProfile, and prints the time and SQL statements per update and the
+top functions by cumulative and own time. It checks that every reply was applied as a status
+change (one ``ProgressUpdate`` per reply), so it never measures the refusal path.
 
     .venv/bin/python benchmarks/profile_status.py [--updates 200] [--top 25]
 """
@@ -17,15 +20,17 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import col, select
+from sqlalchemy import event, func
+from sqlmodel import select
 
 from bot.config import Settings
 from bot.demo import demo_people, ensure_demo_data
 from bot.pipeline import apply_inbound
+from handlers.queries import my_items
 from handlers.types import Inbound
 from kernel.clock import SystemClock
 from storage.db import make_engine, session_scope, upgrade
-from storage.models import Assignment, ChannelIdentity, Task
+from storage.models import ChannelIdentity, ProgressUpdate, Role
 from storage.taxonomy import sync_taxonomy
 
 
@@ -45,14 +50,12 @@ def main() -> None:
         with session_scope(engine) as session:
             people = demo_people(session)
             person, number = None, None
-            for official in people:
-                row = session.exec(
-                    select(Task.id)
-                    .join(Assignment, col(Assignment.task_id) == col(Task.id))
-                    .where(col(Assignment.unit_id) == official.unit_id)
-                ).first()
-                if row is not None:
-                    person, number = official, row
+            for official in people:  # a plain official with a task of their own
+                if official.role != Role.OFFICIAL:
+                    continue
+                entries = my_items(session, official, now.date())
+                if entries:
+                    person, number = official, entries[0].id
                     break
             assert person is not None and person.id is not None
             session.add(
@@ -65,6 +68,15 @@ def main() -> None:
                 )
             )
         texts = [f"#{number} 50%", f"#{number} đang làm"]
+        statements = [0]
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def count(*_args: object) -> None:
+            statements[0] += 1
+
+        def updates_so_far() -> int:
+            with session_scope(engine) as session:
+                return session.exec(select(func.count()).select_from(ProgressUpdate)).one()
 
         def one(i: int) -> None:
             moment = now + timedelta(seconds=i)
@@ -81,6 +93,8 @@ def main() -> None:
 
         for i in range(10):  # warm up: first queries compile, catalogs load
             one(i)
+        before = updates_so_far()
+        statements[0] = 0
         profile = cProfile.Profile()
         start = time.perf_counter()
         profile.enable()
@@ -88,15 +102,22 @@ def main() -> None:
             one(i)
         profile.disable()
         wall = time.perf_counter() - start
+        sql = statements[0]
         print(
             f"{args.updates} status replies: {1000 * wall / args.updates:.2f} ms per update "
             "(under cProfile)"
         )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(10_000, 10_000 + args.updates):
             one(i)
-        plain = time.perf_counter() - start
-        print(f"without the profiler: {1000 * plain / args.updates:.2f} ms per update")
+        plain, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(
+            f"without the profiler: {1000 * plain / args.updates:.2f} ms per update "
+            f"(CPU {1000 * cpu / args.updates:.2f} ms)"
+        )
+        print(f"SQL statements per update: {sql / args.updates:.1f}")
+        applied = updates_so_far() - before
+        assert applied == 2 * args.updates, f"{applied} status changes for {2 * args.updates}"
         stats = pstats.Stats(profile).strip_dirs()
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top)

@@ -31,7 +31,13 @@ from handlers.context import ConversationSettings, HandlerContext
 from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
 from kernel.textnorm import clean
-from storage.identities import find_identity, mark_processed, note_chat, processed_since
+from storage.identities import (
+    find_identity,
+    find_identity_and_official,
+    mark_processed,
+    note_chat,
+    processed_since,
+)
 from storage.lockout import LockoutPolicy
 from storage.models import (
     OUTBOX_PRIORITY_BROADCAST,
@@ -143,11 +149,11 @@ def enqueue(
 def _identify(
     session: Session, inbound: Inbound, now: datetime
 ) -> tuple[ChannelIdentity | None, Official | None]:
-    identity = find_identity(session, inbound.channel, inbound.external_user_id)
-    if identity is None:
+    found = find_identity_and_official(session, inbound.channel, inbound.external_user_id)
+    if found is None:
         return None, None
-    official = session.get(Official, identity.official_id)
-    if official is None or not official.active:
+    identity, official = found
+    if not official.active:
         return None, None  # a deactivated official is treated as a stranger
     # Reachable again, may have moved, and now the channel last written from: when the
     # message was written (a reply window counts from it), never later than now.
@@ -156,11 +162,18 @@ def _identify(
     return identity, official
 
 
+_CONVERSATION_SETTINGS: list[tuple[Settings, ConversationSettings]] = []
+
+
 def conversation_settings(settings: Settings) -> ConversationSettings:
-    """The part of the configuration the conversation reads (no secrets)."""
+    """The part of the configuration the conversation reads (no secrets); built once per
+    ``Settings`` object (settings do not change while the bot runs)."""
     from bot.channels.seats import channel_seats  # the registry imports this module (menus)
 
-    return ConversationSettings(
+    for known, built in _CONVERSATION_SETTINGS:
+        if known is settings:
+            return built
+    built = ConversationSettings(
         default_locale=settings.app.default_locale,
         timezone=settings.app.timezone,
         silence_days=settings.reminders.silence_days,
@@ -172,6 +185,8 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
             lockout=timedelta(minutes=settings.invites.lockout_minutes),
         ),
     )
+    _CONVERSATION_SETTINGS[:] = [(settings, built)]  # the latest one (tests make many)
+    return built
 
 
 def _rendered(
@@ -208,22 +223,59 @@ def _rendered(
     return outbounds
 
 
-def _converse(ctx: HandlerContext, settings: Settings, jobs: list[int]) -> list[Outbound]:
-    """The handler's answer; a crash rolls its changes back and apologises instead, so a bad
-    message is still recorded as processed and is not redelivered for ever."""
-    from handlers.router import handle  # the router imports every handler module
+def _context(
+    session: Session,
+    inbound: Inbound,
+    settings: Settings,
+    now: datetime,
+    text_limit: int | None,
+) -> HandlerContext:
+    identity, official = _identify(session, inbound, now)
+    return HandlerContext(
+        session=session,
+        settings=conversation_settings(settings),
+        now=now,
+        inbound=inbound,
+        identity=identity,
+        official=official,
+        text_limit=text_limit,
+    )
 
-    savepoint = ctx.session.begin_nested()
-    try:
-        outbounds = _rendered(ctx, handle(ctx), settings, jobs)
-        savepoint.commit()
-        return outbounds
-    except Exception:
-        savepoint.rollback()
-        log.exception("handler failed on %s update %s", ctx.inbound.channel, ctx.inbound.update_key)
-        locale = ctx.official.locale if ctx.official else ctx.settings.default_locale
-        with use_locale(locale):
-            return [Outbound(_("Sorry, something went wrong. Please try again later."))]
+
+def _answer(
+    ctx: HandlerContext, outbounds: Sequence[Outbound], routing: Routing
+) -> list[OutboxMessage]:
+    """The outbox rows of the answer (one flush writes them with the handler's changes)."""
+    inbound = ctx.inbound
+    return enqueue(
+        ctx.session,
+        outbounds,
+        ctx.now,
+        reply_channel=inbound.channel,
+        reply_chat_id=inbound.chat_id,
+        reply_official_id=ctx.official.id if ctx.official else None,
+        routing=routing,
+    )
+
+
+_ROUTINGS: list[tuple[Settings, Routing]] = []
+
+
+def _routing(settings: Settings) -> Routing:
+    """Where messages to officials go, built once per ``Settings`` object (building it reads
+    every channel's declaration)."""
+    for known, built in _ROUTINGS:
+        if known is settings:
+            return built
+    built = Routing.from_settings(settings)
+    _ROUTINGS[:] = [(settings, built)]
+    return built
+
+
+def _apology(ctx: HandlerContext) -> list[Outbound]:
+    locale = ctx.official.locale if ctx.official else ctx.settings.default_locale
+    with use_locale(locale):
+        return [Outbound(_("Sorry, something went wrong. Please try again later."))]
 
 
 def key_digest(update_key: str) -> str:
@@ -305,52 +357,40 @@ def apply_inbound(
     ``text_limit``: what the inbound's channel declares, for the conversation's paging;
     ``on_report``: called after the commit when a report job was recorded (wakes the
     report worker); ``routing``: where messages to officials go (default: built from
-    ``settings``' channel declarations)."""
+    ``settings``' channel declarations).
+
+    A handler that crashes has none of its changes kept: the transaction is rolled back and
+    done again with only the processed mark and an apology, so a bad message is still
+    recorded as processed and is not redelivered for ever. (A savepoint around the handler
+    would cost two more statements on every message, for the rare crash.)"""
+    from handlers.router import handle  # the router imports every handler module
+
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware 'now'")
     inbound = _cleaned(inbound)
+    routing = routing or _routing(settings)
+    jobs: list[int] = []
     with Session(engine, expire_on_commit=False) as session:
         try:
-            mark_processed(session, inbound.channel, inbound.update_key, now)
-        except IntegrityError:
-            session.rollback()
-            _skipped(inbound, "already applied")  # redelivered, or applied by another process
-            return None
-        earlier = inbound.earlier_key
-        if earlier is not None and processed_since(
-            session, inbound.channel, earlier.key, earlier.since
-        ):
-            session.rollback()
-            _skipped(inbound, "applied under its earlier key")
-            return None
-        if inbound.group_chat:
-            ids = _refuse_group(session, inbound, settings, now)
-            session.commit()
-            return ids
-        try:
-            identity, official = _identify(session, inbound, now)
-            ctx = HandlerContext(
-                session=session,
-                settings=conversation_settings(settings),
-                now=now,
-                inbound=inbound,
-                identity=identity,
-                official=official,
-                text_limit=text_limit,
-            )
-            jobs: list[int] = []
-            held = flood.hold(ctx, settings.flood)  # None: not flooding, answer as usual
-            outbounds = _converse(ctx, settings, jobs) if held is None else held
-            official_id = ctx.official.id if ctx.official else None
-            rows = enqueue(
-                session,
-                outbounds,
-                now,
-                reply_channel=inbound.channel,
-                reply_chat_id=inbound.chat_id,
-                reply_official_id=official_id,
-                routing=routing or Routing.from_settings(settings),
-            )
+            if not _mark(session, inbound, now):
+                return None  # redelivered (or applied by another process meanwhile)
+            if inbound.group_chat:
+                ids = _refuse_group(session, inbound, settings, now)
+                session.commit()
+                return ids
+            ctx = _context(session, inbound, settings, now, text_limit)
+            try:
+                held = flood.hold(ctx, settings.flood)  # None: not flooding, answer as usual
+                outbounds = _rendered(ctx, handle(ctx), settings, jobs) if held is None else held
+                rows = _answer(ctx, outbounds, routing)
+            except Exception:
+                log.exception("handler failed on %s update %s", inbound.channel, inbound.update_key)
+                session.rollback()
+                jobs.clear()  # rolled back with the rest
+                if not _mark(session, inbound, now):
+                    return None
+                ctx = _context(session, inbound, settings, now, text_limit)
+                rows = _answer(ctx, _apology(ctx), routing)
             ids = [row.id for row in rows if row.id is not None]
             session.commit()
         except BaseException:
@@ -359,3 +399,22 @@ def apply_inbound(
     if jobs and on_report is not None:
         on_report()
     return ids
+
+
+def _mark(session: Session, inbound: Inbound, now: datetime) -> bool:
+    """The transaction's first statement: False if the update was already applied (under
+    its key, or under the key an earlier version recorded for it), logged as skipped."""
+    try:
+        mark_processed(session, inbound.channel, inbound.update_key, now)
+    except IntegrityError:
+        session.rollback()
+        _skipped(inbound, "already applied")  # redelivered, or applied by another process
+        return False
+    earlier = inbound.earlier_key
+    if earlier is not None and processed_since(
+        session, inbound.channel, earlier.key, earlier.since
+    ):
+        session.rollback()
+        _skipped(inbound, "applied under its earlier key")
+        return False
+    return True

@@ -10,12 +10,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
 from storage.models import Assignment, AssignmentOfficial, Official, Role, Unit, UnitLevel
 from storage.units import province_of
 
 SCOPE_LEVELS = (UnitLevel.PROVINCE, UnitLevel.DISTRICT)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignees:
+    """Who an assignment is handed to, as far as ``owns`` asks: this official, anyone."""
+
+    mine: bool
+    anyone: bool
+
+
+def unit_has_chair_clause(unit_id: int) -> ColumnElement[bool]:
+    """SQL: the unit has an active chair (to ask inside another query)."""
+    return (
+        exists()
+        .where(col(Official.unit_id) == unit_id)
+        .where(col(Official.role) == Role.CHAIR)
+        .where(col(Official.active).is_(True))
+    )
 
 
 def unit_has_chair(session: Session, unit_id: int) -> bool:
@@ -43,8 +64,10 @@ def _ancestor_ids(unit: Unit) -> list[int]:
 
 def scope_root(session: Session, official: Official) -> Unit | None:
     """The top of the subtree the official oversees; None for a plain official."""
+    if official.role == Role.OFFICIAL:  # before any query: most senders are officials
+        return None
     unit = session.get(Unit, official.unit_id)
-    if unit is None or official.role == Role.OFFICIAL:
+    if unit is None:
         return None
     if official.role == Role.CHAIR:
         return unit
@@ -61,26 +84,41 @@ def in_subtree(unit: Unit, root: Unit) -> bool:
     return bool(root.path) and unit.path.startswith(root.path)
 
 
-def owns(session: Session, official: Official, assignment: Assignment) -> bool:
-    """The assignment is on the official's own list ("my tasks")."""
+def owns(
+    session: Session,
+    official: Official,
+    assignment: Assignment,
+    assignees: Assignees | None = None,
+) -> bool:
+    """The assignment is on the official's own list ("my tasks"). ``assignees``: already
+    read with the assignment (``queries.item_with_assignees``), else asked here."""
     assert assignment.id is not None
-    assignees = assignee_ids(session, assignment.id)
-    if official.id in assignees:
+    if assignees is None:
+        ids = assignee_ids(session, assignment.id)
+        assignees = Assignees(mine=official.id in ids, anyone=bool(ids))
+    if assignees.mine:
         return True
-    if assignees or assignment.unit_id != official.unit_id:
+    if assignees.anyone or assignment.unit_id != official.unit_id:
         return False
     return official.role == Role.CHAIR or not unit_has_chair(session, official.unit_id)
 
 
-def can_act(session: Session, official: Official, assignment: Assignment) -> bool:
+def can_act(
+    session: Session,
+    official: Official,
+    assignment: Assignment,
+    assignees: Assignees | None = None,
+) -> bool:
     """May see the assignment and report on it."""
     if not official.active:
         return False
-    if owns(session, official, assignment):
+    if owns(session, official, assignment, assignees):
         return True
     root = scope_root(session, official)
+    if root is None:
+        return False
     unit = session.get(Unit, assignment.unit_id)
-    return root is not None and unit is not None and in_subtree(unit, root)
+    return unit is not None and in_subtree(unit, root)
 
 
 def can_assign(session: Session, official: Official, assignment: Assignment) -> bool:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
-from handlers.permissions import unit_has_chair
+from handlers.permissions import Assignees, unit_has_chair_clause
 from storage.models import (
     Assignment,
     AssignmentOfficial,
@@ -32,6 +34,9 @@ REMOVED_FLAG = FLAG_REMOVED  # set by the plan import on tasks a new file droppe
 class Item:
     assignment: Assignment
     task: Task
+    # Held so the session keeps it (its identity map is weak): ``report_deadlines`` then
+    # reads the plan without a query.
+    plan: Plan | None = None
 
     @property
     def id(self) -> int:
@@ -65,14 +70,16 @@ def _live(items: list[tuple[Assignment, Task]]) -> list[Item]:
 
 
 def my_items(session: Session, official: Official, today: date) -> list[Item]:
-    """The official's open assignments (not done), in list order."""
+    """The official's open assignments (not done), in list order: one query (whether their
+    unit has a chair is asked inside it)."""
     assigned = select(AssignmentOfficial.assignment_id).where(
         AssignmentOfficial.official_id == official.id
     )
-    conditions: list[ColumnElement[bool]] = [col(Assignment.id).in_(assigned)]
-    if official.role == Role.CHAIR or not unit_has_chair(session, official.unit_id):
-        nobody = ~exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
-        conditions.append((col(Assignment.unit_id) == official.unit_id) & nobody)
+    nobody = ~exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
+    unassigned_here = (col(Assignment.unit_id) == official.unit_id) & nobody
+    if official.role != Role.CHAIR:  # only when the unit has no chair (a department)
+        unassigned_here = unassigned_here & ~unit_has_chair_clause(official.unit_id)
+    conditions: list[ColumnElement[bool]] = [col(Assignment.id).in_(assigned), unassigned_here]
     rows = session.exec(
         select(Assignment, Task)
         .join(Task, col(Task.id) == col(Assignment.task_id))
@@ -93,12 +100,44 @@ def unit_items(session: Session, root: Unit) -> list[tuple[Item, Unit]]:
     return [(Item(a, t), u) for a, t, u in rows if REMOVED_FLAG not in (t.flags or [])]
 
 
+def _item_query(assignment_id: int) -> Select[Assignment, Task, Plan]:
+    # The plan comes along: the deadline words and a recurring task's period read its report
+    # calendar (``report_deadlines``), then from the session's identity map.
+    return (
+        select(Assignment, Task, Plan)
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Plan, col(Plan.id) == col(Task.plan_id))
+        .where(col(Assignment.id) == assignment_id)
+    )
+
+
 def item(session: Session, assignment_id: int) -> Item | None:
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None:
+    """The assignment with its task (and plan), in one query."""
+    row = session.exec(_item_query(assignment_id)).first()
+    return Item(row[0], row[1], row[2]) if row is not None else None
+
+
+def item_with_assignees(
+    session: Session, assignment_id: int, official_id: int | None
+) -> tuple[Item, Assignees] | None:
+    """The assignment with its task and who it is assigned to (is it ``official_id``, is it
+    anyone), all in one query: what a permission check needs for an official's own task."""
+    mine = (
+        exists()
+        .where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
+        .where(col(AssignmentOfficial.official_id) == official_id)
+    )
+    anyone = exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
+    query = (  # five columns: more than sqlmodel's select() is typed for
+        sql_select(Assignment, Task, Plan, mine.label("mine"), anyone.label("anyone"))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Plan, col(Plan.id) == col(Task.plan_id))
+        .where(col(Assignment.id) == assignment_id)
+    )
+    row = session.execute(query).first()
+    if row is None:
         return None
-    task = session.get(Task, assignment.task_id)
-    return Item(assignment, task) if task is not None else None
+    return Item(row[0], row[1], row[2]), Assignees(mine=bool(row[3]), anyone=bool(row[4]))
 
 
 def recent_updates(

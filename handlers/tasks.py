@@ -15,7 +15,7 @@ from handlers.permissions import can_act, can_assign
 from handlers.queries import (
     Item,
     assignee_names,
-    item,
+    item_with_assignees,
     my_items,
     recent_updates,
     report_deadlines,
@@ -170,10 +170,14 @@ def not_yours(number: int) -> Outbound:
 
 
 def allowed_item(ctx: HandlerContext, assignment_id: int) -> Item | None:
-    """The assignment if it exists and this official may act on it."""
+    """The assignment if it exists and this official may act on it; for the official's own
+    task that is one query (assignment, task, plan and assignees together)."""
     assert ctx.official is not None
-    entry = item(ctx.session, assignment_id)
-    if entry is None or not can_act(ctx.session, ctx.official, entry.assignment):
+    found = item_with_assignees(ctx.session, assignment_id, ctx.official.id)
+    if found is None:
+        return None
+    entry, assignees = found
+    if not can_act(ctx.session, ctx.official, entry.assignment, assignees):
         return None
     return entry
 

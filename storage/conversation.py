@@ -1,5 +1,10 @@
 """Conversation state rows: what the next message from a chat means. One row per chat; the
-conversation (``handlers.state``) decides the kinds and how long each lives."""
+conversation (``handlers.state``) decides the kinds and how long each lives.
+
+A message usually reads its chat's state and then replaces it: the row read is remembered in
+the session (``session.info``) for that one transaction, so the replacement does not read it
+again. Nothing outlives the session, so no other transaction can be served a stale state.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,38 @@ from sqlmodel import Session, col, select
 
 from storage.models import ConversationState
 
+_READ = "papi_conversation_state"  # session.info key: (transaction, {(channel, chat): row})
+_MISSING = object()
+
+
+def _read(session: Session) -> dict[tuple[str, str], ConversationState | None]:
+    """What this transaction read or wrote; a new transaction (after a commit or rollback)
+    starts afresh: another process may have changed the rows meanwhile."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_READ)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_READ] = cached
+    found: dict[tuple[str, str], ConversationState | None] = cached[1]
+    return found
+
 
 def _find(session: Session, channel: str, chat_id: str) -> ConversationState | None:
-    return session.exec(
+    key = (channel, chat_id)
+    known = _read(session).get(key, _MISSING)
+    if known is None:
+        return None
+    # A row is trusted only while it is one of the session's live objects (a savepoint's
+    # rollback expunges the rows it created).
+    if isinstance(known, ConversationState) and known in session and known not in session.deleted:
+        return known
+    state = session.exec(
         select(ConversationState)
         .where(ConversationState.channel == channel)
         .where(ConversationState.chat_id == chat_id)
     ).first()
+    _read(session)[key] = state
+    return state
 
 
 def get_state(
@@ -28,8 +58,12 @@ def get_state(
     if state is None:
         return None
     if state.expires_at is not None and state.expires_at <= now:
-        session.delete(state)
-        session.flush()
+        if state in session.new:  # set in this transaction and not written yet
+            session.expunge(state)
+        else:
+            session.delete(state)
+            session.flush()
+        _read(session)[(channel, chat_id)] = None
         return None
     return state
 
@@ -43,7 +77,8 @@ def set_state(
     now: datetime,
     ttl: timedelta,
 ) -> ConversationState:
-    """Replace the chat's state (flushed); it expires ``ttl`` after ``now``."""
+    """Replace the chat's state; it expires ``ttl`` after ``now``. Not flushed: the
+    transaction's next query or its commit writes it (one flush for the whole message)."""
     state = _find(session, channel, chat_id) or ConversationState(
         channel=channel, chat_id=chat_id, kind=kind
     )
@@ -52,11 +87,12 @@ def set_state(
     state.updated_at = now
     state.expires_at = now + ttl
     session.add(state)
-    session.flush()
+    _read(session)[(channel, chat_id)] = state
     return state
 
 
 def clear_state(session: Session, channel: str, chat_id: str) -> None:
+    _read(session)[(channel, chat_id)] = None  # the DELETE below removes it, if there is one
     session.execute(
         delete(ConversationState)
         .where(col(ConversationState.channel) == channel)

@@ -32,6 +32,19 @@ def find_identity(session: Session, channel: str, external_user_id: str) -> Chan
     ).first()
 
 
+def find_identity_and_official(
+    session: Session, channel: str, external_user_id: str
+) -> tuple[ChannelIdentity, Official] | None:
+    """The account's identity with its official, in one query (every inbound asks this)."""
+    row = session.exec(
+        select(ChannelIdentity, Official)
+        .join(Official, col(Official.id) == col(ChannelIdentity.official_id))
+        .where(ChannelIdentity.channel == channel)
+        .where(ChannelIdentity.external_user_id == external_user_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def link_identity(
     session: Session, account: Account, official_id: int, now: datetime
 ) -> ChannelIdentity:

@@ -11,10 +11,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, OutboxMessage, OutboxStatus
+
+# The per-message writes (claim, outcome) are Core UPDATEs on the table, run on the session's
+# connection: the ORM's bulk-update path (entity plugin, identity-map synchronisation) cost
+# more than the statement itself, twice per message sent (docs/performance.md). No ORM object
+# of these rows is kept in the worker's sessions, so there is nothing to synchronise.
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_ROW = _OUTBOX.c
 
 
 def _rowcount(result: Any) -> int:
@@ -49,16 +56,16 @@ def claim_row(
         if locked is None:
             return False
     query = (
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row_id)
-        .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .where(col(OutboxMessage.attempts) == attempts)
+        update(_OUTBOX)
+        .where(_ROW.id == row_id)
+        .where(_ROW.status == OutboxStatus.PENDING)
+        .where(_ROW.attempts == attempts)
     )
     if chat is not None:
-        query = query.where(col(OutboxMessage.channel) == chat[0]).where(
-            col(OutboxMessage.chat_id) == chat[1]
-        )
-    result = session.execute(
+        query = query.where(_ROW.channel == chat[0]).where(_ROW.chat_id == chat[1])
+    # Core on the session's connection: the ORM's bulk-update path costs more than the
+    # statement itself, and a claim runs for every message sent.
+    result = session.connection().execute(
         query.values(
             attempts=attempts + 1,
             claimed_at=now,
@@ -96,10 +103,8 @@ def release_claims(
 
 def record_outcome(session: Session, row_id: int, **values: Any) -> None:
     """A try's outcome (next attempt, error, failed): the claim ends with it."""
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row_id)
-        .values(claimed_at=None, claimed_by=None, **values)
+    session.connection().execute(
+        update(_OUTBOX).where(_ROW.id == row_id).values(claimed_at=None, claimed_by=None, **values)
     )
 
 

@@ -59,7 +59,8 @@ def record_progress(
     note: str | None,
     source: Source,
 ) -> ProgressUpdate:
-    """Apply a change (``status`` None: a note only) and log it (flushed).
+    """Apply a change (``status`` None: a note only) and log it. Not flushed: the
+    transaction's next query, flush or commit writes both rows (one flush per message).
 
     Done means 100 % and a done time; any other status clears the done time; a note replaces
     the assignment's note, and "done" without one clears a blocking reason. A note alone on a
@@ -94,7 +95,6 @@ def record_progress(
         created_at=source.now,
     )
     session.add(update)
-    session.flush()
     return update
 
 

@@ -233,7 +233,6 @@ def _grouped_statement(
     dialect: str, historic: bool, children: bool, by_plan: bool, by: tuple[str, ...]
 ) -> Any:
     c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
-    keys = [c[key] if key in by else null() for key in GROUP_KEYS]
     # A recurring task is reported per period: done for this window when it is done at its
     # end (this report period's answer) or was reported done within it (the task has been
     # opened again for the next period since).
@@ -252,19 +251,36 @@ def _grouped_statement(
             c.st == AssignmentStatus.DONE, c.done_at >= START, at_start != AssignmentStatus.DONE
         ),
     )
+    # Each row's status and flags are computed once, in a subquery SQLite may not flatten
+    # (OFFSET 0: it streams it as a co-routine instead). Flattened, every reference to the
+    # status in the eight sums below would evaluate its CASE again, per row.
+    overdue = and_(not_done, c.deadline_kind == "date", c.due_date < AS_OF_DAY)
+    silent = and_(not_done, or_(c.lu < CUTOFF, and_(c.lu.is_(None), c.created_at < CUTOFF)))
+    per_row = (
+        select(
+            *(c[key].label(key) for key in by),
+            st.label("st"),
+            case((overdue, 1), else_=0).label("overdue"),
+            case((silent, 1), else_=0).label("silent"),
+            case((and_(st == AssignmentStatus.DONE, newly_done), 1), else_=0).label("newly"),
+            case((st == AssignmentStatus.DONE, 100), else_=func.coalesce(c.pct, 0)).label("pct"),
+        )
+        .offset(0)
+        .subquery("per_row")
+    )
+    r = per_row.c
+    out_keys = [r[key] if key in by else null() for key in GROUP_KEYS]
     return select(
-        *keys,
-        _count(st == AssignmentStatus.NOT_STARTED),
-        _count(st == AssignmentStatus.IN_PROGRESS),
-        _count(st == AssignmentStatus.DONE),
-        _count(st == AssignmentStatus.BLOCKED),
-        _count(and_(not_done, c.deadline_kind == "date", c.due_date < AS_OF_DAY)),
-        _count(and_(not_done, or_(c.lu < CUTOFF, and_(c.lu.is_(None), c.created_at < CUTOFF)))),
-        _count(and_(st == AssignmentStatus.DONE, newly_done)),
-        func.coalesce(
-            func.sum(case((st == AssignmentStatus.DONE, 100), else_=func.coalesce(c.pct, 0))), 0
-        ),
-    ).group_by(*(c[key] for key in by))
+        *out_keys,
+        _count(r.st == AssignmentStatus.NOT_STARTED),
+        _count(r.st == AssignmentStatus.IN_PROGRESS),
+        _count(r.st == AssignmentStatus.DONE),
+        _count(r.st == AssignmentStatus.BLOCKED),
+        func.coalesce(func.sum(r.overdue), 0),
+        func.coalesce(func.sum(r.silent), 0),
+        func.coalesce(func.sum(r.newly), 0),
+        func.coalesce(func.sum(r.pct), 0),
+    ).group_by(*(r[key] for key in by))
 
 
 def grouped(

@@ -536,3 +536,22 @@ async def test_claim_is_a_column_not_an_error_text(
     assert seen == [(clock.now(), None)]
     done = rows_by_id(engine)[row_id]
     assert (done.status, done.claimed_at, done.last_error) == ("sent", None, None)
+
+
+def test_urgent_rows_of_several_chats_come_in_one_load_in_id_order(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Replies in two chats: each comes with what its chat was sent before (in id order);
+    a chat with only broadcasts is left for the batch."""
+    from bot.outbox_store import OutboxStore
+
+    (a_first,) = add_rows(engine, clock, [("a", "a reminder")])
+    (other,) = add_rows(engine, clock, [("c", "c reminder")])
+    (b_first,) = add_rows(engine, clock, [("b", "b reminder")])
+    b_reply = add_reply(engine, clock, "b", "b reply")
+    a_reply = add_reply(engine, clock, "a", "a reply")
+    store = OutboxStore(engine, ["telegram"], Settings(), clock)
+    rows = store.load_urgent(0, clock.now(), OUTBOX_PRIORITY_REPLY)
+    assert [row.id for row in rows] == [a_first, b_first, b_reply, a_reply]
+    assert other not in [row.id for row in rows]
+    assert store.load_urgent(b_reply, clock.now(), OUTBOX_PRIORITY_REPLY)[0].id == a_reply
