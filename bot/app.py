@@ -135,7 +135,7 @@ def inbound_applier(
     routing = Routing.from_settings(settings)
 
     def menu_channel(name: str) -> bool:
-        return name in registry and not registry.capabilities(name, settings).buttons
+        return name in registry and registry.capabilities(name, settings).numbered_menus
 
     def apply_sync(inbound: Inbound) -> list[int] | None:
         now = clock.now()

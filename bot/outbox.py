@@ -141,7 +141,7 @@ class OutboxWorker:
             name: registry.capabilities(name, settings) if name in registry else None
             for name in channels
         }
-        menu_channels = [name for name, caps in self._caps.items() if caps and not caps.buttons]
+        menu_channels = [name for name, caps in self._caps.items() if caps and caps.numbered_menus]
         self._store = OutboxStore(engine, list(channels), settings, clock, menu_channels)
         self._channels = dict(channels)
         self._settings = settings

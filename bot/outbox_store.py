@@ -107,7 +107,7 @@ class OutboxStore:
     ) -> None:
         self.engine = engine
         self.channels = list(channels)
-        self.menu_channels = frozenset(menu_channels)  # no buttons: the numbered menu
+        self.menu_channels = frozenset(menu_channels)  # numbered menus (no buttons, or a fallback)
         self.settings = settings
         self.clock = clock
         # Where a row goes when its chat cannot be reached: every declared channel counts,

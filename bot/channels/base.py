@@ -48,6 +48,14 @@ class Capabilities:
     # one (bot.routing). None: no such window.
     free_window: timedelta | None = None
     max_users: int | None = None  # people one bot may serve (Zalo Bot's plan); None: any
+    # Buttons, but a menu that does not fit them goes out as numbered text (Zalo OA): the
+    # chat's menu is kept like on a channel without buttons, so a typed "2" means its item.
+    numbered_fallback: bool = False
+
+    @property
+    def numbered_menus(self) -> bool:
+        """A typed number may mean an item of the chat's last menu (bot.channels.menu)."""
+        return not self.buttons or self.numbered_fallback
 
     def fits_payload(self, payload: str) -> bool:
         return self.payload_bytes is None or len(payload.encode()) <= self.payload_bytes

@@ -52,6 +52,7 @@ def oa_capabilities(settings: Settings) -> Capabilities:
         payload_bytes=ZALO_OA_PAYLOAD_BYTES,
         rates=_rates(settings),
         free_window=timedelta(hours=settings.zalo.oa.free_window_hours),
+        numbered_fallback=True,  # more than max_buttons, or buttons_enabled off
     )
 
 

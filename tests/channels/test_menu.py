@@ -251,3 +251,39 @@ def test_a_forwarded_number_is_not_a_menu_choice(engine: Engine, clock: FixedClo
     )
     kept = menu.resolve(engine, forwarded, clock.now())
     assert kept is not None and (kept.payload, kept.text) == (None, "2")
+
+
+class RecordingOA(Recording):
+    name = "zalo_oa"
+
+
+async def test_the_oa_keeps_its_menu_so_a_number_typed_after_the_numbered_fallback_resolves(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """The OA has buttons but numbers a menu that does not fit them: its menus are kept too."""
+    with Session(engine) as session:
+        session.add(
+            OutboxMessage(
+                channel="zalo_oa",
+                chat_id="chat1",
+                text="Nhiệm vụ của đồng chí",
+                buttons=[[{"label": b.label, "payload": b.payload}] for (b,) in LIST],
+                next_attempt_at=clock.now(),
+            )
+        )
+        session.commit()
+    channel = RecordingOA()
+    worker = OutboxWorker(engine, {"zalo_oa": channel}, Settings(), clock)
+    try:
+        await worker.drain()
+    finally:
+        worker.close()
+    (sent,) = channel.sent
+    assert sent.buttons  # the OA itself decides between a template and numbered text
+    later = clock.now() + timedelta(minutes=1)
+    resolved = menu.resolve(
+        engine, Inbound("zalo_oa", "u1", "chat1", "k3", later, "k3", text="2"), later
+    )
+    assert resolved is not None and resolved.payload == "a:9:view"
+    caps = default_registry().capabilities("zalo_oa", Settings())
+    assert caps.buttons and caps.numbered_menus
