@@ -17,11 +17,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, delete, false, literal, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import FloodWindow, ReportJob
+from storage.types import UTCDateTime
 
 MESSAGE, STRANGER = "message", "stranger"  # the kinds of window
 
@@ -44,34 +46,6 @@ def sender_key(channel: str, external_user_id: str) -> str:
     return hashlib.sha256(f"{channel}\x00{external_user_id}".encode()).hexdigest()
 
 
-def _window(session: Session, sender: str, kind: str) -> FloodWindow | None:
-    # FOR UPDATE: two processes counting the same sender at once queue on the row instead of
-    # both reading the old count (SQLite ignores it; its write lock is already held).
-    return session.exec(
-        select(FloodWindow)
-        .where(FloodWindow.sender == sender)
-        .where(FloodWindow.kind == kind)
-        .with_for_update()
-    ).first()
-
-
-def _new_window(session: Session, sender: str, kind: str, now: datetime) -> FloodWindow:
-    """Insert the sender's first window; if another process inserted it meanwhile, theirs."""
-    row = FloodWindow(sender=sender, kind=kind, window_start=now, count=0)
-    savepoint = session.begin_nested()
-    try:
-        session.add(row)
-        session.flush()
-        savepoint.commit()
-        return row
-    except IntegrityError:
-        savepoint.rollback()
-    found = _window(session, sender, kind)
-    if found is None:  # pragma: no cover - the unique row that failed the insert is there
-        raise RuntimeError("flood window vanished")
-    return found
-
-
 def count_message(
     session: Session,
     channel: str,
@@ -82,18 +56,38 @@ def count_message(
     limit: int,
     window: timedelta,
 ) -> Count:
-    """Count one message from the sender in its ``kind`` window; the caller commits."""
-    sender = sender_key(channel, external_user_id)
-    row = _window(session, sender, kind) or _new_window(session, sender, kind, now)
-    if now >= row.window_start + window or now < row.window_start:  # passed (or clock moved)
-        row.window_start, row.count, row.notified = now, 0, False
-    row.count += 1
-    notify = row.count > limit and not row.notified
-    if notify:
-        row.notified = True
-    session.add(row)
-    session.flush()
-    return Count(row.count, limit, row.window_start + window, notify)
+    """Count one message from the sender in its ``kind`` window; the caller commits.
+
+    One statement, ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (SQLite ≥ 3.35 and
+    PostgreSQL): the first message opens the window, a later one counts in it or, once it
+    has passed (or the clock moved back), opens the next. Two processes counting the same
+    sender at once queue on the row's conflict instead of both reading the old count; this
+    runs for every inbound message, so it costs one round trip, not a read and a write."""
+    table = FloodWindow.__table__  # type: ignore[attr-defined]
+    ts = literal(now, UTCDateTime())
+    stale = or_(
+        table.c.window_start <= literal(now - window, UTCDateTime()), table.c.window_start > ts
+    )
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(sender=sender_key(channel, external_user_id), kind=kind, window_start=now, count=1)
+        .values(notified=False)
+        .on_conflict_do_update(
+            index_elements=[table.c.sender, table.c.kind],
+            set_={
+                "window_start": case((stale, ts), else_=table.c.window_start),
+                "count": case((stale, 1), else_=table.c["count"] + 1),
+                "notified": case((stale, false()), else_=table.c.notified),
+            },
+        )
+        .returning(table.c.id, table.c.window_start, table.c["count"], table.c.notified)
+    )
+    row_id, start, count, notified = session.execute(statement).one()
+    notify = count > limit and not notified
+    if notify:  # once per window: "please slow down"
+        session.execute(update(table).where(table.c.id == row_id).values(notified=True))
+    return Count(count, limit, start + window, notify)
 
 
 def reports_since(session: Session, official_id: int, since: datetime) -> list[datetime]:

@@ -57,16 +57,18 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", note)
 
 
-def test_a_status_reply_to_an_own_task_is_eight_statements_and_one_commit(world: World) -> None:
+def test_a_status_reply_to_an_own_task_is_nine_statements_and_one_commit(world: World) -> None:
     user = world.link("off1a")
     number = world.assignments_of("off1a")[0]
     world.send(user, f"{number} 20%", key="warm")  # the chat now has a state (focus)
     seen, [text] = counted(world, user, f"{number} 50%", "counted")
-    # processed mark; identity + official; state; assignment + task + plan + assignees;
-    # UPDATE assignment, UPDATE state, INSERT progress, INSERT outbox (one flush).
+    # processed mark; identity + official; the sender's flood window (one upsert, kept in
+    # the database so several workers agree: bot/flood.py); state; assignment + task + plan +
+    # assignees; UPDATE assignment, UPDATE state, INSERT progress, INSERT outbox (one flush).
     assert seen.count("SELECT") == 3, seen
+    assert seen.count("INSERT") == 4, seen  # with the flood window's upsert
     assert seen.count("SAVEPOINT") == 0
-    assert len(seen) <= 8, seen
+    assert len(seen) <= 9, seen
     assert "50%" in text
     assert world.assignment(number).percent == 50
 
@@ -78,11 +80,12 @@ def test_a_refused_number_lists_the_open_tasks_in_one_query(world: World) -> Non
     seen, [text] = counted(world, user, f"{other} xong", "refused")
     assert f"#{other}" in text
     assert all(f"#{number}" in text for number in theirs)
-    # processed mark; identity + official; state; the number's item + assignees (not
-    # theirs, and a plain official oversees nothing: no more queries); my_items (one
-    # query, the chair check inside); INSERT outbox.
+    # processed mark; identity + official; UPDATE its last message time; the flood window
+    # (one upsert); state; the number's item + assignees (not theirs, and a plain official
+    # oversees nothing: no more queries); my_items (one query, the chair check inside);
+    # INSERT outbox.
     assert seen.count("SELECT") == 4, seen
-    assert len(seen) == 6, seen
+    assert len(seen) == 8, seen
     assert world.assignment(other).status == "not_started"
 
 
