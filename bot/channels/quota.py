@@ -46,8 +46,9 @@ def quota_usage(
     session: Session, settings: Settings, now: datetime, registry: ChannelRegistry | None = None
 ) -> list[QuotaUse]:
     """This month's use of every channel that declares a quota and is configured here or
-    sent something this month (the console may run apart from the bot, without its secrets)."""
-    registry = registry or default_registry()
+    sent something this month (the console may run apart from the bot, without its secrets);
+    each bound Zalo bot is a channel of its own."""
+    registry = registry or default_registry(settings)
     enabled = {kind.name for kind in registry.enabled(settings)}
     enabled |= {kind.name for kind in registry.declared_but_missing(settings)}
     usage = []
@@ -65,16 +66,7 @@ def quota_warnings(
     session: Session, settings: Settings, now: datetime, registry: ChannelRegistry | None = None
 ) -> list[QuotaUse]:
     """The channels that used at least their warning share of this month's quota."""
-    registry = registry or default_registry(settings)
-    warnings = []
-    for name in registry.names():
-        caps = registry.capabilities(name, settings)
-        if caps.monthly_quota is None:
-            continue
-        sent = sent_since(session, name, month_start(now))
-        if sent * 100 >= caps.monthly_quota * caps.quota_warn_percent:
-            warnings.append(QuotaUse(name, sent, caps.monthly_quota))
-    return warnings
+    return [use for use in quota_usage(session, settings, now, registry) if use.warn]
 
 
 def seat_warnings(

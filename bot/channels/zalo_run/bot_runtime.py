@@ -25,7 +25,7 @@ from bot.channels.zalo_bot.channel import ZaloBotChannel
 from bot.channels.zalo_bot.client import ZaloBotClient
 from bot.channels.zalo_bot.errors import ZaloBotError, ZaloConfigError, ZaloWebhookActive
 from bot.channels.zalo_bot.updates import AskForText, ask_for_text_message, parse_update, update_key
-from bot.channels.zalo_run.evidence import keep_photos
+from bot.channels.zalo_run.evidence import keep_evidence
 from bot.channels.zalo_run.inbox import Inbox
 from bot.web.file_links import file_url_maker
 from kernel.i18n import use_locale
@@ -70,13 +70,7 @@ class ZaloBotRuntime:
                     await self.sender.send(OutgoingMessage(parsed.chat_id, text))
             return
         if parsed is not None:  # photos first: their links expire, the update is already stored
-            settings = self._deps.settings
-            parsed = await keep_photos(
-                parsed,
-                self._http,
-                settings.app.data_dir,
-                max_bytes=int(settings.zalo.evidence_max_mb * 1024 * 1024),
-            )
+            parsed = await keep_evidence(parsed, self._http, self._deps.settings)
             await self._deps.apply(parsed)
 
     async def receive(self, stop: asyncio.Event) -> None:

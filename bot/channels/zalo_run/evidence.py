@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bot.channels.zalo_bot.media import UNREACHABLE, MediaRejected, download_image
+from bot.config import Settings
 from handlers.types import Attachment, Inbound
 
 log = logging.getLogger("papi_bot")
@@ -59,3 +60,10 @@ async def keep_photos(
         return inbound
     kept = [await _keep(a, http, data_dir, max_bytes, inbound.channel) for a in inbound.attachments]
     return dataclasses.replace(inbound, attachments=tuple(kept))
+
+
+async def keep_evidence(inbound: Inbound, http: httpx.AsyncClient, settings: Settings) -> Inbound:
+    """``keep_photos`` with the deployment's folder and ``[zalo] evidence_max_mb``: what both
+    Zalo inbox workers call before applying an update."""
+    max_bytes = int(settings.zalo.evidence_max_mb * 1024 * 1024)
+    return await keep_photos(inbound, http, settings.app.data_dir, max_bytes=max_bytes)

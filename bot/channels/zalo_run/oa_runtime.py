@@ -24,7 +24,7 @@ from bot.channels.zalo_bot import setup as bot_setup
 from bot.channels.zalo_oa import setup, webhook
 from bot.channels.zalo_oa.channel import ZaloOAChannel
 from bot.channels.zalo_oa.events import OAFollow, parse_event
-from bot.channels.zalo_run.evidence import keep_photos
+from bot.channels.zalo_run.evidence import keep_evidence
 from bot.channels.zalo_run.inbox import Inbox
 from bot.web.file_links import file_url_maker
 
@@ -62,13 +62,7 @@ class ZaloOARuntime:
             log.info("zalo_oa: a user %s", "followed" if parsed.followed else "unfollowed")
             return
         if parsed is not None:  # photos first: their links expire, the event is already stored
-            settings = self._deps.settings
-            parsed = await keep_photos(
-                parsed,
-                self._http,
-                settings.app.data_dir,
-                max_bytes=int(settings.zalo.evidence_max_mb * 1024 * 1024),
-            )
+            parsed = await keep_evidence(parsed, self._http, self._deps.settings)
             await self._deps.apply(parsed)
 
     async def receive(self, stop: asyncio.Event) -> None:
