@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -162,18 +162,34 @@ def _identify(
     return identity, official
 
 
+T = TypeVar("T")
+
+
+def _once_per_settings(
+    cache: list[tuple[Settings, T]], settings: Settings, build: Callable[[Settings], T]
+) -> T:
+    """``build(settings)``, built once per ``Settings`` object (settings do not change while
+    the bot runs); only the latest is kept (tests make many)."""
+    for known, built in cache:
+        if known is settings:
+            return built
+    made = build(settings)
+    cache[:] = [(settings, made)]
+    return made
+
+
 _CONVERSATION_SETTINGS: list[tuple[Settings, ConversationSettings]] = []
 
 
 def conversation_settings(settings: Settings) -> ConversationSettings:
-    """The part of the configuration the conversation reads (no secrets); built once per
-    ``Settings`` object (settings do not change while the bot runs)."""
+    """The part of the configuration the conversation reads (no secrets)."""
+    return _once_per_settings(_CONVERSATION_SETTINGS, settings, _build_conversation_settings)
+
+
+def _build_conversation_settings(settings: Settings) -> ConversationSettings:
     from bot.channels.seats import channel_seats  # the registry imports this module (menus)
 
-    for known, built in _CONVERSATION_SETTINGS:
-        if known is settings:
-            return built
-    built = ConversationSettings(
+    return ConversationSettings(
         default_locale=settings.app.default_locale,
         timezone=settings.app.timezone,
         silence_days=settings.reminders.silence_days,
@@ -185,8 +201,6 @@ def conversation_settings(settings: Settings) -> ConversationSettings:
             lockout=timedelta(minutes=settings.invites.lockout_minutes),
         ),
     )
-    _CONVERSATION_SETTINGS[:] = [(settings, built)]  # the latest one (tests make many)
-    return built
 
 
 def _rendered(
@@ -262,14 +276,8 @@ _ROUTINGS: list[tuple[Settings, Routing]] = []
 
 
 def _routing(settings: Settings) -> Routing:
-    """Where messages to officials go, built once per ``Settings`` object (building it reads
-    every channel's declaration)."""
-    for known, built in _ROUTINGS:
-        if known is settings:
-            return built
-    built = Routing.from_settings(settings)
-    _ROUTINGS[:] = [(settings, built)]
-    return built
+    """Where messages to officials go (building it reads every channel's declaration)."""
+    return _once_per_settings(_ROUTINGS, settings, Routing.from_settings)
 
 
 def _apology(ctx: HandlerContext) -> list[Outbound]:
