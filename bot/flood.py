@@ -30,7 +30,6 @@ from handlers.context import HandlerContext
 from handlers.types import Inbound, Outbound
 from kernel.dates import local
 from kernel.i18n import _, use_locale
-from kernel.textnorm import fold
 from storage.flood import MESSAGE, STRANGER, count_message, reports_since
 from storage.invites import looks_like_invite_code
 
@@ -42,11 +41,10 @@ REPORT_COMMANDS = frozenset({"baocao", "report"})  # handlers.router: the files 
 
 
 def _command(text: str) -> tuple[str, str] | None:
-    """('baocao', 'args') for '/baocao@papi_bot args' (as ``handlers.router`` reads it)."""
-    if not text.startswith("/"):
-        return None
-    head, _sep, args = text[1:].partition(" ")
-    return fold(head.split("@", 1)[0]), args.strip()
+    """('baocao', 'args') for '/baocao@papi_bot args': the router's own reading of it."""
+    from handlers.router import split_command  # the router imports every handler module
+
+    return split_command(text)
 
 
 def registration_attempt(inbound: Inbound) -> bool:
