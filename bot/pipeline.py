@@ -13,15 +13,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot import flood
 from bot.config import Settings
@@ -51,24 +50,6 @@ from storage.queue import add_outbox_rows
 from storage.report_jobs import add_report_job
 
 log = logging.getLogger(__name__)
-
-
-def reachable_identities(
-    session: Session, official_ids: Iterable[int]
-) -> dict[int, list[ChannelIdentity]]:
-    """The chats each official can be written to (not marked unreachable), oldest link first;
-    one query per 500 officials, so a sweep of 10,000 reminders stays cheap."""
-    wanted = sorted(set(official_ids))
-    found: dict[int, list[ChannelIdentity]] = defaultdict(list)
-    for start in range(0, len(wanted), 500):
-        for identity in session.exec(
-            select(ChannelIdentity)
-            .where(col(ChannelIdentity.official_id).in_(wanted[start : start + 500]))
-            .where(col(ChannelIdentity.unreachable_at).is_(None))
-            .order_by(col(ChannelIdentity.id))
-        ):
-            found[identity.official_id].append(identity)
-    return found
 
 
 def outbox_values(

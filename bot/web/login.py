@@ -11,7 +11,7 @@ import logging
 from aiohttp import web
 from yarl import URL
 
-from bot.pipeline import enqueue, reachable_identities
+from bot.pipeline import enqueue
 from bot.routing import Routing
 from bot.web.render import render
 from bot.web.security import LANG_COOKIE, request_state, set_session, viewer
@@ -27,6 +27,7 @@ from storage.console import (
     redeem_login_code,
 )
 from storage.db import session_scope
+from storage.identities import linked_identities
 from storage.officials import get_official_by_phone
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ def send_login_code(state: ConsoleState, phone: str) -> None:
         official = get_official_by_phone(session, phone)
         if official is None or official.id is None:
             return
-        if not reachable_identities(session, [official.id]).get(official.id):
+        linked = linked_identities(session, [official.id]).get(official.id, [])
+        if all(identity.unreachable_at is not None for identity in linked):
             return
         if code_sent_recently(session, official, now):
             return  # the earlier code still works; a second press must not flood the chat
