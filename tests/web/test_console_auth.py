@@ -213,3 +213,20 @@ async def test_only_coordinators_and_admins_get_codes(engine: Engine, tree: Tree
     with Session(engine) as session:
         count = session.exec(select(func.count()).select_from(OutboxMessage)).one()
     assert count == 0
+
+
+async def test_no_code_is_sent_when_every_chat_of_the_admin_refused_the_bot(
+    client: Client, engine: Engine, clock: FixedClock, tree: Tree
+) -> None:
+    from storage.models import ChannelIdentity
+
+    with Session(engine) as session:
+        for identity in session.exec(
+            select(ChannelIdentity).where(ChannelIdentity.official_id == tree.admin.id)
+        ):
+            identity.unreachable_at = clock.now()
+            session.add(identity)
+        session.commit()
+    response = await ask_code(client, tree.admin.phone)
+    assert response.status == 200  # the form still tells nobody who may sign in
+    assert outbox_for(engine, tree.admin) == []
