@@ -74,6 +74,7 @@ from bot.channels.base import (
 )
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
+from bot.outbox_batch import GroupCommit
 from bot.outbox_pacing import PriorityLimiter, prepared
 from bot.outbox_store import OutboxStore, PendingRow
 from kernel.clock import Clock
@@ -135,6 +136,7 @@ class OutboxWorker:
         *,
         registry: ChannelRegistry | None = None,
         max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
         registry = registry or default_registry(settings)
         self._caps: dict[str, Capabilities | None] = {
@@ -152,8 +154,13 @@ class OutboxWorker:
         self._drain_lock = asyncio.Lock()
         self._sends = asyncio.Semaphore(max_concurrent_sends)
         # One thread for the worker's database work: SQLite writes are serial anyway, and the
-        # event loop never blocks on a busy database.
-        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        # event loop never blocks on a busy database. ``executor``: the caller's, shared with
+        # the pipeline on SQLite (``bot.dbthreads``), and shut down by the caller.
+        self._owns_db = executor is None
+        self._db = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        # Claims and "sent" outcomes of the same moment share one transaction (group commit).
+        self._claims = GroupCommit(self._store.claim_many, self._in_db)
+        self._sent = GroupCommit(self._store.record_sent_many, self._in_db)
         self._global: dict[str, PriorityLimiter] = {}
         self._last_send: OrderedDict[ChatKey, float] = OrderedDict()  # loop time, per chat
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
@@ -201,7 +208,8 @@ class OutboxWorker:
         finally:
             for limiter in self._global.values():
                 limiter.close()
-            self._db.shutdown(wait=False, cancel_futures=True)
+            if self._owns_db:
+                self._db.shutdown(wait=False, cancel_futures=True)
 
     def stop(self) -> None:
         """Finish the messages in flight, claim no new one, and let ``run`` return."""
@@ -210,7 +218,8 @@ class OutboxWorker:
 
     def close(self) -> None:
         """Release the database thread (``run`` does this itself when cancelled)."""
-        self._db.shutdown(wait=True)
+        if self._owns_db:
+            self._db.shutdown(wait=True)
 
     # --- draining -----------------------------------------------------------------------
 
@@ -372,7 +381,7 @@ class OutboxWorker:
             log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
             return await self._in_db(self._store.record_retry, row, f"bug: {type(exc).__name__}")
         metrics.message_sent(row.channel, time.perf_counter() - started)
-        await self._in_db(self._store.record_sent, row, result)
+        await self._sent((row, result))
         return None
 
     async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult | None:
@@ -396,7 +405,7 @@ class OutboxWorker:
 
     async def _claim(self, row: PendingRow) -> bool:
         try:
-            return await self._in_db(self._store.claim, row, self._clock.now())
+            return await self._claims(row)
         except Exception as exc:
             raise _ClaimError("outbox: a claim failed") from exc
 

@@ -28,10 +28,11 @@ from handlers.types import Button
 from kernel.clock import Clock
 from storage.models import OutboxMessage, OutboxStatus
 from storage.outbox_rows import (
-    claim_row,
+    Claim,
+    claim_rows,
     mark_chat_unreachable,
     mark_identity_unreachable,
-    mark_sent,
+    mark_sent_rows,
     pending_for_officials,
     readdress_rows,
     record_outcome,
@@ -181,19 +182,13 @@ class OutboxStore:
                 .where(col(OutboxMessage.next_attempt_at) > now)
             ).one()
 
-    def claim(self, row: PendingRow, now: datetime) -> bool:
+    def claim_many(self, rows: list[PendingRow]) -> list[bool]:
+        """Claim ``rows`` in one transaction (``claim_rows``); whether each was taken."""
+        claims = [Claim(row.id, row.attempts, row.channel, row.chat_id) for row in rows]
         with Session(self.engine) as session:
-            claimed = claim_row(
-                session,
-                row.id,
-                row.attempts,
-                now,
-                self.lease,
-                worker_id=self.worker_id,
-                chat=(row.channel, row.chat_id),
-            )
+            taken = claim_rows(session, claims, self.clock.now(), self.lease, self.worker_id)
             session.commit()
-            return claimed
+        return [row.id in taken for row in rows]
 
     def recover_claims(self) -> int:
         """Rows claimed by a process that died mid-send: due again now (at-least-once).
@@ -212,22 +207,27 @@ class OutboxStore:
             record_outcome(session, row_id, **values)
             session.commit()
 
-    def record_sent(self, row: PendingRow, result: SendResult) -> None:
-        """Sent; on a channel without buttons the chat's menu is now this message's (in the
-        same transaction, so the menu a number refers to is the one the user last saw)."""
+    def record_sent_many(self, sent: list[tuple[PendingRow, SendResult]]) -> list[None]:
+        """Sent, in one transaction; on a channel without buttons the chat's menu is now
+        that message's (in the same transaction, so the menu a number refers to is the one
+        the user last saw)."""
         now = self.clock.now()
         with Session(self.engine) as session:
-            mark_sent(session, row.id, now, result.external_message_id)
-            if row.channel in self.menu_channels:
-                menu.remember(
-                    session,
-                    row.channel,
-                    row.chat_id,
-                    row.message.buttons,
-                    result.external_message_id,
-                    now,
-                )
+            mark_sent_rows(
+                session, [(row.id, result.external_message_id) for row, result in sent], now
+            )
+            for row, result in sent:
+                if row.channel in self.menu_channels:
+                    menu.remember(
+                        session,
+                        row.channel,
+                        row.chat_id,
+                        row.message.buttons,
+                        result.external_message_id,
+                        now,
+                    )
             session.commit()
+        return [None] * len(sent)
 
     def record_throttled(self, row: PendingRow, retry_after: float) -> datetime:
         when = self.clock.now() + timedelta(seconds=max(retry_after, 0.0))

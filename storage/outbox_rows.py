@@ -8,10 +8,11 @@ one transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, bindparam, tuple_, update
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, OutboxMessage, OutboxStatus
@@ -28,52 +29,61 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def claim_row(
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A row as the worker read it: its id, version (attempt count) and chat."""
+
+    row_id: int
+    attempts: int
+    channel: str
+    chat_id: str
+
+
+def claim_rows(
     session: Session,
-    row_id: int,
-    attempts: int,
+    claims: Sequence[Claim],
     now: datetime,
     lease: timedelta,
     worker_id: str | None = None,
-    chat: tuple[str, str] | None = None,
-) -> bool:
-    """Take a pending row for sending, unless another worker (or an earlier try) changed it
-    since it was read: the attempt count is the row's version, and with ``chat`` the row
-    must still be addressed to that (channel, chat_id) (it may have moved to another channel
-    of its official meanwhile: ``readdress_rows``). The claim is a lease: its row comes due
-    again at ``now + lease`` unless its worker records an outcome first.
+) -> set[int]:
+    """Take pending rows for sending, each unless another worker (or an earlier try)
+    changed it since it was read: the attempt count is the row's version, and the row must
+    still be addressed to the same (channel, chat_id) (it may have moved to another channel
+    of its official meanwhile: ``readdress_rows``). A claim is a lease: its row comes due
+    again at ``now + lease`` unless its worker records an outcome first. The ids taken.
 
-    On PostgreSQL the row is first locked with ``FOR UPDATE SKIP LOCKED``: a row another
+    One UPDATE for all the rows (the worker claims every row whose turn came at the same
+    moment together: one statement and one commit, not one of each per message). On
+    PostgreSQL the rows are first locked with ``FOR UPDATE SKIP LOCKED``: a row another
     worker is claiming at this very moment is skipped at once instead of waited for."""
-    if session.get_bind().dialect.name == "postgresql":
-        locked = session.exec(
-            select(OutboxMessage.id)
-            .where(col(OutboxMessage.id) == row_id)
-            .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
-            .where(col(OutboxMessage.attempts) == attempts)
+    if not claims:
+        return set()
+    versions = [(c.row_id, c.attempts, c.channel, c.chat_id) for c in claims]
+    match = tuple_(_ROW.id, _ROW.attempts, _ROW.channel, _ROW.chat_id).in_(versions)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        locked = connection.execute(
+            select(_ROW.id)
+            .where(match)
+            .where(_ROW.status == OutboxStatus.PENDING)
             .with_for_update(skip_locked=True)
-        ).first()
-        if locked is None:
-            return False
-    query = (
-        update(_OUTBOX)
-        .where(_ROW.id == row_id)
-        .where(_ROW.status == OutboxStatus.PENDING)
-        .where(_ROW.attempts == attempts)
-    )
-    if chat is not None:
-        query = query.where(_ROW.channel == chat[0]).where(_ROW.chat_id == chat[1])
+        ).scalars()
+        match = _ROW.id.in_(list(locked))
     # Core on the session's connection: the ORM's bulk-update path costs more than the
-    # statement itself, and a claim runs for every message sent.
-    result = session.connection().execute(
-        query.values(
-            attempts=attempts + 1,
+    # statement itself.
+    taken = connection.execute(
+        update(_OUTBOX)
+        .where(match)
+        .where(_ROW.status == OutboxStatus.PENDING)
+        .values(
+            attempts=_ROW.attempts + 1,
             claimed_at=now,
             claimed_by=worker_id,
             next_attempt_at=now + lease,
         )
-    )
-    return _rowcount(result) == 1
+        .returning(_ROW.id)
+    ).scalars()
+    return set(taken)
 
 
 def release_claims(
@@ -109,13 +119,25 @@ def record_outcome(session: Session, row_id: int, **values: Any) -> None:
 
 
 def mark_sent(session: Session, row_id: int, now: datetime, external_id: str | None) -> None:
-    record_outcome(
-        session,
-        row_id,
-        status=OutboxStatus.SENT,
-        sent_at=now,
-        external_message_id=external_id,
-        last_error=None,
+    mark_sent_rows(session, [(row_id, external_id)], now)
+
+
+def mark_sent_rows(session: Session, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+    """Rows sent (id, the platform's message id): one statement run for all of them."""
+    if not sent:
+        return
+    session.connection().execute(
+        update(_OUTBOX)
+        .where(_ROW.id == bindparam("sent_id"))
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            external_message_id=bindparam("external_id"),
+            last_error=None,
+            claimed_at=None,
+            claimed_by=None,
+        ),
+        [{"sent_id": row_id, "external_id": external} for row_id, external in sent],
     )
 
 
