@@ -78,6 +78,29 @@ def _update_id(raw: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def chat_of(raw: object) -> object:
+    """Whose update this is, for keeping each chat's updates in order: its chat id (a button
+    press: the chat of its message, else its sender); an update naming none is its own."""
+    if isinstance(raw, dict):
+        message = raw.get("message")
+        query = raw.get("callback_query")
+        if isinstance(query, dict):
+            message = query.get("message")
+            if not isinstance(message, dict):
+                sender = query.get("from")
+                return _field(sender, "id") if isinstance(sender, dict) else object()
+        if isinstance(message, dict):
+            chat = message.get("chat")
+            if isinstance(chat, dict):
+                return _field(chat, "id")
+    return object()  # alone: nothing to keep it in order with
+
+
+def _field(data: dict[str, Any], name: str) -> object:
+    value = data.get(name)
+    return value if isinstance(value, int | str) else object()
+
+
 class TelegramReceiver:
     """Feeds Telegram updates to ``apply`` (the pipeline), by long polling or webhook;
     ``record`` records the key of an update that could not be read (None: only logged)."""
@@ -118,6 +141,36 @@ class TelegramReceiver:
             except Exception as exc:  # an expired query is harmless
                 log.info("answerCallbackQuery failed: %s", redact(str(exc), self._bot.token))
 
+    async def handle_batch(
+        self, updates: list[Any], offset: int | None
+    ) -> tuple[int | None, BaseException | None]:
+        """Handle one ``getUpdates`` answer; the offset that confirms what was handled, and
+        the error of the earliest update that failed (None: all were handled).
+
+        The chats' updates go at the same time, each chat's one after another in order (a
+        chat's "50%" never overtakes its "xong"); while one waits for the database, the
+        next chat's update is read. If one fails, the offset stays at the earliest failed
+        update, so it and every later one come again: those already applied are no-ops
+        (the pipeline's dedupe); the poll loop backs off."""
+        chats: dict[object, list[Any]] = {}
+        for raw in updates:
+            chats.setdefault(chat_of(raw), []).append(raw)
+        failures = await asyncio.gather(*(self._handle_chat(raws) for raws in chats.values()))
+        failed = [(update_id, exc) for update_id, exc in failures if exc is not None]
+        if failed:
+            return min(failed, key=lambda item: item[0])
+        ids = [update_id for raw in updates if (update_id := _update_id(raw)) is not None]
+        return (max(ids) + 1 if ids else offset), None  # confirmed by the next getUpdates
+
+    async def _handle_chat(self, raws: list[Any]) -> tuple[int, BaseException | None]:
+        """One chat's updates in order, up to the first that fails (its id and error)."""
+        for raw in raws:
+            try:
+                await self.handle(raw)
+            except Exception as exc:
+                return (_update_id(raw) or 0, exc)
+        return (0, None)
+
     async def _unreadable(self, raw: object, exc: BaseException) -> None:
         log.warning(
             "telegram: update %s could not be read (%s); recorded as processed and skipped",
@@ -141,11 +194,9 @@ class TelegramReceiver:
                     ),
                     request_timeout=int(self._bot.session.timeout + poll_seconds),
                 )
-                for raw in updates:
-                    await self.handle(raw)
-                    update_id = _update_id(raw)
-                    if update_id is not None:  # confirmed by the next getUpdates call
-                        offset = update_id + 1
+                offset, error = await self.handle_batch(updates, offset)
+                if error is not None:
+                    raise error
                 backoff = 1.0
             except TelegramUnauthorizedError:
                 raise  # a wrong token: retrying will not help

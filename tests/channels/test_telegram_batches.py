@@ -1,0 +1,101 @@
+"""Polling: the chats of one getUpdates answer are handled at once, each chat in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.telegram import TelegramReceiver, make_bot
+from bot.channels.telegram.receiver import chat_of
+from handlers.types import Inbound
+from kernel.clock import FixedClock
+from tests.fakes.fake_telegram import FakeTelegram
+
+TOKEN = "555222:BATCHES-token-never-logged"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def poll_until(receiver: TelegramReceiver, stop: asyncio.Event) -> None:
+    await asyncio.wait_for(receiver.poll(poll_seconds=1, stop=stop), 30)
+
+
+async def test_a_slow_chat_does_not_hold_back_the_others_and_keeps_its_order(
+    fake: FakeTelegram, clock: FixedClock
+) -> None:
+    for user, text in [(11, "a1"), (12, "b1"), (11, "a2"), (12, "b2"), (13, "c1")]:
+        await fake.inject_message(user, text)
+    release = asyncio.Event()
+    applied: list[str] = []
+    stop = asyncio.Event()
+
+    async def apply(inbound: Inbound) -> None:
+        if inbound.text == "a1":
+            await release.wait()  # chat 11's first reply is slow (a busy database, say)
+        applied.append(inbound.text or "")
+        if {"b1", "b2", "c1"} <= set(applied):
+            release.set()
+        if len(applied) == 5:
+            stop.set()
+
+    bot = make_bot(TOKEN, fake.base_url, timeout=5)
+    try:
+        await poll_until(TelegramReceiver(bot, apply, clock), stop)
+    finally:
+        await bot.session.close()
+    # The other chats went while chat 11 waited; chat 11's "a2" never overtook its "a1".
+    assert applied.index("b2") < applied.index("a1") < applied.index("a2")
+    assert applied.index("b1") < applied.index("b2")
+
+
+async def test_a_failure_confirms_nothing_from_the_failed_update_on(
+    fake: FakeTelegram, clock: FixedClock
+) -> None:
+    for user, text in [(11, "a1"), (12, "b1"), (11, "a2"), (12, "b2")]:
+        await fake.inject_message(user, text)
+    failed_once = False
+    seen: list[tuple[str, int]] = []  # (text, offset the server had confirmed by then)
+    stop = asyncio.Event()
+
+    async def apply(inbound: Inbound) -> None:
+        nonlocal failed_once
+        if inbound.text == "b1" and not failed_once:
+            failed_once = True
+            raise RuntimeError("database is down")
+        seen.append((inbound.text or "", fake.confirmed_offset))
+        if inbound.text == "b2":
+            stop.set()
+
+    bot = make_bot(TOKEN, fake.base_url, timeout=5)
+    try:
+        await poll_until(TelegramReceiver(bot, apply, clock), stop)
+    finally:
+        await bot.session.close()
+    texts = [text for text, _ in seen]
+    # Chat 12 stopped at its failed update and went on in order after the retry; chat 11's
+    # updates after it (already applied) came again: the pipeline's dedupe makes them no-ops.
+    assert texts.index("b1") < texts.index("b2")
+    assert "b2" not in texts[: texts.index("b1")]
+    assert texts.count("a2") == 2
+    b1_confirmed = dict(seen)["b1"]
+    assert b1_confirmed <= 2  # "b1" is update 2: still unconfirmed when finally applied
+
+
+def test_chat_of_names_the_chat_of_messages_and_button_presses() -> None:
+    message = {"update_id": 1, "message": {"chat": {"id": 5}, "message_id": 9}}
+    press = {"update_id": 2, "callback_query": {"from": {"id": 5}, "message": {"chat": {"id": 5}}}}
+    bare_press = {"update_id": 3, "callback_query": {"from": {"id": 7}}}
+    assert chat_of(message) == chat_of(press) == 5
+    assert chat_of(bare_press) == 7
+    odd = [{"update_id": 4}, {"message": {"chat": "x"}}, [], {"message": {"chat": {"id": [1]}}}]
+    keys = [chat_of(raw) for raw in odd]
+    assert len({id(key) for key in keys}) == len(keys)  # each alone, none shares a chat
+    assert not any(isinstance(key, int) for key in keys)
