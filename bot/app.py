@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from concurrent.futures import Executor
 from typing import IO, Any, Protocol, TextIO
 
 from pydantic import SecretStr
@@ -33,6 +34,7 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.channels.seats import check_units
 from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
+from bot.dbthreads import database_threads
 from bot.logjson import JsonFormatter
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
@@ -127,9 +129,11 @@ def inbound_applier(
     worker: Wakeable,
     registry: ChannelRegistry | None = None,
     on_report: Callable[[], None] | None = None,
+    executor: Executor | None = None,
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
-    """Apply an inbound in a thread (the pipeline is synchronous SQL), then wake the worker.
-    On a channel without buttons, a menu choice ("2") first becomes its button's payload."""
+    """Apply an inbound in a thread of ``executor`` (the pipeline is synchronous SQL; None:
+    asyncio's default threads), then wake the worker. On a channel without buttons, a menu
+    choice ("2") first becomes its button's payload."""
     registry = registry or default_registry(settings)
     # Messages to officials may go to any declared channel, not only the ones run here.
     routing = Routing.from_settings(settings)
@@ -153,7 +157,7 @@ def inbound_applier(
 
     async def apply(inbound: Inbound) -> list[int] | None:
         metrics.update_received(inbound.channel)
-        ids = await asyncio.to_thread(apply_sync, inbound)
+        ids = await asyncio.get_running_loop().run_in_executor(executor, apply_sync, inbound)
         if ids is not None:
             worker.wake()
         return ids
@@ -220,7 +224,10 @@ async def serve(
     waker = _WakeLater()
     hub = WebhookHub(settings.zalo.webhook_host, settings.zalo.webhook_port)  # Zalo's webhooks
     reports = ReportWorker(engine, settings, clock.now, waker.wake)  # /baocao after the commit
-    applier = inbound_applier(engine, settings, clock, waker, registry, reports.wake_threadsafe)
+    database = database_threads(engine)
+    applier = inbound_applier(
+        engine, settings, clock, waker, registry, reports.wake_threadsafe, database.pipeline
+    )
     deps = ChannelDeps(settings, clock, applier, engine=engine, hub=hub)
     running: list[RunningChannel] = []
     try:
@@ -231,7 +238,9 @@ async def serve(
             raise StartupError(_("no channel to run: set TELEGRAM_BOT_TOKEN"))
         hub.started()  # every webhook route is there: an unknown path is a 404 from now on
         senders = {channel.name: channel.sender for channel in running}
-        worker = OutboxWorker(engine, senders, settings, clock, registry=registry)
+        worker = OutboxWorker(
+            engine, senders, settings, clock, registry=registry, executor=database.outbox
+        )
         waker.worker = worker
         make = scheduler_factory if PARTS[role].schedules else scheduler_for(role)
         scheduler = make(engine, settings, clock, worker.wake)
@@ -254,6 +263,7 @@ async def serve(
         await hub.stop()
         for channel in running:
             await channel.close()
+        database.close()
 
 
 async def serve_telegram(
