@@ -43,10 +43,9 @@ from storage.models import (
     OUTBOX_PRIORITY_REPLY,
     ChannelIdentity,
     Official,
-    OutboxMessage,
     OutboxStatus,
 )
-from storage.queue import add_outbox_rows
+from storage.queue import QueuedRow, add_outbox_rows
 from storage.report_jobs import add_report_job
 
 log = logging.getLogger(__name__)
@@ -94,8 +93,8 @@ def enqueue(
     reply_chat_id: str | None = None,
     reply_official_id: int | None = None,
     routing: Routing | None = None,
-) -> list[OutboxMessage]:
-    """Outbox rows for ``outbounds`` (flushed, so they have ids); the caller commits.
+) -> list[QueuedRow]:
+    """Outbox rows for ``outbounds`` (written, with their ids); the caller commits.
 
     An Outbound addressed to an official is ONE row, in the chat ``routing`` picks (the
     channel they chose with /kenh, else the one they last wrote from, with fallbacks: see
@@ -239,7 +238,7 @@ def _context(
 
 def _answer(
     ctx: HandlerContext, outbounds: Sequence[Outbound], routing: Routing
-) -> list[OutboxMessage]:
+) -> list[QueuedRow]:
     """The outbox rows of the answer (one flush writes them with the handler's changes)."""
     inbound = ctx.inbound
     return enqueue(

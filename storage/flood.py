@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, false, literal, or_, update
+from sqlalchemy import bindparam, case, delete, false, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -46,6 +47,45 @@ def sender_key(channel: str, external_user_id: str) -> str:
     return hashlib.sha256(f"{channel}\x00{external_user_id}".encode()).hexdigest()
 
 
+_TABLE = FloodWindow.__table__  # type: ignore[attr-defined]
+_COUNT_STATEMENTS: dict[str, Any] = {}
+
+
+def _count_statement(dialect: str) -> Any:
+    """The upsert of ``count_message``, built once per dialect with bound parameters: built
+    anew for every inbound message, its construction cost more than running it."""
+    if dialect in _COUNT_STATEMENTS:
+        return _COUNT_STATEMENTS[dialect]
+    table = _TABLE
+    ts = bindparam("now", type_=UTCDateTime())
+    stale = or_(
+        table.c.window_start <= bindparam("stale_before", type_=UTCDateTime()),
+        table.c.window_start > ts,
+    )
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(
+            sender=bindparam("sender"),
+            kind=bindparam("kind"),
+            window_start=ts,
+            count=1,
+            notified=False,
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.sender, table.c.kind],
+            set_={
+                "window_start": case((stale, ts), else_=table.c.window_start),
+                "count": case((stale, 1), else_=table.c["count"] + 1),
+                "notified": case((stale, false()), else_=table.c.notified),
+            },
+        )
+        .returning(table.c.id, table.c.window_start, table.c["count"], table.c.notified)
+    )
+    _COUNT_STATEMENTS[dialect] = statement
+    return statement
+
+
 def count_message(
     session: Session,
     channel: str,
@@ -63,30 +103,17 @@ def count_message(
     has passed (or the clock moved back), opens the next. Two processes counting the same
     sender at once queue on the row's conflict instead of both reading the old count; this
     runs for every inbound message, so it costs one round trip, not a read and a write."""
-    table = FloodWindow.__table__  # type: ignore[attr-defined]
-    ts = literal(now, UTCDateTime())
-    stale = or_(
-        table.c.window_start <= literal(now - window, UTCDateTime()), table.c.window_start > ts
-    )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(table)
-        .values(sender=sender_key(channel, external_user_id), kind=kind, window_start=now, count=1)
-        .values(notified=False)
-        .on_conflict_do_update(
-            index_elements=[table.c.sender, table.c.kind],
-            set_={
-                "window_start": case((stale, ts), else_=table.c.window_start),
-                "count": case((stale, 1), else_=table.c["count"] + 1),
-                "notified": case((stale, false()), else_=table.c.notified),
-            },
-        )
-        .returning(table.c.id, table.c.window_start, table.c["count"], table.c.notified)
-    )
-    row_id, start, count, notified = session.execute(statement).one()
+    statement = _count_statement(session.get_bind().dialect.name)
+    params = {
+        "sender": sender_key(channel, external_user_id),
+        "kind": kind,
+        "now": now,
+        "stale_before": now - window,
+    }
+    row_id, start, count, notified = session.connection().execute(statement, params).one()
     notify = count > limit and not notified
     if notify:  # once per window: "please slow down"
-        session.execute(update(table).where(table.c.id == row_id).values(notified=True))
+        session.execute(update(_TABLE).where(_TABLE.c.id == row_id).values(notified=True))
     return Count(count, limit, start + window, notify)
 
 

@@ -7,6 +7,8 @@ only write the rows, in the caller's transaction. Sending them is the outbox wor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -15,12 +17,35 @@ from sqlmodel import Session, col
 from storage.models import OutboxMessage, ReminderLog
 
 
-def add_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[OutboxMessage]:
-    """One outbox row per mapping of column values (flushed, so they have ids)."""
-    added = [OutboxMessage(**values) for values in rows]
-    session.add_all(added)
-    session.flush()
-    return added
+@dataclass(frozen=True, slots=True)
+class QueuedRow:
+    """An outbox row just written: its id and the values it was written with."""
+
+    id: int
+    channel: str
+    chat_id: str
+    official_id: int | None
+    kind: str
+    text: str
+    buttons: list[list[dict[str, str]]] | None
+    file_path: str | None
+    file_name: str | None
+    reply_to_message_id: str | None
+    edit_message_id: str | None
+    assignment_id: int | None
+    status: str
+    attempts: int
+    priority: int
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+def add_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[QueuedRow]:
+    """One outbox row per mapping of every ``QueuedRow`` column but its id (one INSERT on
+    the session's connection: the rows of an inbound's answer, written with its changes;
+    an ORM object and a flush for each cost more than the statement)."""
+    ids = insert_outbox_rows(session, rows)
+    return [QueuedRow(id=row_id, **values) for row_id, values in zip(ids, rows, strict=True)]
 
 
 def insert_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:

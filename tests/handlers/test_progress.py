@@ -9,6 +9,7 @@ from handlers import payloads
 from handlers.types import Outbound
 from storage.db import session_scope
 from storage.models import OutboxMessage, ProgressUpdate
+from storage.outbox_rows import mark_sent
 from tests.handlers.helpers import World
 
 
@@ -155,8 +156,7 @@ def test_reply_to_a_reminder_applies_to_its_task(world: World) -> None:
             ],
             world.now,
         )
-        reminder.external_message_id = "tg-msg-77"  # as the outbox worker records it
-        session.add(reminder)
+        mark_sent(session, reminder.id, world.now, "tg-msg-77")  # as the outbox worker does
     assert f"#{second}" in world.texts(user, "xong", reply_to="tg-msg-77")
     assert world.assignment(second).status == "done"
     assert world.assignment(first).status == "not_started"

@@ -17,7 +17,7 @@ from bot.scheduler.jobs import build_scheduler
 from bot.web import build_app
 from kernel.clock import FixedClock
 from storage.db import session_scope
-from storage.queue import add_outbox_rows
+from storage.models import OutboxMessage
 from tests.test_outbox import ScriptedChannel, add_rows, worker_for
 from tests.web.conftest import SECRET, Client
 
@@ -37,19 +37,17 @@ def no_leader() -> Iterator[None]:
 
 def _pending(engine: Engine, clock: FixedClock) -> None:
     with session_scope(engine) as session:
-        add_outbox_rows(
-            session,
-            [
-                {"channel": "telegram", "chat_id": "1", "created_at": clock.now()},
-                {
-                    "channel": "telegram",
-                    "chat_id": "2",
-                    "created_at": clock.now() - timedelta(minutes=10),
-                },
-                {"channel": "zalo_bot", "chat_id": "9", "created_at": clock.now()},
-                {"channel": "telegram", "chat_id": "3", "status": "sent"},  # not backlog
-            ],
-        )
+        rows = [
+            {"channel": "telegram", "chat_id": "1", "created_at": clock.now()},
+            {
+                "channel": "telegram",
+                "chat_id": "2",
+                "created_at": clock.now() - timedelta(minutes=10),
+            },
+            {"channel": "zalo_bot", "chat_id": "9", "created_at": clock.now()},
+            {"channel": "telegram", "chat_id": "3", "status": "sent"},  # not backlog
+        ]
+        session.add_all(OutboxMessage.model_validate(values) for values in rows)
 
 
 async def test_healthz_reports_backlog_and_wants_a_scheduler_leader(
