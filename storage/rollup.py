@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from kernel.dates import today_local
 from storage import rollup_sql
+from storage.history_state import MARK_KINDS
 from storage.models import ASSIGNMENT_ROLES, Score, Task, Unit
 from storage.periods import Period, previous_period
 from storage.rollup_model import (
@@ -109,6 +110,8 @@ def _window(period: Period, now: datetime, silence_days: int) -> Window:
         as_of_day=today_local(as_of),
         silence_days=silence_days,
         historic=period.end_moment < now,
+        # A period ends where the next one of its kind starts: a moment the rows keep.
+        mark=period.kind if period.kind in MARK_KINDS else None,
     )
 
 
@@ -139,12 +142,15 @@ def _load_tasks(session: Session, rows: Iterable[GroupRow]) -> dict[int, TaskInf
     return {row[0]: TaskInfo(*row) for row in session.exec(query)}
 
 
-def _fold_previous(period: Period, rows: list[GroupRow], tasks: dict[int, TaskInfo]) -> Previous:
+def _fold_previous(
+    period: Period, children: list[GroupRow], rows: list[GroupRow], tasks: dict[int, TaskInfo]
+) -> Previous:
+    by_task = _sum((r.task_id or 0, _values(r)) for r in rows)  # fold each row once
     return Previous(
         period=period,
-        totals=_fold(("", _values(r)) for r in rows).get("", Counts()),
-        dimensions=_fold((_dimension_key(tasks[r.task_id or 0]), _values(r)) for r in rows),
-        children=_fold((r.child_id or 0, _values(r)) for r in rows),
+        totals=_fold(("", v) for v in by_task.values()).get("", Counts()),
+        dimensions=_fold((_dimension_key(tasks[t]), v) for t, v in by_task.items()),
+        children=_fold((r.child_id or 0, _values(r)) for r in children),
     )
 
 
@@ -299,19 +305,24 @@ def rollup(
     else:
         child_rows = rollup_sql.grouped(session, scope, window, ("child_id", "role"))
         task_rows = rollup_sql.grouped(session, scope, window, ("task_id",))
-    previous_rows: list[GroupRow] = []
+    previous_children: list[GroupRow] = []
+    previous_tasks: list[GroupRow] = []
     before = previous_period(period)
-    if compare:
-        previous_rows = rollup_sql.grouped(
-            session, scope, _window(before, now, silence_days), ("child_id", "task_id")
-        )
-    tasks = _load_tasks(session, [*task_rows, *previous_rows])
+    if compare:  # the same passes, without the roles (and the matrix) it does not show
+        earlier = _window(before, now, silence_days)
+        if len(child_units) <= ONE_PASS_MAX_CHILDREN:
+            keys = ("child_id", "task_id")
+            previous_children = previous_tasks = rollup_sql.grouped(session, scope, earlier, keys)
+        else:
+            previous_children = rollup_sql.grouped(session, scope, earlier, ("child_id",))
+            previous_tasks = rollup_sql.grouped(session, scope, earlier, ("task_id",))
+    tasks = _load_tasks(session, [*task_rows, *previous_tasks])
     matrix = _fold(((r.task_id or 0, r.child_id or 0), _values(r)) for r in cells)
     by_child = _fold((r.child_id or 0, _values(r)) for r in child_rows)
     task_sums = _sum((r.task_id or 0, _values(r)) for r in task_rows)
     by_task = {task: Counts(*values) for task, values in task_sums.items()}
     scores = latest_scores(session, unit)
-    previous = _fold_previous(before, previous_rows, tasks) if compare else None
+    previous = _fold_previous(before, previous_children, previous_tasks, tasks) if compare else None
     top_codes = [str(d) for d in range(1, 9)]
     return Rollup(
         unit=unit,

@@ -3,11 +3,16 @@
 Two ways to know an assignment's status:
 - *current* (the period is still running): the ``assignment`` row itself, which every
   progress update keeps up to date — one indexed join-and-group;
-- *historic* (the period ended before now): the latest ``progressupdate`` before the end of
-  the period, one index probe per assignment on ``(assignment_id, created_at)``, computed
-  once in a materialised CTE.
+- *historic* (the period ended before now): the state the update history gives at the end
+  of the period. The assignment row keeps it (storage/history_state.py) for the moments a
+  roll-up asks most: any moment after its latest update, and the start of the week, month,
+  quarter, half-year and year of its latest update (the end of the previous period). For
+  other moments (an older period, a range) the history is asked: an index probe per
+  assignment on ``(assignment_id, created_at)``.
 
-"Done in the period" always uses the history: done at the end, and not done at the start.
+"Done in the period" is done at the end and not done at the start: the kept ``done_since``
+(since when the history says "done") answers the start too, so only recurring tasks (done
+within the window) and moments the row does not keep probe the history.
 The GROUP BY key is (child of the root, task, role), a few thousand rows even for the whole
 country; the caller folds those into totals, dimensions, children and tasks.
 """
@@ -65,6 +70,7 @@ class Window:
     as_of_day: date  # local calendar day of as_of: a due date before it is overdue
     silence_days: int
     historic: bool  # True: statuses from the update history, not the assignment row
+    mark: str | None = None  # historic: the period kind whose start ``as_of`` is (kept state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,26 +146,72 @@ def params(scope: Scope, window: Window) -> dict[str, Any]:
     }
 
 
-def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) -> Any:
+def _kept(mark: str | None) -> tuple[Any, dict[str, tuple[Any, Any]]]:
+    """When the assignment row knows the state at AS_OF, and where: (condition, then) for
+    each of status, percent, at, done_since; None where only the history knows."""
+    a = Assignment
+    after_latest = or_(col(a.history_at).is_(None), col(a.history_at) < AS_OF)
+    latest = {
+        "status": col(a.history_status),
+        "percent": col(a.history_percent),
+        "at": col(a.history_at),
+        "done_since": col(a.done_since),
+    }
+    if mark is None:
+        return after_latest, {name: (value, None) for name, value in latest.items()}
+    at_mark = col(getattr(a, f"{mark}_mark")) == AS_OF
+    return or_(after_latest, at_mark), {
+        name: (value, col(getattr(a, f"{mark}_{name}"))) for name, value in latest.items()
+    }
+
+
+def _historic_state(mark: str | None, aid: Any) -> dict[str, Any]:
+    """Status, percent, last update time and done-since at AS_OF: from the row's kept state
+    where it holds that moment, else from the history (probes, evaluated only then)."""
+    a = Assignment
+    kept, sources = _kept(mark)
+    after_latest = or_(col(a.history_at).is_(None), col(a.history_at) < AS_OF)
+    probes = {
+        "status": _latest(col(ProgressUpdate.status), AS_OF, aid),
+        # An update without a percent keeps the one reported before.
+        "percent": _latest(col(ProgressUpdate.percent), AS_OF, aid, known=True),
+        "at": _latest(col(ProgressUpdate.created_at), AS_OF, aid),
+        "done_since": null(),  # not known: "done in the period" asks the history
+    }
+    out: dict[str, Any] = {}
+    for name, (latest, at_mark) in sources.items():
+        whens: list[Any] = [(after_latest, latest)]
+        if at_mark is not None:
+            whens.append((kept, at_mark))
+        out[name] = case(*whens, else_=probes[name])
+    out["status"] = func.coalesce(out["status"], AssignmentStatus.NOT_STARTED)
+    return out
+
+
+def scoped_rows(
+    dialect: str, *, historic: bool, children: bool, by_plan: bool, mark: str | None = None
+) -> Any:
     """One row per assignment with its status as of ``as_of``, labelled with the root's
     child whose subtree holds it (``children``) or with the root (assignments carried by the
-    root unit itself)."""
+    root unit itself). ``done_since``: since when the history says "done" (None: unknown)."""
     aid = col(Assignment.id)
-    last = aliased(ProgressUpdate, name="last_update")
     if historic:
-        status: Any = func.coalesce(col(last.status), AssignmentStatus.NOT_STARTED)
-        # An update without a percent keeps the one reported before (probed only then).
-        percent: Any = func.coalesce(
-            col(last.percent), _latest(col(ProgressUpdate.percent), AS_OF, aid, known=True)
-        )
-        last_at: Any = col(last.created_at)
+        state = _historic_state(mark, aid)
+        status: Any = state["status"]
+        percent: Any = state["percent"]
+        last_at: Any = state["at"]
         done_at: Any = last_at
-        note: Any = col(last.note)
+        done_since: Any = state["done_since"]
+        note: Any = null()  # the blocked list asks the history for the reason (``_reason``)
     else:
         status, percent = col(Assignment.status), col(Assignment.percent)
         last_at = col(Assignment.last_update_at)
         # done_at is when it was last reported done; older rows may lack it.
         done_at = func.coalesce(col(Assignment.done_at), last_at)
+        done_since = case(
+            (col(Assignment.history_status) == AssignmentStatus.DONE, col(Assignment.done_since)),
+            else_=null(),
+        )
         note = col(Assignment.note)
     child = aliased(Unit, name="child")
     unit = aliased(Unit, name="member")
@@ -175,6 +227,7 @@ def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) 
         percent.label("pct"),
         last_at.label("lu"),
         done_at.label("done_at"),
+        done_since.label("done_since"),
         note.label("note"),
         col(Task.deadline_kind).label("deadline_kind"),
         col(Task.due_date).label("due_date"),
@@ -199,10 +252,6 @@ def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) 
     query = query.where(
         col(Task.plan_id).not_in(select(col(Plan.id)).where(col(Plan.retired_at) < AS_OF))
     )
-    if historic:
-        # One index probe per assignment finds its latest update before the moment; the
-        # update's columns then come from a primary-key lookup.
-        query = query.outerjoin(last, col(last.id) == _latest(col(ProgressUpdate.id), AS_OF, aid))
     return query.subquery("scoped")
 
 
@@ -230,9 +279,14 @@ GROUP_KEYS = ("child_id", "task_id", "role")
 
 @cache
 def _grouped_statement(
-    dialect: str, historic: bool, children: bool, by_plan: bool, by: tuple[str, ...]
+    dialect: str,
+    historic: bool,
+    children: bool,
+    by_plan: bool,
+    by: tuple[str, ...],
+    mark: str | None = None,
 ) -> Any:
-    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
+    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan, mark=mark).c
     # A recurring task is reported per period: done for this window when it is done at its
     # end (this report period's answer) or was reported done within it (the task has been
     # opened again for the next period since).
@@ -243,13 +297,17 @@ def _grouped_statement(
         else_=c.st,
     )
     not_done = st != AssignmentStatus.DONE
-    # Probe the history only for what may have become done in the period.
+    # Not done at the start: the history has said "done" only since then (kept on the row);
+    # the history is probed only where that is not known.
     at_start = func.coalesce(_latest(col(ProgressUpdate.status), START, c.aid), "")
+    not_done_at_start = case(
+        (c.done_since.is_not(None), c.done_since >= START),
+        else_=at_start != AssignmentStatus.DONE,
+    )
     newly_done = case(
         (recurring, done_in_window),
-        else_=and_(
-            c.st == AssignmentStatus.DONE, c.done_at >= START, at_start != AssignmentStatus.DONE
-        ),
+        (and_(c.st == AssignmentStatus.DONE, c.done_at >= START), not_done_at_start),
+        else_=false(),
     )
     # Each row's status and flags are computed once, in a subquery SQLite may not flatten
     # (OFFSET 0: it streams it as a co-routine instead). Flattened, every reference to the
@@ -293,7 +351,12 @@ def grouped(
     values = params(scope, window)
     for children in (True, False):
         query = _grouped_statement(
-            _dialect(session), window.historic, children, scope.plan_id is not None, by
+            _dialect(session),
+            window.historic,
+            children,
+            scope.plan_id is not None,
+            by,
+            window.mark if window.historic else None,
         )
         out.extend(GroupRow(*row) for row in session.exec(query, params=values).all())
     return out
@@ -317,8 +380,10 @@ def _reason(assignment_id: Any) -> Any:
 
 
 @cache
-def _blocked_statement(dialect: str, historic: bool, children: bool, by_plan: bool) -> Any:
-    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
+def _blocked_statement(
+    dialect: str, historic: bool, children: bool, by_plan: bool, mark: str | None = None
+) -> Any:
+    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan, mark=mark).c
     note = _reason(c.aid) if historic else c.note  # the row keeps the reason (handlers)
     return select(c.aid, c.unit_id, c.task_id, note, c.lu).where(c.st == AssignmentStatus.BLOCKED)
 
@@ -328,7 +393,11 @@ def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
     values = params(scope, window)
     for children in (True, False):
         query = _blocked_statement(
-            _dialect(session), window.historic, children, scope.plan_id is not None
+            _dialect(session),
+            window.historic,
+            children,
+            scope.plan_id is not None,
+            window.mark if window.historic else None,
         )
         out.extend(BlockedRow(*row) for row in session.exec(query, params=values).all())
     return out
