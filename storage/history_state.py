@@ -20,6 +20,12 @@ recurring tasks' reopening, tests' own rows); an update older than the latest on
 update edited or deleted, has its assignment replayed from the whole history. Rows written
 around the ORM (bulk SQL, a restored dump) are brought back with ``backfill``, as migration
 0014r does for existing databases.
+
+The new state is computed from the row as this transaction read it, like the status itself:
+two transactions updating one assignment at once on PostgreSQL (READ COMMITTED) would keep
+the last writer's view, so the writer that reads the assignment should lock it
+(``SELECT ... FOR UPDATE``, the same statement); SQLite serialises writers and refuses a
+stale one.
 """
 
 from __future__ import annotations
