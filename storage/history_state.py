@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -74,7 +75,14 @@ def advance(state: State, status: str, percent: int | None, at: datetime) -> Sta
 
 def mark_of(kind: str, moment: datetime) -> datetime:
     """The start of the ``kind`` period (app.timezone) that holds ``moment``."""
-    return current_period(kind, moment.astimezone(local_zone()).date()).start_moment
+    zone = local_zone()
+    return _mark(kind, moment.astimezone(zone).date(), zone)
+
+
+@lru_cache(maxsize=256)
+def _mark(kind: str, day: date, zone: tzinfo) -> datetime:
+    # Every status reply asks for five of these: one local day's answers are computed once.
+    return current_period(kind, day).start_moment
 
 
 Marks = dict[str, tuple[datetime | None, State]]
