@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.db import make_engine, upgrade
+from storage.history_state import backfill
 from storage.models import Unit
 from storage.periods import Period, quarter_period
 from storage.rollup import rollup
@@ -127,7 +128,15 @@ def build(engine: Engine, seed: int = 7) -> None:
             updates,
         )
         raw.commit()
-        cur.execute("ANALYZE")
+    finally:
+        raw.close()
+    # The rows went in around the ORM: compute the state each assignment row keeps, as the
+    # migration does for an existing database.
+    with engine.begin() as connection:
+        backfill(connection)
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute("ANALYZE")
         raw.commit()
     finally:
         raw.close()

@@ -190,6 +190,42 @@ class Assignment(SQLModel, table=True):
     created_at: datetime = _when(default_factory=utcnow)
     last_update_at: datetime | None = _when(default=None, nullable=True)
     done_at: datetime | None = _when(default=None, nullable=True)
+    # The state the update history gives, kept at each update (storage/history_state.py) so
+    # that the roll-up reads it from this row instead of probing the history per assignment:
+    # the latest update's status, its percent (the latest one given), its time, and since
+    # when the history has said "done" without a break (None: it does not say "done").
+    history_status: str | None = Field(default=None, sa_type=AssignmentStatusText, nullable=True)
+    history_percent: int | None = None
+    history_at: datetime | None = _when(default=None, nullable=True)
+    done_since: datetime | None = _when(default=None, nullable=True)
+    # The same four at the start of the week, month, quarter, half-year and year of the
+    # latest update (``<kind>_mark``): the end of the previous period, which a roll-up with
+    # the previous period asks for. ``<kind>_mark`` None: not known, the history is asked.
+    week_mark: datetime | None = _when(default=None, nullable=True)
+    week_status: str | None = Field(default=None, sa_type=AssignmentStatusText, nullable=True)
+    week_percent: int | None = None
+    week_at: datetime | None = _when(default=None, nullable=True)
+    week_done_since: datetime | None = _when(default=None, nullable=True)
+    month_mark: datetime | None = _when(default=None, nullable=True)
+    month_status: str | None = Field(default=None, sa_type=AssignmentStatusText, nullable=True)
+    month_percent: int | None = None
+    month_at: datetime | None = _when(default=None, nullable=True)
+    month_done_since: datetime | None = _when(default=None, nullable=True)
+    quarter_mark: datetime | None = _when(default=None, nullable=True)
+    quarter_status: str | None = Field(default=None, sa_type=AssignmentStatusText, nullable=True)
+    quarter_percent: int | None = None
+    quarter_at: datetime | None = _when(default=None, nullable=True)
+    quarter_done_since: datetime | None = _when(default=None, nullable=True)
+    half_mark: datetime | None = _when(default=None, nullable=True)
+    half_status: str | None = Field(default=None, sa_type=AssignmentStatusText, nullable=True)
+    half_percent: int | None = None
+    half_at: datetime | None = _when(default=None, nullable=True)
+    half_done_since: datetime | None = _when(default=None, nullable=True)
+    year_mark: datetime | None = _when(default=None, nullable=True)
+    year_status: str | None = Field(default=None, sa_type=AssignmentStatusText, nullable=True)
+    year_percent: int | None = None
+    year_at: datetime | None = _when(default=None, nullable=True)
+    year_done_since: datetime | None = _when(default=None, nullable=True)
 
 
 class AssignmentOfficial(SQLModel, table=True):
@@ -413,3 +449,8 @@ class FloodWindow(SQLModel, table=True):
     window_start: datetime = _when()
     count: int = 0
     notified: bool = False  # the "please slow down" of this window was sent
+
+
+# The assignment rows keep the state their history gives (storage/history_state.py): the
+# hook that keeps it is registered with the tables, so no writer can forget it.
+import storage.history_state  # noqa: E402, F401  (registers the hook when it loads)

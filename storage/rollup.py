@@ -3,8 +3,10 @@
 ``rollup(session, unit, period, now, silence_days=...)`` gives, for the unit's subtree and the
 period: counts by status, completion %, overdue, silent, blocked with notes; the same by PAPI
 dimension and sub-dimension, by child unit (with a ranking) and by task; and the change since
-the previous period. Everything is computed by one GROUP BY in SQL (``rollup_sql``) and folded
-here over at most a few thousand grouped rows.
+the previous period. Both periods are counted in one pass over the subtree's rows, grouped in
+SQL (``rollup_pass``, ``rollup_sql``), and folded here over at most a few thousand grouped
+rows; each assignment's past state is read from what its row keeps of its history
+(``history_state``).
 
 Counting rules (also in docs/reports.md):
 - an assignment is one task carried by one unit; lead and coordinating assignments are both
@@ -25,8 +27,9 @@ from typing import NamedTuple, TypeVar
 from sqlmodel import Session, col, select
 
 from kernel.dates import today_local
-from storage import rollup_sql
-from storage.models import ASSIGNMENT_ROLES, Score, Task, Unit
+from storage import rollup_pass, rollup_sql
+from storage.history_state import MARK_KINDS
+from storage.models import ASSIGNMENT_ROLES, Plan, Score, Task, Unit
 from storage.periods import Period, previous_period
 from storage.rollup_model import (
     UNCLASSIFIED,
@@ -40,7 +43,7 @@ from storage.rollup_model import (
     UnitRow,
     code_key,
 )
-from storage.rollup_sql import GroupRow, Scope, Window
+from storage.rollup_sql import GROUP_KEYS, GroupRow, Scope, Window
 from storage.taxonomy import taxonomy_rows
 
 __all__ = [
@@ -109,7 +112,16 @@ def _window(period: Period, now: datetime, silence_days: int) -> Window:
         as_of_day=today_local(as_of),
         silence_days=silence_days,
         historic=period.end_moment < now,
+        # A period ends where the next one of its kind starts: a moment the rows keep.
+        mark=period.kind if period.kind in MARK_KINDS else None,
     )
+
+
+def _retired_between(session: Session, earlier: Window, window: Window) -> bool:
+    """A plan retired between the two windows' ends (counted in the earlier only)."""
+    retired = col(Plan.retired_at)
+    query = select(col(Plan.id)).where(retired >= earlier.as_of, retired < window.as_of)
+    return session.exec(query.limit(1)).first() is not None
 
 
 def _dimension_key(task: TaskInfo) -> str:
@@ -139,12 +151,15 @@ def _load_tasks(session: Session, rows: Iterable[GroupRow]) -> dict[int, TaskInf
     return {row[0]: TaskInfo(*row) for row in session.exec(query)}
 
 
-def _fold_previous(period: Period, rows: list[GroupRow], tasks: dict[int, TaskInfo]) -> Previous:
+def _fold_previous(
+    period: Period, children: list[GroupRow], rows: list[GroupRow], tasks: dict[int, TaskInfo]
+) -> Previous:
+    by_task = _sum((r.task_id or 0, _values(r)) for r in rows)  # fold each row once
     return Previous(
         period=period,
-        totals=_fold(("", _values(r)) for r in rows).get("", Counts()),
-        dimensions=_fold((_dimension_key(tasks[r.task_id or 0]), _values(r)) for r in rows),
-        children=_fold((r.child_id or 0, _values(r)) for r in rows),
+        totals=_fold(("", v) for v in by_task.values()).get("", Counts()),
+        dimensions=_fold((_dimension_key(tasks[t]), v) for t, v in by_task.items()),
+        children=_fold((r.child_id or 0, _values(r)) for r in children),
     )
 
 
@@ -234,20 +249,17 @@ def unit_ancestry(unit: Unit) -> list[int]:
 
 def latest_scores(session: Session, unit: Unit, index_name: str = "PAPI") -> Scores | None:
     """The latest published scores of the unit or its nearest ancestor that has any."""
-    for unit_id in reversed(unit_ancestry(unit) or [unit.id or 0]):
-        year = session.exec(
-            select(Score.year)
-            .where(Score.unit_id == unit_id, Score.index_name == index_name)
-            .order_by(col(Score.year).desc())
-            .limit(1)
-        ).first()
-        if year is not None:
-            rows = session.exec(
-                select(Score).where(
-                    Score.unit_id == unit_id, Score.index_name == index_name, Score.year == year
-                )
-            ).all()
-            return Scores(unit_id, year, {s.code: s.score for s in rows})
+    ancestry = unit_ancestry(unit) or [unit.id or 0]
+    rows = session.exec(  # one query for the whole ancestry: a roll-up runs it every time
+        select(Score.unit_id, Score.year, Score.code, Score.score).where(
+            col(Score.unit_id).in_(ancestry), Score.index_name == index_name
+        )
+    ).all()
+    for unit_id in reversed(ancestry):
+        own = [row for row in rows if row[0] == unit_id]
+        if own:
+            year = max(row[1] for row in own)
+            return Scores(unit_id, year, {code: score for _u, y, code, score in own if y == year})
     return None
 
 
@@ -289,29 +301,31 @@ def rollup(
     scope = Scope(unit.id, unit.path, tuple(roles), plan_id)
     window = _window(period, now, silence_days)
     child_units = list(session.exec(select(Unit).where(col(Unit.parent_id) == unit.id)).all())
-    cells: list[GroupRow] = []
     # Groups ≈ children × tasks: with few children (the nation's provinces, a province's
-    # districts) one pass by (child, task) is cheapest and gives the matrix for free; with
-    # many (a province's 100+ communes) two narrower passes are.
-    if with_matrix or len(child_units) <= ONE_PASS_MAX_CHILDREN:
-        cells = rollup_sql.grouped(session, scope, window)
-        child_rows = task_rows = cells
-    else:
-        child_rows = rollup_sql.grouped(session, scope, window, ("child_id", "role"))
-        task_rows = rollup_sql.grouped(session, scope, window, ("task_id",))
-    previous_rows: list[GroupRow] = []
+    # districts) one key set (child, task, role) is cheapest and gives the matrix for free;
+    # with many (a province's 100+ communes) two narrower ones are.
+    one_set = with_matrix or len(child_units) <= ONE_PASS_MAX_CHILDREN
+    sets = [GROUP_KEYS] if one_set else [("child_id", "role"), ("task_id",)]
     before = previous_period(period)
-    if compare:
-        previous_rows = rollup_sql.grouped(
-            session, scope, _window(before, now, silence_days), ("child_id", "task_id")
-        )
-    tasks = _load_tasks(session, [*task_rows, *previous_rows])
+    earlier = _window(before, now, silence_days)
+    # Both periods in one pass over the rows, unless a plan retired between their ends
+    # counts in one and not in the other.
+    together = compare and not _retired_between(session, earlier, window)
+    found = rollup_pass.grouped(session, scope, [window, earlier] if together else [window], sets)
+    if compare and not together:
+        apart = rollup_pass.grouped(session, scope, [earlier], sets)
+        for rows, alone in zip(found, apart, strict=True):
+            rows.append(alone[0])
+    cells = found[0][0] if one_set else []
+    child_rows, task_rows = found[0][0], found[-1][0]
+    previous_children, previous_tasks = (found[0][1], found[-1][1]) if compare else ([], [])
+    tasks = _load_tasks(session, [*task_rows, *previous_tasks])
     matrix = _fold(((r.task_id or 0, r.child_id or 0), _values(r)) for r in cells)
     by_child = _fold((r.child_id or 0, _values(r)) for r in child_rows)
     task_sums = _sum((r.task_id or 0, _values(r)) for r in task_rows)
     by_task = {task: Counts(*values) for task, values in task_sums.items()}
     scores = latest_scores(session, unit)
-    previous = _fold_previous(before, previous_rows, tasks) if compare else None
+    previous = _fold_previous(before, previous_children, previous_tasks, tasks) if compare else None
     top_codes = [str(d) for d in range(1, 9)]
     return Rollup(
         unit=unit,

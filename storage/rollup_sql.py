@@ -3,11 +3,16 @@
 Two ways to know an assignment's status:
 - *current* (the period is still running): the ``assignment`` row itself, which every
   progress update keeps up to date — one indexed join-and-group;
-- *historic* (the period ended before now): the latest ``progressupdate`` before the end of
-  the period, one index probe per assignment on ``(assignment_id, created_at)``, computed
-  once in a materialised CTE.
+- *historic* (the period ended before now): the state the update history gives at the end
+  of the period. The assignment row keeps it (storage/history_state.py) for the moments a
+  roll-up asks most: any moment after its latest update, and the start of the week, month,
+  quarter, half-year and year of its latest update (the end of the previous period). For
+  other moments (an older period, a range) the history is asked: an index probe per
+  assignment on ``(assignment_id, created_at)``.
 
-"Done in the period" always uses the history: done at the end, and not done at the start.
+"Done in the period" is done at the end and not done at the start: the kept ``done_since``
+(since when the history says "done") answers the start too, so only recurring tasks (done
+within the window) and moments the row does not keep probe the history.
 The GROUP BY key is (child of the root, task, role), a few thousand rows even for the whole
 country; the caller folds those into totals, dimensions, children and tasks.
 """
@@ -32,6 +37,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
@@ -65,6 +71,7 @@ class Window:
     as_of_day: date  # local calendar day of as_of: a due date before it is overdue
     silence_days: int
     historic: bool  # True: statuses from the update history, not the assignment row
+    mark: str | None = None  # historic: the period kind whose start ``as_of`` is (kept state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +98,7 @@ class BlockedRow:
     since: datetime | None
 
 
-def _latest(column: Any, moment: Any, assignment_id: Any, *, known: bool = False) -> Any:
+def latest_before(column: Any, moment: Any, assignment_id: Any, *, known: bool = False) -> Any:
     """The value of ``column`` on the latest update of the assignment before ``moment``
     (``known``: the latest update that gave a value, as a percent carries over)."""
     pu_time = col(ProgressUpdate.created_at)
@@ -140,45 +147,84 @@ def params(scope: Scope, window: Window) -> dict[str, Any]:
     }
 
 
-def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) -> Any:
-    """One row per assignment with its status as of ``as_of``, labelled with the root's
-    child whose subtree holds it (``children``) or with the root (assignments carried by the
-    root unit itself)."""
+def _kept(mark: str | None, as_of: Any) -> tuple[Any, dict[str, tuple[Any, Any]]]:
+    """When the assignment row knows the state at ``as_of``, and where: (condition, then)
+    for each of status, percent, at, done_since; None where only the history knows."""
+    a = Assignment
+    after_latest = or_(col(a.history_at).is_(None), col(a.history_at) < as_of)
+    latest = {
+        "status": col(a.history_status),
+        "percent": col(a.history_percent),
+        "at": col(a.history_at),
+        "done_since": col(a.done_since),
+    }
+    if mark is None:
+        return after_latest, {name: (value, None) for name, value in latest.items()}
+    return col(getattr(a, f"{mark}_mark")) == as_of, {
+        name: (value, col(getattr(a, f"{mark}_{name}"))) for name, value in latest.items()
+    }
+
+
+def _historic_state(mark: str | None, aid: Any, as_of: Any) -> dict[str, Any]:
+    """Status, percent, last update time and done-since at ``as_of``: from the row's kept
+    state where it holds that moment, else from the history (probes, evaluated only then)."""
+    at_mark, sources = _kept(mark, as_of)
+    after_latest = or_(col(Assignment.history_at).is_(None), col(Assignment.history_at) < as_of)
+    probes = {
+        "status": latest_before(col(ProgressUpdate.status), as_of, aid),
+        # An update without a percent keeps the one reported before.
+        "percent": latest_before(col(ProgressUpdate.percent), as_of, aid, known=True),
+        "at": latest_before(col(ProgressUpdate.created_at), as_of, aid),
+        "done_since": null(),  # not known: "done in the period" asks the history
+    }
+    out: dict[str, Any] = {}
+    for name, (latest, kept) in sources.items():
+        whens: list[Any] = [(after_latest, latest)]
+        if kept is not None:
+            whens.append((at_mark, kept))
+        out[name] = case(*whens, else_=probes[name])
+    out["status"] = func.coalesce(out["status"], AssignmentStatus.NOT_STARTED)
+    return out
+
+
+def state_columns(historic: bool, mark: str | None, as_of: Any = AS_OF) -> dict[str, Any]:
+    """An assignment's status (``st``), percent (``pct``), last update (``lu``), last done
+    report (``done_at``), done-since (None: unknown) and note at ``as_of``."""
     aid = col(Assignment.id)
-    last = aliased(ProgressUpdate, name="last_update")
     if historic:
-        status: Any = func.coalesce(col(last.status), AssignmentStatus.NOT_STARTED)
-        # An update without a percent keeps the one reported before (probed only then).
-        percent: Any = func.coalesce(
-            col(last.percent), _latest(col(ProgressUpdate.percent), AS_OF, aid, known=True)
-        )
-        last_at: Any = col(last.created_at)
-        done_at: Any = last_at
-        note: Any = col(last.note)
-    else:
-        status, percent = col(Assignment.status), col(Assignment.percent)
-        last_at = col(Assignment.last_update_at)
+        state = _historic_state(mark, aid, as_of)
+        return {
+            "st": state["status"],
+            "pct": state["percent"],
+            "lu": state["at"],
+            "done_at": state["at"],
+            "done_since": state["done_since"],
+            "note": null(),  # the blocked list asks the history for the reason (``_reason``)
+        }
+    last_at = col(Assignment.last_update_at)
+    return {
+        "st": col(Assignment.status),
+        "pct": col(Assignment.percent),
+        "lu": last_at,
         # done_at is when it was last reported done; older rows may lack it.
-        done_at = func.coalesce(col(Assignment.done_at), last_at)
-        note = col(Assignment.note)
+        "done_at": func.coalesce(col(Assignment.done_at), last_at),
+        "done_since": case(
+            (col(Assignment.history_status) == AssignmentStatus.DONE, col(Assignment.done_since)),
+            else_=null(),
+        ),
+        "note": col(Assignment.note),
+    }
+
+
+def subtree_rows(
+    dialect: str, *, children: bool, by_plan: bool, columns: list[Any], as_of: Any = AS_OF
+) -> Select[Any]:
+    """``columns`` of each assignment of the scope, after ``child_id``: the root's child
+    whose subtree holds it (``children``), or the root (the root unit's own assignments)."""
     child = aliased(Unit, name="child")
     unit = aliased(Unit, name="member")
     child_id: Any = col(child.id) if children else ROOT_ID
-    query: Select[Any] = select(
-        child_id.label("child_id"),
-        aid.label("aid"),
-        col(Assignment.unit_id).label("unit_id"),
-        col(Assignment.task_id).label("task_id"),
-        col(Assignment.role).label("role"),
-        col(Assignment.created_at).label("created_at"),
-        status.label("st"),
-        percent.label("pct"),
-        last_at.label("lu"),
-        done_at.label("done_at"),
-        note.label("note"),
-        col(Task.deadline_kind).label("deadline_kind"),
-        col(Task.due_date).label("due_date"),
-    )
+    query: Select[Any] = select(child_id.label("child_id"), *columns)
     if children:
         # Walk child -> its subtree by the path index -> assignments by unit: the child id
         # is a plain column, so grouping by it costs no string work per row.
@@ -196,29 +242,24 @@ def scoped_rows(dialect: str, *, historic: bool, children: bool, by_plan: bool) 
     if by_plan:
         query = query.where(col(Task.plan_id) == PLAN_ID)
     # A plan retired before the moment no longer counts; earlier periods still see it.
-    query = query.where(
-        col(Task.plan_id).not_in(select(col(Plan.id)).where(col(Plan.retired_at) < AS_OF))
+    return query.where(
+        col(Task.plan_id).not_in(select(col(Plan.id)).where(col(Plan.retired_at) < as_of))
     )
-    if historic:
-        # One index probe per assignment finds its latest update before the moment; the
-        # update's columns then come from a primary-key lookup.
-        query = query.outerjoin(last, col(last.id) == _latest(col(ProgressUpdate.id), AS_OF, aid))
+
+
+def scoped_rows(
+    dialect: str, *, historic: bool, children: bool, by_plan: bool, mark: str | None = None
+) -> Any:
+    """One row per assignment of the scope with its state as of ``as_of``."""
+    state = state_columns(historic, mark)
+    columns = [
+        col(Assignment.id).label("aid"),
+        col(Assignment.unit_id).label("unit_id"),
+        col(Assignment.task_id).label("task_id"),
+        *(value.label(name) for name, value in state.items()),
+    ]
+    query = subtree_rows(dialect, children=children, by_plan=by_plan, columns=columns)
     return query.subquery("scoped")
-
-
-def _done_between(assignment_id: Any) -> Any:
-    """A "done" update of the assignment in [START, AS_OF)."""
-    pu = aliased(ProgressUpdate, name="period_done")
-    return (
-        select(col(pu.id))
-        .where(
-            col(pu.assignment_id) == assignment_id,
-            col(pu.status) == AssignmentStatus.DONE,
-            col(pu.created_at) >= START,
-            col(pu.created_at) < AS_OF,
-        )
-        .exists()
-    )
 
 
 def _count(condition: Any) -> Any:
@@ -226,77 +267,6 @@ def _count(condition: Any) -> Any:
 
 
 GROUP_KEYS = ("child_id", "task_id", "role")
-
-
-@cache
-def _grouped_statement(
-    dialect: str, historic: bool, children: bool, by_plan: bool, by: tuple[str, ...]
-) -> Any:
-    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
-    # A recurring task is reported per period: done for this window when it is done at its
-    # end (this report period's answer) or was reported done within it (the task has been
-    # opened again for the next period since).
-    recurring = c.deadline_kind == "recurring"
-    done_in_window = _done_between(c.aid)
-    st = case(
-        (and_(recurring, c.st != AssignmentStatus.DONE, done_in_window), AssignmentStatus.DONE),
-        else_=c.st,
-    )
-    not_done = st != AssignmentStatus.DONE
-    # Probe the history only for what may have become done in the period.
-    at_start = func.coalesce(_latest(col(ProgressUpdate.status), START, c.aid), "")
-    newly_done = case(
-        (recurring, done_in_window),
-        else_=and_(
-            c.st == AssignmentStatus.DONE, c.done_at >= START, at_start != AssignmentStatus.DONE
-        ),
-    )
-    # Each row's status and flags are computed once, in a subquery SQLite may not flatten
-    # (OFFSET 0: it streams it as a co-routine instead). Flattened, every reference to the
-    # status in the eight sums below would evaluate its CASE again, per row.
-    overdue = and_(not_done, c.deadline_kind == "date", c.due_date < AS_OF_DAY)
-    silent = and_(not_done, or_(c.lu < CUTOFF, and_(c.lu.is_(None), c.created_at < CUTOFF)))
-    per_row = (
-        select(
-            *(c[key].label(key) for key in by),
-            st.label("st"),
-            case((overdue, 1), else_=0).label("overdue"),
-            case((silent, 1), else_=0).label("silent"),
-            case((and_(st == AssignmentStatus.DONE, newly_done), 1), else_=0).label("newly"),
-            case((st == AssignmentStatus.DONE, 100), else_=func.coalesce(c.pct, 0)).label("pct"),
-        )
-        .offset(0)
-        .subquery("per_row")
-    )
-    r = per_row.c
-    out_keys = [r[key] if key in by else null() for key in GROUP_KEYS]
-    return select(
-        *out_keys,
-        _count(r.st == AssignmentStatus.NOT_STARTED),
-        _count(r.st == AssignmentStatus.IN_PROGRESS),
-        _count(r.st == AssignmentStatus.DONE),
-        _count(r.st == AssignmentStatus.BLOCKED),
-        func.coalesce(func.sum(r.overdue), 0),
-        func.coalesce(func.sum(r.silent), 0),
-        func.coalesce(func.sum(r.newly), 0),
-        func.coalesce(func.sum(r.pct), 0),
-    ).group_by(*(r[key] for key in by))
-
-
-def grouped(
-    session: Session, scope: Scope, window: Window, by: tuple[str, ...] = GROUP_KEYS
-) -> list[GroupRow]:
-    """Counts per ``by`` (some of child of the root, task, role; the root's own assignments
-    count as a child with the root's id). Fewer keys, fewer groups: SQLite pays for every
-    group's aggregates, and the caller for folding them."""
-    out: list[GroupRow] = []
-    values = params(scope, window)
-    for children in (True, False):
-        query = _grouped_statement(
-            _dialect(session), window.historic, children, scope.plan_id is not None, by
-        )
-        out.extend(GroupRow(*row) for row in session.exec(query, params=values).all())
-    return out
 
 
 def _reason(assignment_id: Any) -> Any:
@@ -317,21 +287,28 @@ def _reason(assignment_id: Any) -> Any:
 
 
 @cache
-def _blocked_statement(dialect: str, historic: bool, children: bool, by_plan: bool) -> Any:
-    c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan).c
-    note = _reason(c.aid) if historic else c.note  # the row keeps the reason (handlers)
-    return select(c.aid, c.unit_id, c.task_id, note, c.lu).where(c.st == AssignmentStatus.BLOCKED)
+def _blocked_statement(dialect: str, historic: bool, by_plan: bool, mark: str | None) -> Any:
+    parts = []
+    for children in (True, False):
+        c = scoped_rows(dialect, historic=historic, children=children, by_plan=by_plan, mark=mark).c
+        note = _reason(c.aid) if historic else c.note  # the row keeps the reason (handlers)
+        parts.append(
+            select(c.aid, c.unit_id, c.task_id, note.label("note"), c.lu).where(
+                c.st == AssignmentStatus.BLOCKED
+            )
+        )
+    return union_all(*parts)
 
 
 def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
-    out: list[BlockedRow] = []
-    values = params(scope, window)
-    for children in (True, False):
-        query = _blocked_statement(
-            _dialect(session), window.historic, children, scope.plan_id is not None
-        )
-        out.extend(BlockedRow(*row) for row in session.exec(query, params=values).all())
-    return out
+    query = _blocked_statement(
+        _dialect(session),
+        window.historic,
+        scope.plan_id is not None,
+        window.mark if window.historic else None,
+    )
+    rows = session.exec(query, params=params(scope, window)).all()
+    return [BlockedRow(*row) for row in rows]
 
 
 def unit_completion(
