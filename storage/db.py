@@ -110,14 +110,15 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
 _ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
-def file_head() -> str | None:
+def file_head(versions: Path = MIGRATIONS_DIR / "versions") -> str | None:
     """The single head of ``migrations/versions`` read from the files' ``revision`` and
     ``down_revision`` lines (what Alembic's ``ScriptDirectory.get_heads`` finds); None when
     there are several heads or a file cannot be read this way (then Alembic decides)."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        found = dict(match.groups() for match in _ASSIGNMENT.finditer(path.read_text("utf-8")))
+    for path in sorted(versions.glob("*.py")):
+        source = path.read_text("utf-8")
+        found = {match[1]: match[2] for match in _ASSIGNMENT.finditer(source)}
         try:
             revision = ast.literal_eval(found["revision"])
             down = ast.literal_eval(found.get("down_revision", "None"))
