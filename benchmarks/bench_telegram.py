@@ -6,7 +6,8 @@ M at a time). Both bots run as real processes that long-poll the same kind of fa
 (127.0.0.1, no rate limits, so the bots' own ceilings show). Printed per bot: updates/s,
 p50/p99 reply latency (update injected → answer received by the server), the process's
 peak memory (VmHWM), "ready": seconds from starting the process to its first getUpdates
-(``papi-bot run`` connected and polling), and "answer": seconds from starting the process to
+(``papi-bot run`` connected and polling) with the CPU seconds the process had used by then
+("(cpu s)", steadier on a shared machine), and "answer": seconds from starting the process to
 its first answer (to a message that was waiting when it started). The echo bot is
 benchmarks/echo_bot.py, a file importing aiogram and nothing else: its "ready" is the floor
 of any aiogram bot on the machine.
@@ -157,11 +158,14 @@ async def measure(
     fake.on_sent = latencies.sent
     spawned = time.perf_counter()
     ready: list[float] = []  # when the bot first polled: started and connected
+    ready_cpu: list[float] = []  # the bot's CPU seconds by then (steadier than wall time)
+    pids: list[int] = []
     polls = fake._m_getUpdates
 
     async def first_poll(params: dict[str, Any]) -> web.Response:
         if not ready:
             ready.append(time.perf_counter() - spawned)
+            ready_cpu.extend(cpu_seconds(pid) for pid in pids)
         return await polls(params)
 
     fake._m_getUpdates = first_poll  # type: ignore[method-assign]
@@ -172,6 +176,7 @@ async def measure(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    pids.append(proc.pid)
     try:
         await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in warmup.items()))
         latencies.recording = True
@@ -190,6 +195,7 @@ async def measure(
     first = latencies.first_answer
     return {
         "ready s": ready[0] if ready else None,
+        "ready cpu s": ready_cpu[0] if ready_cpu else None,
         "answer s": first - spawned if first is not None else None,
         "updates/s": count / elapsed,
         "cpu ms/upd": 1000 * cpu / count,
@@ -246,13 +252,14 @@ async def bench(messages: int, officials: int) -> None:
     print(f"{messages} status replies from {officials} officials (closed loop), fake Bot API")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"{'bot':<14}{'ready s':>8}{'answer s':>9}{'updates/s':>11}{'cpu ms/upd':>12}"
+        f"{'bot':<14}{'ready s':>8}{'(cpu s)':>8}{'answer s':>9}{'updates/s':>11}{'cpu ms/upd':>12}"
         f"{'p50 ms':>9}{'p99 ms':>9}{'peak MB':>9}"
     )
     for name, row in results.items():
         memory = row["peak MB"]
         print(
             f"{name:<14}{row['ready s'] or float('nan'):>8.2f}"
+            f"{row['ready cpu s'] or float('nan'):>8.2f}"
             f"{row['answer s'] or float('nan'):>9.2f}"
             f"{row['updates/s'] or 0:>11.1f}{row['cpu ms/upd'] or 0:>12.2f}"
             f"{row['p50 ms'] or 0:>9.1f}{row['p99 ms'] or 0:>9.1f}{(memory or float('nan')):>9.1f}"
