@@ -37,6 +37,7 @@ NOT_BEFORE_POLLING = (
     "matplotlib",
     "alembic",  # the database is at head: no migration context
     "mako",
+    "jinja2",  # the console's templates: with its first page
     "bot.demo",
 )
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", re.MULTILINE)
