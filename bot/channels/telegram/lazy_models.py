@@ -11,12 +11,15 @@ namespace aiogram passed them into the modules of ``aiogram.types`` and ``aiogra
 (which import each other only under ``TYPE_CHECKING``). Pydantic's own deferred build
 (``defer_build``) then finds every name when a model is first validated or serialized:
 ``Update`` when the first update is read, ``Response[Message]`` with the first answer; a
-method or a ``Response[...]`` created later resolves its fields the same way. Each model is
-built at most once, with the names aiogram would have given it; the rest are never built.
+method defined before the types it names were built, or a ``Response[...]`` made later,
+resolves its fields the same way. Each model is built once, on first use, with the names
+aiogram would have given it; the ones a bot never uses are never built.
 aiogram objects are only used on the event loop's thread, so no two threads build one model
 at once (pydantic's first build is not thread-safe).
 
-When aiogram is already imported (a test, another entry point) nothing changes.
+When aiogram is already imported (a test, another entry point) nothing changes. The wrapper
+relies on ``BaseModel.model_rebuild``'s keywords (pydantic 2.x): if a pydantic release changes
+them, the import fails loudly at start-up and the test below fails.
 ``tests/channels/test_telegram_lazy_models.py`` checks that every type and method builds this
 way into the same core schema as with a plain ``import aiogram``, and that updates and
 requests read and write the same.
