@@ -5,8 +5,12 @@ M officials (linked with invite codes on demo data) each send N/M quick status r
 M at a time). Both bots run as real processes that long-poll the same kind of fake server
 (127.0.0.1, no rate limits, so the bots' own ceilings show). Printed per bot: updates/s,
 p50/p99 reply latency (update injected → answer received by the server), the process's
-peak memory (VmHWM), and "ready": seconds from starting the process to its first getUpdates
-(``papi-bot run`` connected and polling).
+peak memory (VmHWM), "ready": seconds from starting the process to its first getUpdates
+(``papi-bot run`` connected and polling) with the CPU seconds the process had used by then
+("(cpu s)", steadier on a shared machine), and "answer": seconds from starting the process to
+its first answer (to a message that was waiting when it started). The echo bot is
+benchmarks/echo_bot.py, a file importing aiogram and nothing else: its "ready" is the floor
+of any aiogram bot on the machine.
 
     .venv/bin/python benchmarks/bench_telegram.py [--messages 1000] [--officials 20]
 
@@ -121,8 +125,11 @@ class Latencies:
         self.recording = False
         self.answered = 0
         self.counted = asyncio.Event()  # set whenever an answer arrives
+        self.first_answer: float | None = None  # perf_counter of the first answer
 
     def sent(self, item: SentMessage) -> None:
+        if self.first_answer is None:
+            self.first_answer = time.perf_counter()
         queue = self.waiting[item.chat_id]
         if queue:
             started = queue.popleft()
@@ -205,11 +212,14 @@ async def measure(
     fake.on_sent = latencies.sent
     spawned = time.perf_counter()
     ready: list[float] = []  # when the bot first polled: started and connected
+    ready_cpu: list[float] = []  # the bot's CPU seconds by then (steadier than wall time)
+    pids: list[int] = []
     polls = fake._m_getUpdates
 
     async def first_poll(params: dict[str, Any]) -> web.Response:
         if not ready:
             ready.append(time.perf_counter() - spawned)
+            ready_cpu.extend(cpu_seconds(pid) for pid in pids)
         return await polls(params)
 
     fake._m_getUpdates = first_poll  # type: ignore[method-assign]
@@ -220,6 +230,7 @@ async def measure(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    pids.append(proc.pid)
     figures: dict[str, list[float]] = defaultdict(list)
     count = sum(len(t) for t in work.values())
     try:
@@ -243,6 +254,9 @@ async def measure(
             figures[f"p99 @{rate:g}/s"].append(_percentile(latencies.samples, 0.99))
         figures["peak MB"].append(peak_memory_mb(proc.pid) or float("nan"))
         figures["ready s"].append(ready[0] if ready else float("nan"))
+        figures["ready cpu s"].append(ready_cpu[0] if ready_cpu else float("nan"))
+        first = latencies.first_answer
+        figures["answer s"].append(first - spawned if first is not None else float("nan"))
     finally:
         if os.environ.get("BENCH_WRAP"):
             proc.send_signal(signal.SIGINT)  # a wrapping profiler writes its file on ^C
@@ -295,9 +309,9 @@ async def bench(messages: int, officials: int, rounds: int = 3, rate: float = 20
     # The bare aiogram echo bot on a fresh fake server: the framework's own ceiling.
     fake = FakeTelegram(TOKEN)
     await fake.start()
-    env = {**os.environ, "BENCH_API_BASE": fake.base_url}
-    results["aiogram echo"] = await measure(
-        [sys.executable, __file__, "--echo-bot"],
+    env = {**os.environ, "BENCH_API_BASE": fake.base_url, "BENCH_TOKEN": TOKEN}
+    results["aiogram echo"] = await measure(  # its own file: it imports aiogram and nothing else
+        [sys.executable, str(Path(__file__).with_name("echo_bot.py"))],
         env,
         fake,
         {u: ["hi"] for u in users},
@@ -320,38 +334,13 @@ async def bench(messages: int, officials: int, rounds: int = 3, rate: float = 20
     print("goals: updates/s ≥ 0.7×, CPU per update ≤ 2×, p99 at 20/s ≤ 50 ms, peak memory ≤ 1.3×")
 
 
-def echo_bot() -> None:
-    """A bare aiogram 3 echo bot (polling), for the side-by-side figures."""
-    from aiogram import Bot, Dispatcher
-    from aiogram.client.session.aiohttp import AiohttpSession
-    from aiogram.client.telegram import TelegramAPIServer
-    from aiogram.types import Message
-
-    async def main() -> None:
-        api = TelegramAPIServer.from_base(os.environ["BENCH_API_BASE"])
-        bot = Bot(TOKEN, session=AiohttpSession(api=api))
-        dispatcher = Dispatcher()
-
-        @dispatcher.message()
-        async def echo(message: Message) -> None:
-            await message.answer(message.text or "?")
-
-        await dispatcher.start_polling(bot, polling_timeout=30, handle_signals=True)
-
-    asyncio.run(main())
-
-
 def main(argv: Sequence[str] | None = None, run: Callable[..., object] = asyncio.run) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--officials", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=20, help="open-loop round, updates/s")
-    parser.add_argument("--echo-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.echo_bot:
-        echo_bot()
-        return
     run(bench(args.messages, args.officials, args.rounds, args.rate))
 
 

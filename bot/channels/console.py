@@ -23,7 +23,6 @@ from bot.channels import menu
 from bot.channels.base import Capabilities, OutgoingMessage, SendResult
 from bot.channels.kind import ChannelKind, Receiving
 from bot.config import Settings
-from bot.demo import demo_people, ensure_demo_data
 from bot.pipeline import apply_inbound
 from bot.reports.jobs import render_pending
 from handlers.types import Attachment, Button, Inbound
@@ -133,6 +132,8 @@ def _role_name(role: str) -> str:
 
 
 def _choose_official(session: Session, stdout: TextIO) -> list[Official]:
+    from bot.demo import demo_people  # the demo (and its plan reader) only in console mode
+
     people = demo_people(session)
     stdout.write(_("Who are you? Type a number:") + "\n")
     for n, official in enumerate(people, 1):
@@ -183,6 +184,8 @@ async def run_console(
     deliver: Callable[[], Awaitable[object]],
 ) -> None:
     """The interactive loop: demo data, choose who you are, then talk until EOF or /quit."""
+    from bot.demo import ensure_demo_data  # loads the plan reader: not at a platform's start
+
     with use_locale(settings.app.default_locale):
         with session_scope(engine) as session:
             if ensure_demo_data(session, settings, clock.now()):

@@ -31,7 +31,6 @@ def run(
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
     from bot import app, web  # aiogram is imported only when the bot really runs
     from bot.channels.registry import default_registry
-    from bot.demo import demo_database_url  # it loads the plan reader for the demo plan
     from bot.roles import PARTS, Role, role_allowed
 
     try:
@@ -62,6 +61,8 @@ def run(
                     % {"role": role}
                 )
         else:  # the console demo: a database of its own, the configured one is never opened
+            from bot.demo import demo_database_url  # it loads the plan reader for the demo plan
+
             url = demo_database_url(config.database.url)
             db = make_engine(url)
             echo(

@@ -16,8 +16,6 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-import segno
-
 from bot.config import Settings
 from kernel.dates import local, long_date
 from kernel.i18n import _, current_locale
@@ -76,6 +74,8 @@ class SheetChannels:
 
 
 def qr_png(text: str) -> io.BytesIO:
+    import segno  # loaded with the first QR code, not at `run`'s start
+
     stream = io.BytesIO()
     segno.make(text, error="m").save(stream, kind="png", scale=6, border=2)
     stream.seek(0)

@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 
 from aiohttp import web
-from docx import Document
-from docx.shared import Cm, Pt
 from sqlmodel import Session
 
 from bot.channels.seats import zalo_invite_line
@@ -48,6 +46,9 @@ def write_sheet(
     zalo_oa_link: str = "",
 ) -> bytes:
     """The A4 DOCX sheet: one table row per official, a QR code per channel beside the code."""
+    from docx import Document  # python-docx loads on the first sheet, not at `run`'s start
+    from docx.shared import Cm, Pt
+
     channels = SheetChannels(bot_username, zalo_bot_link, zalo_oa_link)
     document = Document()
     section = document.sections[0]

@@ -13,7 +13,6 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.web_request import FileField
-from openpyxl import load_workbook
 from sqlmodel import Session
 
 from bot.web.plans import require_admin
@@ -211,6 +210,8 @@ async def new_official_submit(request: web.Request) -> web.Response:
 def spreadsheet_text(name: str, data: bytes) -> str:
     """CSV text of an uploaded .csv, or of the first sheet of an .xlsx."""
     if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook  # loaded with the first upload, not at `run`'s start
+
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception:  # openpyxl raises many types for a file that is no workbook

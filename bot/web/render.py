@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from aiohttp import web
 
 from bot.reports.text import dimension_name, percent, period_title, status_label
@@ -15,6 +14,9 @@ from bot.web.security import ERROR_RENDERER, REQUEST, request_state
 from kernel.dates import local, long_date, short_date
 from kernel.i18n import N_, current_locale, gettext, ngettext
 from storage.units import level_label
+
+if TYPE_CHECKING:  # Jinja2 loads with the first page, not before `papi-bot run` polls
+    import jinja2
 
 ROLE_LABELS = {
     "official": N_("Official"),
@@ -54,6 +56,8 @@ def _ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
 
 @cache
 def environment() -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("bot.web", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),

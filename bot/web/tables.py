@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from openpyxl import Workbook
 
 from bot.reports.cells import append_row, save_workbook
 
@@ -18,6 +17,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def rows_xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """One sheet named ``title``: the header row, then the rows."""
+    from openpyxl import Workbook  # ≈0.4 s with PIL and numpy: not before `run` polls
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
