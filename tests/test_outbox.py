@@ -396,6 +396,41 @@ async def test_rate_limits_of_the_fake_are_respected(engine: Engine, fake: FakeT
     assert fake.too_many_requests == 0  # the worker keeps to the platform's limits
 
 
+async def test_a_chat_is_paced_with_a_margin_a_strict_server_never_refuses(
+    engine: Engine, fake: FakeTelegram
+) -> None:
+    """Spaced at exactly 1/rate from the worker's side, jitter lands some sends closer than
+    that at the platform; the worker keeps 10 % more, so a strict server refuses none."""
+    settings = Settings(
+        telegram=TelegramConfig(global_rate_per_second=1000, per_chat_rate_per_second=10)
+    )
+    fake.limit(global_per_second=None, per_chat_per_second=10, strict_per_chat=True)
+    clock = SystemClock()
+    with Session(engine) as session:
+        session.add_all(
+            OutboxMessage(
+                channel="telegram", chat_id="300", text=f"t{n}", next_attempt_at=clock.now()
+            )
+            for n in range(12)
+        )
+        session.commit()
+    bot = make_bot(TOKEN, fake.base_url)
+    worker = OutboxWorker(engine, {"telegram": TelegramChannel(bot)}, settings, clock)
+    try:
+        for _ in range(60):
+            await worker.drain()
+            if len(fake.sent) == 12:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        worker.close()
+        await bot.session.close()
+    assert [item.text for item in fake.sent] == [f"t{n}" for n in range(12)]
+    assert fake.too_many_requests == 0
+    gaps = [b.at - a.at for a, b in zip(fake.sent, fake.sent[1:], strict=False)]
+    assert min(gaps) >= 0.1  # never inside the platform's window
+
+
 class SlowChannel(ScriptedChannel):
     """Holds each send until released, so a test can stop the worker mid-send."""
 

@@ -137,6 +137,8 @@ class FakeTelegram:
         self._global: _Bucket | None = None
         self._per_chat_rate: float | None = None
         self._per_chat: dict[str, _Bucket] = {}
+        self._strict_per_chat = False
+        self._last_per_chat: dict[str, float] = {}  # strict: when each chat last got one
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.on_sent: Callable[[SentMessage], None] | None = None  # e.g. a benchmark's clock
@@ -171,11 +173,22 @@ class FakeTelegram:
 
     # --- what the test controls ----------------------------------------------------------
 
-    def limit(self, *, global_per_second: float | None, per_chat_per_second: float | None) -> None:
-        """Enforce Telegram's limits: past them, 429 with retry_after."""
+    def limit(
+        self,
+        *,
+        global_per_second: float | None,
+        per_chat_per_second: float | None,
+        strict_per_chat: bool = False,
+    ) -> None:
+        """Enforce Telegram's limits: past them, 429 with retry_after. ``strict_per_chat``:
+        two sends to one chat closer than 1/rate apart (as they arrive here) are too many,
+        with none of the bucket's slack for jitter (a cautious reading of "about one a
+        second"; a sender pacing at exactly 1/rate gets some of these)."""
         self._global = _Bucket(global_per_second) if global_per_second else None
         self._per_chat_rate = per_chat_per_second
         self._per_chat = {}
+        self._strict_per_chat = strict_per_chat
+        self._last_per_chat: dict[str, float] = {}
 
     def fail_next(
         self,
@@ -385,7 +398,12 @@ class FakeTelegram:
         chat_id = str(params.get("chat_id", ""))
         if chat_id in self._blocked:
             return _error(403, "Forbidden: bot was blocked by the user")
-        if self._per_chat_rate:
+        if self._per_chat_rate and self._strict_per_chat:
+            now, last = time.monotonic(), self._last_per_chat.get(chat_id)
+            if last is not None and now - last < 1.0 / self._per_chat_rate:
+                self.too_many_requests += 1
+                return _error(429, "Too Many Requests: retry after 1", 1)
+        elif self._per_chat_rate:
             bucket = self._per_chat.setdefault(chat_id, _Bucket(self._per_chat_rate))
             if not bucket.take():
                 self.too_many_requests += 1
@@ -393,6 +411,8 @@ class FakeTelegram:
         if self._global is not None and not self._global.take():
             self.too_many_requests += 1
             return _error(429, "Too Many Requests: retry after 1", 1)
+        if self._strict_per_chat:
+            self._last_per_chat[chat_id] = time.monotonic()
         return None
 
     async def _record(self, item: SentMessage, message: dict[str, Any]) -> None:
