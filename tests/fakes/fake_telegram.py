@@ -188,7 +188,7 @@ class FakeTelegram:
         self._per_chat_rate = per_chat_per_second
         self._per_chat = {}
         self._strict_per_chat = strict_per_chat
-        self._last_per_chat: dict[str, float] = {}
+        self._last_per_chat = {}
 
     def fail_next(
         self,
