@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, bindparam, exists, or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -117,24 +118,33 @@ def item(session: Session, assignment_id: int) -> Item | None:
     return Item(row[0], row[1], row[2]) if row is not None else None
 
 
+def _item_with_assignees_query() -> Any:
+    mine = (
+        exists()
+        .where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
+        .where(col(AssignmentOfficial.official_id) == bindparam("official"))
+    )
+    anyone = exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
+    return (  # five columns: more than sqlmodel's select() is typed for
+        sql_select(Assignment, Task, Plan, mine.label("mine"), anyone.label("anyone"))
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .join(Plan, col(Plan.id) == col(Task.plan_id))
+        .where(col(Assignment.id) == bindparam("assignment"))
+    )
+
+
+# Built once with bound parameters: asked for every status reply, and building it cost more
+# than running it (docs/performance.md). An official id of None matches no assignee.
+_ITEM_WITH_ASSIGNEES = _item_with_assignees_query()
+
+
 def item_with_assignees(
     session: Session, assignment_id: int, official_id: int | None
 ) -> tuple[Item, Assignees] | None:
     """The assignment with its task and who it is assigned to (is it ``official_id``, is it
     anyone), all in one query: what a permission check needs for an official's own task."""
-    mine = (
-        exists()
-        .where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
-        .where(col(AssignmentOfficial.official_id) == official_id)
-    )
-    anyone = exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
-    query = (  # five columns: more than sqlmodel's select() is typed for
-        sql_select(Assignment, Task, Plan, mine.label("mine"), anyone.label("anyone"))
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Plan, col(Plan.id) == col(Task.plan_id))
-        .where(col(Assignment.id) == assignment_id)
-    )
-    row = session.execute(query).first()
+    params = {"assignment": assignment_id, "official": official_id}
+    row = session.execute(_ITEM_WITH_ASSIGNEES, params).first()
     if row is None:
         return None
     return Item(row[0], row[1], row[2]), Assignees(mine=bool(row[3]), anyone=bool(row[4]))

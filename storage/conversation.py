@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from storage.models import ConversationState
@@ -32,6 +32,14 @@ def _read(session: Session) -> dict[tuple[str, str], ConversationState | None]:
     return found
 
 
+# Built once with bound parameters (read for every inbound message).
+_STATE = (
+    select(ConversationState)
+    .where(col(ConversationState.channel) == bindparam("channel"))
+    .where(col(ConversationState.chat_id) == bindparam("chat"))
+)
+
+
 def _find(session: Session, channel: str, chat_id: str) -> ConversationState | None:
     key = (channel, chat_id)
     known = _read(session).get(key, _MISSING)
@@ -41,11 +49,7 @@ def _find(session: Session, channel: str, chat_id: str) -> ConversationState | N
     # rollback expunges the rows it created).
     if isinstance(known, ConversationState) and known in session and known not in session.deleted:
         return known
-    state = session.exec(
-        select(ConversationState)
-        .where(ConversationState.channel == channel)
-        .where(ConversationState.chat_id == chat_id)
-    ).first()
+    state = session.exec(_STATE, params={"channel": channel, "chat": chat_id}).first()
     _read(session)[key] = state
     return state
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, Official, ProcessedUpdate
@@ -35,16 +35,22 @@ def find_identity(session: Session, channel: str, external_user_id: str) -> Chan
     ).first()
 
 
+# Built once with bound parameters: the statement of every inbound message, whose
+# construction cost more than running it (docs/performance.md).
+_IDENTITY_AND_OFFICIAL = (
+    select(ChannelIdentity, Official)
+    .join(Official, col(Official.id) == col(ChannelIdentity.official_id))
+    .where(col(ChannelIdentity.channel) == bindparam("channel"))
+    .where(col(ChannelIdentity.external_user_id) == bindparam("user"))
+)
+
+
 def find_identity_and_official(
     session: Session, channel: str, external_user_id: str
 ) -> tuple[ChannelIdentity, Official] | None:
     """The account's identity with its official, in one query (every inbound asks this)."""
-    row = session.exec(
-        select(ChannelIdentity, Official)
-        .join(Official, col(Official.id) == col(ChannelIdentity.official_id))
-        .where(ChannelIdentity.channel == channel)
-        .where(ChannelIdentity.external_user_id == external_user_id)
-    ).first()
+    params = {"channel": channel, "user": external_user_id}
+    row = session.exec(_IDENTITY_AND_OFFICIAL, params=params).first()
     return (row[0], row[1]) if row is not None else None
 
 
