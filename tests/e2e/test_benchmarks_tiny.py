@@ -6,8 +6,9 @@ measures in the same run. The patterns below check the output's shape only, neve
 figure's value; a number must be a number, though, so a figure or a baseline that came out
 as ``nan`` (nothing measured) fails.
 
-The scripts spend their time starting processes and waiting on sockets, so they run a few
-at a time (one after another they take about 85 s on a 2-core machine, CPU about 60 s).
+They take 60–80 s of CPU in all, most of it processes starting (importing aiogram costs
+about 4 s each: seven bot processes), so they run one per core, slowest first: on an idle
+2-core machine about 40 s instead of 70.
 ``bench_zalo_webhook.py`` has its own test (``test_bench_zalo_webhook.py``).
 """
 
@@ -30,7 +31,7 @@ from tests.test_postgres import SERVER_URL
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-AT_ONCE = 3  # scripts running together: more only queue on 2 cores
+AT_ONCE = min(3, os.cpu_count() or 1)  # scripts at once: more only contend for the cores
 TIMEOUT = 240  # seconds for one script, queued behind the others included
 
 N = r"\d[\d,]*(?:\.\d+)?(?:e[+-]\d+)?"  # a figure: digits, never "nan" or "inf"
@@ -194,7 +195,7 @@ def _run(bench: Bench, tmp: Path) -> Done:
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Future[Done]]]:
-    """Every selected, runnable script started at once (AT_ONCE at a time), slowest first."""
+    """Every selected, runnable script started (AT_ONCE at a time), slowest first."""
     selected = [
         item.callspec.params["bench"]
         for item in request.session.items  # after -k and deselection: only what will run
