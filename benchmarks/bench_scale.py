@@ -82,9 +82,10 @@ async def one_run(server_url: str, workers: int, messages: int, chats: int) -> f
     done = asyncio.Event()
     fake.on_sent = lambda _item: done.set() if len(fake.sent) >= messages else None
     processes: list[asyncio.subprocess.Process] = []
+    temporary = tempfile.TemporaryDirectory(prefix="papi-bench-scale-")  # gone when stopped
     try:
         fill(url, messages, chats)
-        folder = Path(tempfile.mkdtemp(prefix="papi-bench-scale-"))
+        folder = Path(temporary.name)
         config = folder / "config.toml"
         config.write_text(
             f'[app]\ndata_dir = "{folder}"\n\n[web]\nenabled = false\n\n'
@@ -132,6 +133,7 @@ async def one_run(server_url: str, workers: int, messages: int, chats: int) -> f
                 await process.wait()
         await fake.stop()
         drop_database(server_url, url)
+        temporary.cleanup()
 
 
 async def main() -> None:
