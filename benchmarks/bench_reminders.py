@@ -7,6 +7,10 @@ the sweep took to plan and write the reminders, the achieved send rate as a frac
 (goal >= 0.95), the 429s received (goal 0) and peak memory.
 
     .venv/bin/python benchmarks/bench_reminders.py [--limit 30] [--officials 2000] [--per 5]
+        [--tiny]
+
+``--tiny`` (20 officials × 2 reminders, L = 100) is what CI runs, so the script cannot rot
+(``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -196,7 +200,10 @@ def main() -> None:
     parser.add_argument(
         "--tracemalloc", action="store_true", help="also trace Python allocations (slow)"
     )
+    parser.add_argument("--tiny", action="store_true", help="40 reminders at L = 100 (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.officials, args.per, args.limit = 20, 2, 100.0
     logging.basicConfig(level=logging.WARNING)
     expected = args.officials * args.per
     settings = Settings(

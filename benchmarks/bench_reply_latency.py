@@ -15,7 +15,10 @@ arrival at the server. Phases:
   within ``--fifo-wait`` seconds count as that long).
 
     .venv/bin/python benchmarks/bench_reply_latency.py [--reminders 10000] [--limit 30]
-        [--replies 150] [--reply-rate 5] [--fifo] [--fifo-wait 60]
+        [--replies 150] [--reply-rate 5] [--fifo] [--fifo-wait 60] [--tiny]
+
+``--tiny`` (50 reminders at L = 100, 5 replies at 20/s, 2 s to drain) is what CI runs, so
+the script cannot rot (``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -182,10 +185,11 @@ async def run(args: argparse.Namespace) -> None:
         f"burst {args.reminders:,} reminders, L = {args.limit:g} msg/s, "
         f"{args.replies} replies at {args.reply_rate:g}/s"
     )
-    idle = await phase(settings, args, burst=0, priority=OUTBOX_PRIORITY_REPLY, wait_after=3)
+    drain = args.drain
+    idle = await phase(settings, args, burst=0, priority=OUTBOX_PRIORITY_REPLY, wait_after=drain)
     report("idle", *idle)
     burst = await phase(
-        settings, args, burst=args.reminders, priority=OUTBOX_PRIORITY_REPLY, wait_after=3
+        settings, args, burst=args.reminders, priority=OUTBOX_PRIORITY_REPLY, wait_after=drain
     )
     p99 = report("burst", *burst)
     if args.fifo:
@@ -211,7 +215,14 @@ def main() -> None:
     parser.add_argument("--reply-rate", type=float, default=5.0, help="replies per second")
     parser.add_argument("--fifo", action="store_true", help="also the no-priority baseline")
     parser.add_argument("--fifo-wait", type=float, default=60.0)
+    parser.add_argument(
+        "--drain", type=float, default=3.0, help="seconds the replies may still arrive"
+    )
+    parser.add_argument("--tiny", action="store_true", help="a few messages, seconds (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.reminders, args.limit, args.replies, args.reply_rate = 50, 100.0, 5, 20.0
+        args.drain, args.fifo_wait = 2.0, 2.0
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(run(args))
 

@@ -5,7 +5,10 @@ one assignment per commune and task, 5 progress updates per assignment), then pr
 of a province roll-up, the national roll-up and one plain ``GROUP BY status`` over the same
 assignments, each the median of several runs, and the peak Python memory of one roll-up.
 
-    .venv/bin/python benchmarks/bench_rollup.py [--runs 7] [--keep DIR]
+    .venv/bin/python benchmarks/bench_rollup.py [--runs 7] [--keep DIR] [--tiny]
+
+``--tiny`` (2 provinces, 10 communes, 3 tasks, 1 run) takes seconds: CI runs it once so the
+script cannot rot (``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +46,13 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).strftime(FMT)
 
 
-def build(engine: Engine, seed: int = 7) -> None:
+def build(
+    engine: Engine,
+    seed: int = 7,
+    provinces: int = PROVINCES,
+    communes: int = COMMUNES,
+    tasks_per_plan: int = TASKS_PER_PLAN,
+) -> None:
     rng = random.Random(seed)
     created = _stamp(datetime(2024, 1, 2, tzinfo=UTC))
     raw = engine.raw_connection()
@@ -57,14 +66,14 @@ def build(engine: Engine, seed: int = 7) -> None:
         )
         units, plans, tasks, assignments, updates = [], [], [], [], []
         next_unit, task_id, assignment_id = 2, 1, 1
-        communes_left = COMMUNES
-        for p in range(PROVINCES):
+        communes_left = communes
+        for p in range(provinces):
             pid = next_unit
             next_unit += 1
             units.append((pid, f"P{p}", f"Tỉnh {p}", f"tinh {p}", "province", 1, f"/1/{pid}/"))
             plans.append((p + 1, pid, 2024, f"Kế hoạch {p}", created))
             plan_tasks = []
-            for order in range(1, TASKS_PER_PLAN + 1):
+            for order in range(1, tasks_per_plan + 1):
                 due = date(2024, rng.randint(1, 12), rng.randint(1, 28)).isoformat()
                 dim = rng.randint(1, 8)
                 tasks.append(
@@ -72,7 +81,7 @@ def build(engine: Engine, seed: int = 7) -> None:
                 )
                 plan_tasks.append(task_id)
                 task_id += 1
-            count = communes_left // (PROVINCES - p)
+            count = communes_left // (provinces - p)
             communes_left -= count
             for c in range(count):
                 cid = next_unit
@@ -182,18 +191,14 @@ def floor_query(session: Session, path: str, *, with_task: bool) -> Callable[[],
     return lambda: session.execute(sql, bounds).all()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="build the database in this folder")
-    args = parser.parse_args()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="papi-bench-"))
-    db_path = folder / "bench.db"
+def measure(db_path: Path, size: tuple[int, int, int], runs: int) -> None:
     engine = make_engine(f"sqlite:///{db_path}")
-    if not db_path.exists() or db_path.stat().st_size < 1_000_000:
-        upgrade(engine)
+    upgrade(engine)
+    with Session(engine) as session:  # a kept database is reused as it is
+        empty = session.execute(text("SELECT count(*) FROM unit")).scalar_one() == 0
+    if empty:
         started = time.perf_counter()
-        build(engine)
+        build(engine, provinces=size[0], communes=size[1], tasks_per_plan=size[2])
         print(f"built {db_path} in {time.perf_counter() - started:.1f} s")
     now = datetime(2024, 8, 15, 3, 0, tzinfo=UTC)
     running: Period = quarter_period(2024, 3)  # statuses from the assignment rows
@@ -224,7 +229,7 @@ def main() -> None:
             ).scalar_one()
             print(f"\n{name} ({unit.name}): {rows:,} assignments")
             print(f"  {'':<44}{'wall ms':>9}{'cpu ms':>9}{'÷ floor3':>10}")
-            floor = timed(floor_query(session, unit.path, with_task=True), args.runs)
+            floor = timed(floor_query(session, unit.path, with_task=True), runs)
             lines = [
                 ("floor2: a⋈u GROUP BY status", floor_query(session, unit.path, with_task=False)),
                 ("floor3: a⋈u⋈t GROUP BY dimension, status", None),
@@ -234,11 +239,27 @@ def main() -> None:
                 ("roll-up, past quarter (update history)", run(unit, past, False)),
             ]
             for label, fn in lines:
-                wall, cpu = floor if fn is None else timed(fn, args.runs)
-                print(f"  {label:<44}{wall:>9.1f}{cpu:>9.1f}{cpu / floor[1]:>10.2f}")
+                wall, cpu = floor if fn is None else timed(fn, runs)
+                ratio = cpu / floor[1] if floor[1] else float("nan")  # a tiny floor: 0 ns
+                print(f"  {label:<44}{wall:>9.1f}{cpu:>9.1f}{ratio:>10.2f}")
             peak = peak_kib(run(unit, running, False))
             print(f"  peak Python memory of one roll-up: {peak:,.0f} KiB")
     engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="build the database in this folder")
+    parser.add_argument("--tiny", action="store_true", help="a few rows, one run (CI)")
+    args = parser.parse_args()
+    size = (PROVINCES, COMMUNES, TASKS_PER_PLAN)
+    if args.tiny:
+        size, args.runs = (2, 10, 3), 1
+    with tempfile.TemporaryDirectory(prefix="papi-bench-") as temporary:
+        folder = args.keep or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        measure(folder / "bench.db", size, args.runs)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ the time from the workers' start to the last message received, messages/s, and t
 K workers / 1 worker, with this machine's core count. Every message must arrive exactly once.
 
     PAPI_BOT_TEST_POSTGRES_URL=$(scripts/postgres-for-tests.sh) \\
-        .venv/bin/python benchmarks/bench_scale.py [--messages 3000] [--chats 300]
+        .venv/bin/python benchmarks/bench_scale.py [--messages 3000] [--chats 300] [--tiny]
+
+``--tiny`` (20 messages over 4 chats, 1 and 2 workers) is what CI runs, so the script cannot rot
+(``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 
 On a machine with few cores (2 here) the workers, PostgreSQL and the fake server share
 them: the ratio measures that machine, not the design. Asserts nothing beyond delivery.
@@ -79,9 +82,10 @@ async def one_run(server_url: str, workers: int, messages: int, chats: int) -> f
     done = asyncio.Event()
     fake.on_sent = lambda _item: done.set() if len(fake.sent) >= messages else None
     processes: list[asyncio.subprocess.Process] = []
+    temporary = tempfile.TemporaryDirectory(prefix="papi-bench-scale-")  # gone when stopped
     try:
         fill(url, messages, chats)
-        folder = Path(tempfile.mkdtemp(prefix="papi-bench-scale-"))
+        folder = Path(temporary.name)
         config = folder / "config.toml"
         config.write_text(
             f'[app]\ndata_dir = "{folder}"\n\n[web]\nenabled = false\n\n'
@@ -129,6 +133,7 @@ async def one_run(server_url: str, workers: int, messages: int, chats: int) -> f
                 await process.wait()
         await fake.stop()
         drop_database(server_url, url)
+        temporary.cleanup()
 
 
 async def main() -> None:
@@ -136,7 +141,10 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--chats", type=int, default=300)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
+    parser.add_argument("--tiny", action="store_true", help="20 messages, 1 and 2 workers (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.messages, args.chats, args.workers = 20, 4, [1, 2]
     server_url = os.environ.get("PAPI_BOT_TEST_POSTGRES_URL", "")
     if not server_url:
         raise SystemExit("set PAPI_BOT_TEST_POSTGRES_URL (scripts/postgres-for-tests.sh)")

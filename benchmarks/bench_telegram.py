@@ -340,7 +340,10 @@ def main(argv: Sequence[str] | None = None, run: Callable[..., object] = asyncio
     parser.add_argument("--officials", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=20, help="open-loop round, updates/s")
+    parser.add_argument("--tiny", action="store_true", help="seconds, for CI: figures mean nothing")
     args = parser.parse_args(argv)
+    if args.tiny:  # tests/e2e/test_benchmarks_tiny.py: the script must still run
+        args.messages, args.officials, args.rounds, args.rate = 4, 2, 1, 20
     run(bench(args.messages, args.officials, args.rounds, args.rate))
 
 

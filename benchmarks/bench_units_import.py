@@ -5,7 +5,10 @@ SQLite database there and runs ``papi-bot units import`` and ``papi-bot official
 in-process through the same Typer commands the admin uses. Prints seconds per step and the
 peak memory of the process.
 
-    .venv/bin/python benchmarks/bench_units_import.py [--communes 3321] [--keep DIR]
+    .venv/bin/python benchmarks/bench_units_import.py [--communes 3321] [--keep DIR] [--tiny]
+
+``--tiny`` (40 communes) is what CI runs, so the script cannot rot
+(``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -116,7 +119,10 @@ def main() -> None:
         "--districts", type=int, default=0, help="districts per province (0: two levels)"
     )
     parser.add_argument("--keep", type=Path, help="write the files and database here instead")
+    parser.add_argument("--tiny", action="store_true", help="40 communes (CI)")
     options = parser.parse_args()
+    if options.tiny:
+        options.communes = 40
     with tempfile.TemporaryDirectory() as temporary:
         folder = options.keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)

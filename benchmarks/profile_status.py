@@ -7,7 +7,10 @@ is the assignment id) under cProfile, and prints the time and SQL statements per
 top functions by cumulative and own time. It checks that every reply was applied as a status
 change (one ``ProgressUpdate`` per reply), so it never measures the refusal path.
 
-    .venv/bin/python benchmarks/profile_status.py [--updates 200] [--top 25]
+    .venv/bin/python benchmarks/profile_status.py [--updates 200] [--top 25] [--tiny]
+
+``--tiny`` (5 updates, top 5) is what CI runs, so the script cannot rot
+(``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--tiny", action="store_true", help="5 updates, top 5 (CI)")
     args = parser.parse_args()
+    if args.tiny:
+        args.updates, args.top = 5, 5
     settings = Settings()
     now = SystemClock().now()
     with tempfile.TemporaryDirectory() as folder:
