@@ -152,10 +152,13 @@ async def converse(
         await asyncio.wait_for(event.wait(), 60)
 
 
-async def settle(pid: int, quiet: float = 0.05, window: float = 0.5, limit: float = 20) -> None:
+SETTLE_SECONDS = [20.0]  # at most, waiting for the bot to be idle (--tiny: less)
+
+
+async def settle(pid: int, quiet: float = 0.05, window: float = 0.5) -> None:
     """Until the process spends under ``quiet`` of a core over ``window`` seconds (its
-    start-up work — the scheduler's first sweep, digests — is over), at most ``limit`` s."""
-    deadline = time.perf_counter() + limit
+    start-up work — the scheduler's first sweep, digests — is over), at most SETTLE_SECONDS."""
+    deadline = time.perf_counter() + SETTLE_SECONDS[0]
     while time.perf_counter() < deadline:
         before = cpu_seconds(pid)
         await asyncio.sleep(window)
@@ -344,6 +347,7 @@ def main(argv: Sequence[str] | None = None, run: Callable[..., object] = asyncio
     args = parser.parse_args(argv)
     if args.tiny:  # tests/e2e/test_benchmarks_tiny.py: the script must still run
         args.messages, args.officials, args.rounds, args.rate = 4, 2, 1, 20
+        SETTLE_SECONDS[0] = 2.0
     run(bench(args.messages, args.officials, args.rounds, args.rate))
 
 
