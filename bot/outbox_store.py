@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import tuple_
+from sqlalchemy import Table, bindparam, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, or_, select
 
@@ -42,6 +42,7 @@ from storage.outbox_rows import (
 log = logging.getLogger("bot.outbox")
 
 BATCH_SIZE = 500
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def backoff_delay(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.outbox.backoff_max_seconds))
 
 
-def _message(row: OutboxMessage) -> OutgoingMessage:
+def _message(row: Any) -> OutgoingMessage:
     buttons = tuple(
         tuple(Button(label=item["label"], payload=item["payload"]) for item in line)
         for line in (row.buttons or [])
@@ -80,7 +81,8 @@ def _message(row: OutboxMessage) -> OutgoingMessage:
     )
 
 
-def snapshot(row: OutboxMessage) -> PendingRow:
+def snapshot(row: Any) -> PendingRow:
+    """``row``: an ``OutboxMessage`` or a Core row of its table."""
     if row.id is None:
         raise ValueError("outbox row without id")
     return PendingRow(
@@ -118,59 +120,56 @@ class OutboxStore:
         self.lease = timedelta(seconds=settings.outbox.claim_lease_seconds)
         # host:pid:random names this worker's leases (a pid alone repeats across machines).
         self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        # The statements of every drain, built once (their construction cost more than them).
+        self._next_batch = self._pending().limit(BATCH_SIZE)
+        self._urgent = (
+            self._pending().where(_OUTBOX.c.priority >= bindparam("priority")).limit(BATCH_SIZE)
+        )
 
-    def _pending(self, now: datetime) -> Any:
-        """Pending rows of these channels that are due or were tried (those hold their
-        chat's order); a row only scheduled for later is left out, so thousands deferred over
-        night cost nothing per drain."""
+    def _pending(self) -> Any:
+        """Pending rows of these channels that are due at ``:now`` or were tried (those
+        hold their chat's order); a row only scheduled for later is left out, so thousands
+        deferred over night cost nothing per drain. Core rows, not ORM objects: every drain
+        reads them, and they are only copied into ``PendingRow``s."""
         return (
-            select(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
-            .where(col(OutboxMessage.channel).in_(self.channels))
+            select(*_OUTBOX.c)
+            .where(_OUTBOX.c.status == OutboxStatus.PENDING)
+            .where(_OUTBOX.c.channel.in_(self.channels))
             .where(
                 or_(
-                    col(OutboxMessage.next_attempt_at) <= now,
-                    col(OutboxMessage.last_error).is_not(None),
-                    col(OutboxMessage.claimed_at).is_not(None),
+                    _OUTBOX.c.next_attempt_at <= bindparam("now"),
+                    _OUTBOX.c.last_error.is_not(None),
+                    _OUTBOX.c.claimed_at.is_not(None),
                 )
             )
+            .where(_OUTBOX.c.id > bindparam("after"))
+            .order_by(_OUTBOX.c.id)
         )
 
     def load_pending(self, after_id: int, now: datetime) -> list[PendingRow]:
         """The next batch of pending rows after ``after_id``, in id order."""
-        with Session(self.engine) as session:
-            rows = session.exec(
-                self._pending(now)
-                .where(col(OutboxMessage.id) > after_id)
-                .order_by(col(OutboxMessage.id))
-                .limit(BATCH_SIZE)
-            ).all()
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._next_batch, {"after": after_id, "now": now})
             return [snapshot(row) for row in rows]
 
     def load_urgent(self, after_id: int, now: datetime, priority: int) -> list[PendingRow]:
         """Rows after ``after_id`` of the chats that have a due row of at least ``priority``
         (a reply), with every earlier pending row of those chats, in id order: the reply can
         go at once without overtaking what its chat was sent before."""
-        with Session(self.engine) as session:
-            urgent = session.exec(
-                self._pending(now)
-                .where(col(OutboxMessage.priority) >= priority)
-                .where(col(OutboxMessage.id) > after_id)
-                .order_by(col(OutboxMessage.id))
-                .limit(BATCH_SIZE)
-            ).all()
+        params = {"after": after_id, "now": now, "priority": priority}
+        with self.engine.connect() as connection:
+            urgent = connection.execute(self._urgent, params).all()
             if not urgent:
                 return []
-            last = max(row.id or 0 for row in urgent)
+            last = max(row.id for row in urgent)
             chats = sorted({(row.channel, row.chat_id) for row in urgent})
             # One query for all those chats (a wake-up with 20 replies was 21 queries).
-            rows = session.exec(
-                self._pending(now)
-                .where(tuple_(col(OutboxMessage.channel), col(OutboxMessage.chat_id)).in_(chats))
-                .where(col(OutboxMessage.id) > after_id)
-                .where(col(OutboxMessage.id) <= last)
-                .order_by(col(OutboxMessage.id))
-            ).all()
+            rows = connection.execute(
+                self._pending()
+                .where(tuple_(_OUTBOX.c.channel, _OUTBOX.c.chat_id).in_(chats))
+                .where(_OUTBOX.c.id <= last),
+                params,
+            )
             return [snapshot(row) for row in rows]
 
     def earliest_scheduled(self, now: datetime) -> datetime | None:
