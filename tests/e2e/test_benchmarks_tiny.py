@@ -108,6 +108,13 @@ BENCHES = (
             (r"Ordered by: cumulative time", 1),
             (r"Ordered by: internal time", 1),
         ),
+        baselines=(
+            (
+                rf"^baseline, the same statements and commits replayed by sqlite3 on a copy: "
+                rf"CPU {N} ms per update; apply_inbound ÷ baseline {N}×$",
+                1,
+            ),
+        ),
     ),
     Bench(
         "bench_reminders.py",
