@@ -7,14 +7,20 @@ only write the rows, in the caller's transaction. Sending them is the outbox wor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, col
 
-from storage.models import OutboxMessage, ReminderLog
+from storage.models import (
+    OUTBOX_PRIORITY_BROADCAST,
+    OutboxMessage,
+    OutboxStatus,
+    ReminderLog,
+    utcnow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +46,44 @@ class QueuedRow:
     created_at: datetime
 
 
+_QUEUED_FIELDS = tuple(field.name for field in fields(QueuedRow) if field.name != "id")
+
+
+def _defaults(now: datetime) -> dict[str, Any]:
+    """The model's defaults for the columns a caller may leave out."""
+    return {
+        "official_id": None,
+        "kind": "reply",
+        "text": "",
+        "buttons": None,
+        "file_path": None,
+        "file_name": None,
+        "reply_to_message_id": None,
+        "edit_message_id": None,
+        "assignment_id": None,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "priority": OUTBOX_PRIORITY_BROADCAST,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 def add_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[QueuedRow]:
-    """One outbox row per mapping of every ``QueuedRow`` column but its id (one INSERT on
-    the session's connection: the rows of an inbound's answer, written with its changes;
-    an ORM object and a flush for each cost more than the statement)."""
-    ids = insert_outbox_rows(session, rows)
-    return [QueuedRow(id=row_id, **values) for row_id, values in zip(ids, rows, strict=True)]
+    """One outbox row per mapping of column values (``channel`` and ``chat_id`` at least,
+    the model's defaults for the rest), written with one INSERT on the session's
+    connection: the rows of an inbound's answer go with its changes, and an ORM object and a
+    flush for each cost more than the statement."""
+    if not rows:
+        return []
+    defaults = _defaults(utcnow())
+    extra = {key for values in rows for key in values if key not in defaults}
+    complete = [{**defaults, **dict.fromkeys(extra), **values} for values in rows]
+    ids = insert_outbox_rows(session, complete)
+    return [
+        QueuedRow(id=row_id, **{name: values[name] for name in _QUEUED_FIELDS})
+        for row_id, values in zip(ids, complete, strict=True)
+    ]
 
 
 def insert_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
