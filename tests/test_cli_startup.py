@@ -7,10 +7,14 @@ command's help) and the modules it loaded are checked by name.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from storage.db import make_engine, upgrade
 
 # Report writers, the Telegram framework, migrations, the web console and the plan reader.
 HEAVY = (
@@ -41,7 +45,7 @@ print("\\n" + json.dumps(sorted(sys.modules)))
 """
 
 
-def loaded_by(*args: str) -> set[str]:
+def loaded_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter holds after importing the CLI (and running ``args``)."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(list(args))],
@@ -49,6 +53,7 @@ def loaded_by(*args: str) -> set[str]:
         text=True,
         check=True,
         timeout=60,
+        env=env,
     )
     return set(json.loads(done.stdout.rstrip().rsplit("\n", 1)[-1]))
 
@@ -68,6 +73,18 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
 )
 def test_help_loads_no_heavy_library(command: list[str]) -> None:
     assert heavy_in(loaded_by(*command)) == []
+
+
+def test_a_command_on_an_up_to_date_database_does_not_ask_alembic(tmp_path: Path) -> None:
+    """Whether the database is at the migrations' head is one SQL read, not Alembic's."""
+    url = f"sqlite:///{tmp_path / 'papi.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    env = {**os.environ, "PAPI_BOT_DATABASE_URL": url}
+    modules = loaded_by("units", "list", env=env)
+    assert "bot.cli.admin" in modules  # the command really ran
+    assert heavy_in(modules) == []
 
 
 def test_the_probe_sees_a_heavy_import() -> None:
