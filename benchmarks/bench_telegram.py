@@ -346,7 +346,8 @@ def main(argv: Sequence[str] | None = None, run: Callable[..., object] = asyncio
     parser.add_argument("--tiny", action="store_true", help="seconds, for CI: figures mean nothing")
     args = parser.parse_args(argv)
     if args.tiny:  # tests/e2e/test_benchmarks_tiny.py: the script must still run
-        args.messages, args.officials, args.rounds, args.rate = 4, 2, 1, 20
+        # 40 replies: the CPU clock of /proc ticks every 10 ms, and 4 could all fall in one
+        args.messages, args.officials, args.rounds, args.rate = 40, 4, 1, 20
         SETTLE_SECONDS[0] = 2.0
     run(bench(args.messages, args.officials, args.rounds, args.rate))
 
