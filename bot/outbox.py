@@ -76,7 +76,7 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.outbox_batch import GroupCommit
 from bot.outbox_pacing import PriorityLimiter, prepared
-from bot.outbox_store import OutboxStore, PendingRow
+from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow
 from kernel.clock import Clock
 from storage.models import OUTBOX_PRIORITY_REPLY
 
@@ -268,7 +268,8 @@ class OutboxWorker:
                 if rows:
                     after_id = rows[-1].id
                     self._enqueue(run, [row for row in rows if row.id not in run.seen])
-                    continue
+                if len(rows) == BATCH_SIZE:
+                    continue  # there may be more (a short batch was the last: no empty read)
                 exhausted = True
             if exhausted and not run.tasks:
                 break

@@ -61,6 +61,10 @@ async def test_chats_served_at_once_share_their_claims_and_outcomes(
     # together, so their claims went in a handful of statements, and so did the outcomes.
     assert 1 <= len(claims) <= 5, claims
     assert 1 <= len(sent) <= 10, len(sent)
+    # The 30 rows came in one read: a batch shorter than BATCH_SIZE was the last, so no
+    # second, empty read of the queue follows it.
+    reads = [s for s in statements if s.startswith("SELECT") and "outboxmessage.id > " in s]
+    assert len(reads) == 1, reads
 
 
 def test_a_claim_loses_to_a_row_changed_since_it_was_read(
