@@ -26,7 +26,7 @@ class DatabaseThreads:
     outbox: ThreadPoolExecutor
 
     def close(self) -> None:
-        for executor in {id(self.pipeline): self.pipeline, id(self.outbox): self.outbox}.values():
+        for executor in {self.pipeline, self.outbox}:  # one on SQLite
             executor.shutdown(wait=False, cancel_futures=True)
 
 

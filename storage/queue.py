@@ -11,16 +11,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import insert
 from sqlmodel import Session, col
 
-from storage.models import (
-    OUTBOX_PRIORITY_BROADCAST,
-    OutboxMessage,
-    OutboxStatus,
-    ReminderLog,
-    utcnow,
-)
+from storage.models import OutboxMessage, ReminderLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,24 +44,21 @@ class QueuedRow:
 _QUEUED_FIELDS = tuple(field.name for field in fields(QueuedRow) if field.name != "id")
 
 
-def _defaults(now: datetime) -> dict[str, Any]:
-    """The model's defaults for the columns a caller may leave out."""
-    return {
-        "official_id": None,
-        "kind": "reply",
-        "text": "",
-        "buttons": None,
-        "file_path": None,
-        "file_name": None,
-        "reply_to_message_id": None,
-        "edit_message_id": None,
-        "assignment_id": None,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "priority": OUTBOX_PRIORITY_BROADCAST,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+def _complete(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every row with the same columns (one INSERT takes one set of keys): those a caller
+    left out get the model's own defaults, as an ``OutboxMessage`` object would."""
+    keys = {key for values in rows for key in values} | set(_QUEUED_FIELDS)
+    model = OutboxMessage.model_fields
+    complete: list[dict[str, Any]] = []
+    for values in rows:
+        row = dict(values)
+        for key in keys - row.keys():
+            default = model[key].get_default(call_default_factory=True)
+            if default is PydanticUndefined:
+                raise ValueError(f"an outbox row needs {key!r}")
+            row[key] = default
+        complete.append(row)
+    return complete
 
 
 def add_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[QueuedRow]:
@@ -76,9 +68,7 @@ def add_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list
     flush for each cost more than the statement."""
     if not rows:
         return []
-    defaults = _defaults(utcnow())
-    extra = {key for values in rows for key in values if key not in defaults}
-    complete = [{**defaults, **dict.fromkeys(extra), **values} for values in rows]
+    complete = _complete(rows)
     ids = insert_outbox_rows(session, complete)
     return [
         QueuedRow(id=row_id, **{name: values[name] for name in _QUEUED_FIELDS})
