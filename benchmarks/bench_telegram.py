@@ -154,13 +154,10 @@ async def converse(
         await asyncio.wait_for(event.wait(), 60)
 
 
-SETTLE_SECONDS = [20.0]  # at most, waiting for the bot to be idle (--tiny: less)
-
-
-async def settle(pid: int, quiet: float = 0.05, window: float = 0.5) -> None:
+async def settle(pid: int, limit: float, quiet: float = 0.05, window: float = 0.5) -> None:
     """Until the process spends under ``quiet`` of a core over ``window`` seconds (its
-    start-up work — the scheduler's first sweep, digests — is over), at most SETTLE_SECONDS."""
-    deadline = time.perf_counter() + SETTLE_SECONDS[0]
+    start-up work — the scheduler's first sweep, digests — is over), at most ``limit`` seconds."""
+    deadline = time.perf_counter() + limit
     while time.perf_counter() < deadline:
         before = cpu_seconds(pid)
         await asyncio.sleep(window)
@@ -210,6 +207,7 @@ async def measure(
     work: dict[int, list[str]],
     rounds: int,
     rate: float,
+    settle_seconds: float,
 ) -> dict[str, list[float]]:
     """Per round (closed loop): updates/s, CPU per update, p50/p99; then one open-loop
     round at ``rate`` updates/s: its p50/p99; peak memory and time to the first poll."""
@@ -240,7 +238,7 @@ async def measure(
     count = sum(len(t) for t in work.values())
     try:
         await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in warmup.items()))
-        await settle(proc.pid)
+        await settle(proc.pid, settle_seconds)
         for _ in range(rounds):
             latencies.samples = []
             latencies.recording = True
@@ -259,7 +257,7 @@ async def measure(
             figures["p99 ms"].append(_percentile(latencies.samples, 0.99))
         if rate > 0:
             latencies.samples = []
-            await settle(proc.pid)
+            await settle(proc.pid, settle_seconds)
             await open_loop(fake, latencies, work, rate)
             figures[f"p50 @{rate:g}/s"].append(_percentile(latencies.samples, 0.5))
             figures[f"p99 @{rate:g}/s"].append(_percentile(latencies.samples, 0.99))
@@ -284,7 +282,9 @@ def _show(values: list[float]) -> str:
     return f"{median:.4g} ({min(values):.3g}–{max(values):.3g})"
 
 
-async def bench(messages: int, officials: int, rounds: int = 3, rate: float = 20) -> None:
+async def bench(
+    messages: int, officials: int, rounds: int = 3, rate: float = 20, settle_seconds: float = 20
+) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-telegram-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
     people = prepare(url, officials)
@@ -314,7 +314,9 @@ async def bench(messages: int, officials: int, rounds: int = 3, rate: float = 20
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
     command = shlex.split(os.environ.get("BENCH_WRAP", "")) + command
-    results["papi-bot"] = await measure(command, env, fake, warmup, work, rounds, rate)
+    results["papi-bot"] = await measure(
+        command, env, fake, warmup, work, rounds, rate, settle_seconds
+    )
     await fake.stop()
 
     # The bare aiogram echo bot on a fresh fake server: the framework's own ceiling.
@@ -329,6 +331,7 @@ async def bench(messages: int, officials: int, rounds: int = 3, rate: float = 20
         work,
         rounds,
         rate,
+        settle_seconds,
     )
     await fake.stop()
 
@@ -357,8 +360,8 @@ def main(argv: Sequence[str] | None = None, run: Callable[..., object] = asyncio
     if args.tiny:  # tests/e2e/test_benchmarks_tiny.py: the script must still run
         # 40 replies: the CPU clock of /proc ticks every 10 ms, and 4 could all fall in one
         args.messages, args.officials, args.rounds, args.rate = 40, 4, 1, 20
-        SETTLE_SECONDS[0] = 2.0
-    run(bench(args.messages, args.officials, args.rounds, args.rate))
+    settle_seconds = 2.0 if args.tiny else 20.0  # at most, waiting for the bot to be idle
+    run(bench(args.messages, args.officials, args.rounds, args.rate, settle_seconds))
 
 
 if __name__ == "__main__":
