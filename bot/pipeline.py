@@ -35,7 +35,6 @@ from storage.identities import (
     find_identity_and_official,
     mark_processed,
     note_chat,
-    processed_since,
 )
 from storage.lockout import LockoutPolicy
 from storage.models import (
@@ -392,17 +391,20 @@ def apply_inbound(
 def _mark(session: Session, inbound: Inbound, now: datetime) -> bool:
     """The transaction's first statement: False if the update was already applied (under
     its key, or under the key an earlier version recorded for it), logged as skipped."""
+    earlier = inbound.earlier_key
     try:
-        mark_processed(session, inbound.channel, inbound.update_key, now)
+        marked = mark_processed(
+            session,
+            inbound.channel,
+            inbound.update_key,
+            now,
+            (earlier.key, earlier.since) if earlier is not None else None,
+        )
     except IntegrityError:
         session.rollback()
         _skipped(inbound, "already applied")  # redelivered, or applied by another process
         return False
-    earlier = inbound.earlier_key
-    if earlier is not None and processed_since(
-        session, inbound.channel, earlier.key, earlier.since
-    ):
+    if not marked:
         session.rollback()
         _skipped(inbound, "applied under its earlier key")
-        return False
-    return True
+    return marked

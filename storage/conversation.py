@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import ConversationState
@@ -57,16 +59,12 @@ def _find(session: Session, channel: str, chat_id: str) -> ConversationState | N
 def get_state(
     session: Session, channel: str, chat_id: str, now: datetime
 ) -> ConversationState | None:
-    """The chat's state; an expired one is deleted (flushed) and gives None."""
+    """The chat's state; an expired one is deleted (at once) and gives None."""
     state = _find(session, channel, chat_id)
     if state is None:
         return None
     if state.expires_at is not None and state.expires_at <= now:
-        if state in session.new:  # set in this transaction and not written yet
-            session.expunge(state)
-        else:
-            session.delete(state)
-            session.flush()
+        _forget(session, state)
         _read(session)[(channel, chat_id)] = None
         return None
     return state
@@ -81,16 +79,29 @@ def set_state(
     now: datetime,
     ttl: timedelta,
 ) -> ConversationState:
-    """Replace the chat's state; it expires ``ttl`` after ``now``. Not flushed: the
-    transaction's next query or its commit writes it (one flush for the whole message)."""
-    state = _find(session, channel, chat_id) or ConversationState(
-        channel=channel, chat_id=chat_id, kind=kind
-    )
-    state.kind = kind
-    state.data = dict(data)
-    state.updated_at = now
-    state.expires_at = now + ttl
-    session.add(state)
+    """Replace the chat's state; it expires ``ttl`` after ``now``. Written at once by one
+    prebuilt statement (an UPDATE of the row read, else an INSERT), and the object takes the
+    values as its committed state: most messages set a state, and as a dirty ORM object it
+    cost a flush of its own at the commit."""
+    values: dict[str, Any] = {"kind": kind, "data": dict(data)}
+    values |= {"updated_at": now, "expires_at": now + ttl}
+    state = _find(session, channel, chat_id)
+    connection = session.connection()
+    if state is not None and state.id is not None and state not in session.new:
+        connection.execute(_UPDATE, {f"v_{k}": v for k, v in values.items()} | {"row": state.id})
+        for name, value in values.items():
+            set_committed_value(state, name, value)
+    else:
+        if state is not None:  # not written yet: written below instead
+            session.expunge(state)
+        row = {"channel": channel, "chat_id": chat_id} | values
+        new_id = connection.execute(_INSERT, row).scalar_one()
+        state = ConversationState(
+            id=new_id, channel=channel, chat_id=chat_id, kind=kind, data=dict(data)
+        )
+        state.updated_at, state.expires_at = now, now + ttl
+        make_transient_to_detached(state)
+        session.add(state)  # persistent: the row exists, the session writes nothing more
     _read(session)[(channel, chat_id)] = state
     return state
 
@@ -102,3 +113,22 @@ def clear_state(session: Session, channel: str, chat_id: str) -> None:
         .where(col(ConversationState.channel) == channel)
         .where(col(ConversationState.chat_id) == chat_id)
     )
+
+
+def _forget(session: Session, state: ConversationState) -> None:
+    """Delete the row of ``state`` and drop it from the session."""
+    if state.id is not None and state not in session.new:
+        session.connection().execute(_DELETE, {"id": state.id})
+    session.expunge(state)
+
+
+_TABLE: Table = ConversationState.__table__  # type: ignore[attr-defined]
+_WRITTEN = ("kind", "data", "updated_at", "expires_at")
+# Built once with bound parameters ("v_" + column: a SET clause reserves the bare names).
+_UPDATE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row"))
+    .values({name: bindparam(f"v_{name}", type_=_TABLE.c[name].type) for name in _WRITTEN})
+)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_DELETE = delete(_TABLE).where(_TABLE.c.id == bindparam("id"))

@@ -15,9 +15,12 @@ already runs: no statement more), what the history says after it:
 
 ``storage.rollup_sql`` reads them and asks the history only where they cannot answer
 (a ``<kind>_mark`` that is not the moment asked, e.g. an older period). They are kept by a
-``before_flush`` hook, so every writer through the ORM keeps them (``record_progress``, the
-recurring tasks' reopening, tests' own rows); an update older than the latest one, or an
-update edited or deleted, has its assignment replayed from the whole history. Rows written
+``before_flush`` hook, so every writer through the ORM keeps them (the recurring tasks'
+reopening, tests' own rows); an update older than the latest one, or an update edited or
+deleted, has its assignment replayed from the whole history. The status reply's own writer,
+``storage.progress.record_progress``, writes both rows with prebuilt Core statements and sets
+the columns ``after_update`` gives in the same UPDATE (``kept_as_read`` says when it may; else
+it goes through the ORM and this hook). Rows written
 around the ORM (bulk SQL, a restored dump) are brought back with ``backfill``, as migration
 0014r does for existing databases.
 
@@ -130,6 +133,14 @@ def _put(assignment: Assignment, values: dict[str, Any]) -> None:
 
 def apply(assignment: Assignment, status: str, percent: int | None, at: datetime) -> None:
     """Keep the state for one new update, no older than the latest one already kept."""
+    _put(assignment, after_update(assignment, status, percent, at))
+
+
+def after_update(
+    assignment: Assignment, status: str, percent: int | None, at: datetime
+) -> dict[str, Any]:
+    """The kept columns that one new update (no older than the latest one kept) sets: the
+    latest state, and each period's start state where ``at`` begins a new period."""
     before = latest_of(assignment)
     marks: Marks = {}
     for kind in MARK_KINDS:
@@ -140,7 +151,24 @@ def apply(assignment: Assignment, status: str, percent: int | None, at: datetime
         # unless the latest update is not before it (a changed time zone): then unknown.
         known = before.at is None or before.at < mark
         marks[kind] = (mark, before) if known else (None, EMPTY)
-    _put(assignment, columns(advance(before, status, percent, at), marks))
+    return columns(advance(before, status, percent, at), marks)
+
+
+def kept_as_read(session: Session, assignment: Assignment, at: datetime) -> bool:
+    """Whether ``after_update`` alone keeps the state for a new update at ``at``: none older
+    than it is kept, and the flush holds no other update of the assignment (else the hook
+    replays its history when they are flushed)."""
+    kept_at = assignment.history_at
+    if kept_at is not None and at < kept_at:
+        return False
+    return not any(
+        isinstance(obj, ProgressUpdate) and obj.assignment_id == assignment.id
+        for obj in chain(session.new, session.dirty, session.deleted)
+    )
+
+
+# Every kept column, in the model's order: what a writer around the ORM sets.
+KEPT = tuple(columns(EMPTY, {kind: (None, EMPTY) for kind in MARK_KINDS}))
 
 
 def _history(
@@ -203,7 +231,7 @@ install()  # storage.models imports this module: every session keeps the state
 
 
 def _assignment_table() -> Any:
-    names = columns(EMPTY, {kind: (None, EMPTY) for kind in MARK_KINDS})
+    names = KEPT
     types: list[Any] = []
     for name in names:
         if name.endswith(("_at", "_mark", "done_since")):

@@ -8,13 +8,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, bindparam, exists, insert, update
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, Official, ProcessedUpdate
 
 _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+_IDENTITY: Table = ChannelIdentity.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +85,34 @@ def link_identity(
 def note_chat(session: Session, identity: ChannelIdentity, chat_id: str, now: datetime) -> None:
     """The official wrote to us from ``chat_id`` at ``now``: that is where to write back, this
     channel is the one they last wrote from, and it is reachable again (whatever a platform
-    said before)."""
-    identity.chat_id = chat_id
-    identity.unreachable_at = None
-    if identity.last_inbound_at is None or identity.last_inbound_at < now:
-        identity.last_inbound_at = now
-    session.add(identity)
+    said before). Written at once by one prebuilt UPDATE, and the loaded identity takes the
+    values as its committed state: every inbound message does this, and as a dirty ORM object
+    it cost a flush of its own before the conversation's first query."""
+    last = identity.last_inbound_at
+    if last is not None and last >= now:
+        if identity.chat_id == chat_id and identity.unreachable_at is None:
+            return  # nothing to write
+        now = last  # never moved back: a late redelivered message is not "last written"
+    params = {"identity": identity.id, "chat": chat_id, "last": now}
+    session.connection().execute(_NOTE_CHAT, params)
+    for name, value in (("chat_id", chat_id), ("unreachable_at", None), ("last_inbound_at", now)):
+        set_committed_value(identity, name, value)
+
+
+def _note_chat_statement() -> Any:
+    column = _IDENTITY.c
+    return (
+        update(_IDENTITY)
+        .where(column.id == bindparam("identity"))
+        .values(
+            chat_id=bindparam("chat", type_=column.chat_id.type),
+            unreachable_at=None,
+            last_inbound_at=bindparam("last", type_=column.last_inbound_at.type),
+        )
+    )
+
+
+_NOTE_CHAT = _note_chat_statement()
 
 
 def linked_identities(
@@ -129,22 +155,47 @@ def choose_channel(session: Session, official: Official, channel: str | None) ->
     session.flush()
 
 
-def mark_processed(session: Session, channel: str, update_key: str, now: datetime) -> None:
+def mark_processed(
+    session: Session,
+    channel: str,
+    update_key: str,
+    now: datetime,
+    earlier: tuple[str, datetime] | None = None,
+) -> bool:
     """Record an inbound update as applied (at once); IntegrityError if it already was.
-    A Core INSERT: the first statement of every inbound, an ORM object and a flush cost
-    more than the statement."""
-    session.connection().execute(
-        insert(_PROCESSED), {"channel": channel, "update_key": update_key, "processed_at": now}
+    ``earlier``: the key an earlier version recorded for the same update, and since when a
+    row under it means "this update" — found, nothing is written and the answer is False.
+    A Core INSERT (… SELECT … WHERE NOT EXISTS for the earlier key): the first statement of
+    every inbound, where an ORM object, a flush and a second query cost more than it."""
+    if earlier is None:
+        session.connection().execute(
+            insert(_PROCESSED), {"channel": channel, "update_key": update_key, "processed_at": now}
+        )
+        return True
+    params = {"channel": channel, "key": update_key, "now": now}
+    params |= {"earlier": earlier[0], "since": earlier[1]}
+    # RETURNING, not rowcount: psycopg gives -1 for an INSERT … SELECT.
+    written = session.connection().execute(_PROCESSED_UNLESS_EARLIER, params)
+    return written.first() is not None
+
+
+def _processed_unless_earlier() -> Any:
+    column = _PROCESSED.c
+    channel = bindparam("channel", type_=column.channel.type)
+    applied_before = (
+        exists()
+        .where(column.channel == channel)
+        .where(column.update_key == bindparam("earlier", type_=column.update_key.type))
+        .where(column.processed_at >= bindparam("since", type_=column.processed_at.type))
     )
+    row = sql_select(
+        channel,
+        bindparam("key", type_=column.update_key.type),
+        bindparam("now", type_=column.processed_at.type),
+    ).where(~applied_before)
+    columns = ["channel", "update_key", "processed_at"]
+    return insert(_PROCESSED).from_select(columns, row).returning(column.id)
 
 
-def processed_since(session: Session, channel: str, update_key: str, since: datetime) -> bool:
-    """Whether ``update_key`` was recorded at ``since`` or later (a key an earlier version
-    wrote, checked for a redelivery of the same update)."""
-    found = session.exec(
-        select(ProcessedUpdate.id)
-        .where(ProcessedUpdate.channel == channel)
-        .where(ProcessedUpdate.update_key == update_key)
-        .where(col(ProcessedUpdate.processed_at) >= since)
-    ).first()
-    return found is not None
+# Built once with bound parameters: the first statement of every Telegram message.
+_PROCESSED_UNLESS_EARLIER = _processed_unless_earlier()

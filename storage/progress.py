@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from storage import history_state
 from storage.models import (
     Assignment,
     AssignmentOfficial,
@@ -58,44 +61,93 @@ def record_progress(
     percent: int | None,
     note: str | None,
     source: Source,
-) -> ProgressUpdate:
-    """Apply a change (``status`` None: a note only) and log it. Not flushed: the
-    transaction's next query, flush or commit writes both rows (one flush per message).
+) -> None:
+    """Apply a change (``status`` None: a note only) and log it, written at once.
 
     Done means 100 % and a done time; any other status clears the done time; a note replaces
     the assignment's note, and "done" without one clears a blocking reason. A note alone on a
     blocked assignment is a note: the blocking reason stays until the block is lifted.
+
+    Every status reply comes here, so the two rows are two prebuilt Core statements (the
+    history row, then the whole changed assignment row with the state its history now gives,
+    ``storage.history_state``), and the loaded assignment takes the values as its committed
+    state: as ORM objects they cost a flush of their own. An assignment with other changes
+    pending in the session, or an update older than the latest one kept, goes through the
+    ORM instead, whose flush hook replays the history.
     """
-    keeps_reason = status is None and assignment.status == AssignmentStatus.BLOCKED
-    if status is not None:
-        assignment.status = status
-    if status == AssignmentStatus.DONE:
-        assignment.percent = 100
-        assignment.done_at = source.now
-    elif percent is not None:
-        assignment.percent = percent
-    if status is not None and status != AssignmentStatus.DONE:
-        assignment.done_at = None
-    if note and not keeps_reason:
-        assignment.note = note[:NOTE_LIMIT]
-    elif status == AssignmentStatus.DONE:
-        assignment.note = None  # a blocking reason no longer applies
-    assignment.last_update_at = source.now
-    session.add(assignment)
     assert assignment.id is not None
-    update = ProgressUpdate(
-        assignment_id=assignment.id,
-        official_id=source.official_id,
-        status=assignment.status,
-        percent=percent if status != AssignmentStatus.DONE else 100,
-        note=note[:NOTE_LIMIT] if note else None,
-        note_only=status is None,
-        channel=source.channel,
-        external_message_id=source.message_id,
-        created_at=source.now,
+    dirty = session.is_modified(assignment)  # changes of its own pending: through the ORM
+    if not dirty and session.get_bind().dialect.name == "postgresql":
+        # Several workers: another transaction may have changed the row since it was read
+        # (READ COMMITTED). Locked and read again, the row written is that one plus this
+        # change. SQLite needs no lock: the transaction's first statement took the write lock.
+        session.refresh(assignment, with_for_update=True)
+    changes = _changes(assignment, status, percent, note, source.now)
+    row = {
+        "assignment_id": assignment.id,
+        "official_id": source.official_id,
+        "status": changes.get("status", assignment.status),
+        "percent": percent if status != AssignmentStatus.DONE else 100,
+        "note": note[:NOTE_LIMIT] if note else None,
+        "note_only": status is None,
+        "channel": source.channel,
+        "external_message_id": source.message_id,
+        "created_at": source.now,
+    }
+    if dirty or not history_state.kept_as_read(session, assignment, source.now):
+        for name, value in changes.items():
+            setattr(assignment, name, value)
+        session.add(assignment)
+        session.add(ProgressUpdate(**row))
+        return
+    changes |= history_state.after_update(assignment, row["status"], row["percent"], source.now)
+    connection = session.connection()
+    connection.execute(_INSERT_UPDATE, row)
+    values = {name: getattr(assignment, name) for name in _WRITTEN} | changes
+    connection.execute(
+        _UPDATE_ASSIGNMENT, {f"v_{k}": v for k, v in values.items()} | {"assignment": assignment.id}
     )
-    session.add(update)
-    return update
+    for name, value in changes.items():
+        set_committed_value(assignment, name, value)
+
+
+def _changes(
+    assignment: Assignment,
+    status: str | None,
+    percent: int | None,
+    note: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The assignment's columns after the change (``record_progress``'s rules)."""
+    keeps_reason = status is None and assignment.status == AssignmentStatus.BLOCKED
+    changes: dict[str, Any] = {"last_update_at": now}
+    if status is not None:
+        changes["status"] = status
+    if status == AssignmentStatus.DONE:
+        changes["percent"] = 100
+        changes["done_at"] = now
+    elif percent is not None:
+        changes["percent"] = percent
+    if status is not None and status != AssignmentStatus.DONE:
+        changes["done_at"] = None
+    if note and not keeps_reason:
+        changes["note"] = note[:NOTE_LIMIT]
+    elif status == AssignmentStatus.DONE:
+        changes["note"] = None  # a blocking reason no longer applies
+    return changes
+
+
+_PROGRESS: Table = ProgressUpdate.__table__  # type: ignore[attr-defined]
+_ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
+# What a change writes on the assignment row: its own five columns and the kept state.
+_WRITTEN = ("status", "percent", "note", "done_at", "last_update_at", *history_state.KEPT)
+# Built once with bound parameters ("v_" + column: a SET clause reserves the bare names).
+_INSERT_UPDATE = insert(_PROGRESS)
+_UPDATE_ASSIGNMENT = (
+    update(_ASSIGNMENT)
+    .where(_ASSIGNMENT.c.id == bindparam("assignment"))
+    .values({name: bindparam(f"v_{name}", type_=_ASSIGNMENT.c[name].type) for name in _WRITTEN})
+)
 
 
 def record_evidence(

@@ -68,11 +68,13 @@ def test_done_is_100_percent_with_a_done_time_and_no_blocking_reason(session: Se
     )
     assert assignment.note == "thiếu kinh phí" and assignment.done_at is None
     later = NOW + timedelta(days=1)
-    update = record_progress(
+    record_progress(
         session, assignment, AssignmentStatus.DONE, None, None, _source(official, later)
     )
     assert _fields(assignment, "status", "percent", "note") == ("done", 100, None)
     assert assignment.done_at == later and assignment.last_update_at == later
+    update = session.exec(select(ProgressUpdate).order_by(col(ProgressUpdate.id).desc())).first()
+    assert update is not None
     assert (update.status, update.percent, update.channel, update.external_message_id) == (
         "done",
         100,
