@@ -27,7 +27,6 @@ from sqlalchemy import (
     case,
     false,
     func,
-    literal,
     null,
     or_,
     select,
@@ -42,12 +41,17 @@ from storage.rollup_sql import (
     AS_OF,
     AS_OF_DAY,
     CUTOFF,
+    DONE,
     GROUP_KEYS,
+    ONE,
     START,
+    ZERO,
     GroupRow,
     Scope,
     Window,
+    const,
     latest_before,
+    role_values,
     state_columns,
     subtree_rows,
 )
@@ -94,7 +98,7 @@ def _done_between(assignment_id: Any, b: Binds) -> Any:
         select(col(pu.id))
         .where(
             col(pu.assignment_id) == assignment_id,
-            col(pu.status) == AssignmentStatus.DONE,
+            col(pu.status) == DONE,
             col(pu.created_at) >= b.start,
             col(pu.created_at) < b.as_of,
         )
@@ -112,50 +116,47 @@ def _figures(shape: Shape, b: Binds) -> list[Any]:
     # A recurring task is reported per period: done for this window when it is done at its
     # end (this report period's answer) or was reported done within it (the task has been
     # opened again for the next period since).
-    recurring = kind == "recurring"
+    recurring = kind == const("recurring")
     done_in_window = _done_between(aid, b)
-    st = case(
-        (and_(recurring, c["st"] != AssignmentStatus.DONE, done_in_window), AssignmentStatus.DONE),
-        else_=c["st"],
-    )
-    not_done = st != AssignmentStatus.DONE
+    st = case((and_(recurring, c["st"] != DONE, done_in_window), DONE), else_=c["st"])
+    not_done = st != DONE
     # Not done at the start: the history has said "done" only since then (kept on the row);
     # the history is probed only where that is not known.
-    at_start = func.coalesce(latest_before(col(ProgressUpdate.status), b.start, aid), "")
+    at_start = func.coalesce(latest_before(col(ProgressUpdate.status), b.start, aid), const(""))
     not_done_at_start = case(
         (c["done_since"].is_not(None), c["done_since"] >= b.start),
-        else_=at_start != AssignmentStatus.DONE,
+        else_=at_start != DONE,
     )
     newly_done = case(
         (recurring, done_in_window),
-        (and_(c["st"] == AssignmentStatus.DONE, c["done_at"] >= b.start), not_done_at_start),
+        (and_(c["st"] == DONE, c["done_at"] >= b.start), not_done_at_start),
         else_=false(),
     )
     lu = c["lu"]
-    overdue = and_(not_done, kind == "date", due < b.as_of_day)
+    overdue = and_(not_done, kind == const("date"), due < b.as_of_day)
     silent = and_(not_done, or_(lu < b.cutoff, and_(lu.is_(None), created < b.cutoff)))
     values = {
         "st": st,
-        "overdue": case((overdue, 1), else_=0),
-        "silent": case((silent, 1), else_=0),
-        "newly": case((and_(st == AssignmentStatus.DONE, newly_done), 1), else_=0),
-        "pct": case((st == AssignmentStatus.DONE, 100), else_=func.coalesce(c["pct"], 0)),
+        "overdue": case((overdue, ONE), else_=ZERO),
+        "silent": case((silent, ONE), else_=ZERO),
+        "newly": case((and_(st == DONE, newly_done), ONE), else_=ZERO),
+        "pct": case((st == DONE, const(100)), else_=func.coalesce(c["pct"], ZERO)),
     }
     return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
 
 
 def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    return func.coalesce(func.sum(case((condition, ONE), else_=ZERO)), ZERO)
 
 
 def _sums(r: Any, prefix: str) -> list[Any]:
     st = r[f"{prefix}st"]
     return [
-        _count(st == AssignmentStatus.NOT_STARTED),
-        _count(st == AssignmentStatus.IN_PROGRESS),
-        _count(st == AssignmentStatus.DONE),
-        _count(st == AssignmentStatus.BLOCKED),
-        *(func.coalesce(func.sum(r[f"{prefix}{name}"]), 0) for name in FIGURES[1:]),
+        _count(st == const(AssignmentStatus.NOT_STARTED)),
+        _count(st == const(AssignmentStatus.IN_PROGRESS)),
+        _count(st == DONE),
+        _count(st == const(AssignmentStatus.BLOCKED)),
+        *(func.coalesce(func.sum(r[f"{prefix}{name}"]), ZERO) for name in FIGURES[1:]),
     ]
 
 
@@ -166,6 +167,7 @@ KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": String}
 def statement(
     dialect: str,
     by_plan: bool,
+    roles: int,
     shapes: tuple[Shape, ...],
     sets: tuple[tuple[str, ...], ...],
     materialize: bool,
@@ -176,7 +178,12 @@ def statement(
     # The plan filter is the first window's (the caller makes sure both windows agree).
     parts = [
         subtree_rows(
-            dialect, children=children, by_plan=by_plan, columns=[*keys, *figures], as_of=AS_OF
+            dialect,
+            children=children,
+            by_plan=by_plan,
+            roles=roles,
+            columns=[*keys, *figures],
+            as_of=AS_OF,
         )
         for children in (True, False)
     ]
@@ -193,7 +200,7 @@ def statement(
         ]
         sums = [s for b in BINDS[: len(shapes)] for s in _sums(r, b.prefix)]
         selects.append(
-            select(literal(index).label("set_index"), *out_keys, *sums)
+            select(const(index).label("set_index"), *out_keys, *sums)
             .select_from(source)
             .group_by(*(r[key] for key in by))
         )
@@ -222,21 +229,23 @@ def grouped(
     query = statement(
         session.get_bind().dialect.name,
         scope.plan_id is not None,
+        len(scope.roles),
         shapes,
         tuple(sets),
         _materialize(session),
     )
     values: dict[str, Any] = {
         "root_id": scope.root_id,
-        "roles": list(scope.roles),
+        **role_values(scope.roles),
         "plan_id": scope.plan_id,
     }
     for window, b in zip(windows, BINDS, strict=False):
         values.update(b.values(window))
     out: list[list[list[GroupRow]]] = [[[] for _ in windows] for _ in sets]
-    width = len(GroupRow.__dataclass_fields__) - len(GROUP_KEYS)
+    width = len(FIGURES) + 3  # four status counts, then the other figures
     for row in session.exec(query, params=values).all():
-        index, keys, figures = row[0], tuple(row[1:4]), row[4:]
-        for w in range(len(windows)):
-            out[index][w].append(GroupRow(*keys, *figures[w * width : (w + 1) * width]))
+        index, child, task, role = row[:4]
+        figures = [int(value) for value in row[4:]]  # PostgreSQL: sum(bigint) is numeric
+        for w, rows in enumerate(out[index]):
+            rows.append(GroupRow(child, task, role, tuple(figures[w * width : (w + 1) * width])))
     return out
