@@ -33,6 +33,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -88,6 +89,10 @@ BINDS = (
     ),
 )
 Shape = tuple[bool, str | None]  # (historic, mark) of a window: what its statement reads
+# The eight figures of a window travel as three sums of packed integers, ``PACKING`` bits a
+# figure (three in 63 bits): a group of up to 2,097,151 assignments (the nation has about
+# 100,000 in all). A larger group is counted again with one sum per figure (``grouped``).
+PACKING: int | None = 21
 FIGURES = ("st", "overdue", "silent", "newly", "pct")
 
 
@@ -106,8 +111,9 @@ def _done_between(assignment_id: Any, b: Binds) -> Any:
     )
 
 
-def _figures(shape: Shape, b: Binds) -> list[Any]:
-    """One row's figures for one window, labelled ``<prefix><figure>``."""
+def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
+    """One row's figures for one window, labelled ``<prefix><figure>``; with ``bits``,
+    packed into three integers (``PACKING``)."""
     historic, mark = shape
     c = state_columns(historic, mark, b.as_of)
     aid = col(Assignment.id)
@@ -119,7 +125,6 @@ def _figures(shape: Shape, b: Binds) -> list[Any]:
     recurring = kind == const("recurring")
     done_in_window = _done_between(aid, b)
     st = case((and_(recurring, c["st"] != DONE, done_in_window), DONE), else_=c["st"])
-    not_done = st != DONE
     # Not done at the start: the history has said "done" only since then (kept on the row);
     # the history is probed only where that is not known.
     at_start = func.coalesce(latest_before(col(ProgressUpdate.status), b.start, aid), const(""))
@@ -133,23 +138,47 @@ def _figures(shape: Shape, b: Binds) -> list[Any]:
         else_=false(),
     )
     lu = c["lu"]
-    overdue = and_(not_done, kind == const("date"), due < b.as_of_day)
-    silent = and_(not_done, or_(lu < b.cutoff, and_(lu.is_(None), created < b.cutoff)))
-    values = {
-        "st": st,
-        "overdue": case((overdue, ONE), else_=ZERO),
-        "silent": case((silent, ONE), else_=ZERO),
-        "newly": case((and_(st == DONE, newly_done), ONE), else_=ZERO),
-        "pct": case((st == DONE, const(100)), else_=func.coalesce(c["pct"], ZERO)),
+    late = and_(kind == const("date"), due < b.as_of_day)
+    quiet = or_(lu < b.cutoff, and_(lu.is_(None), created < b.cutoff))
+    pct = func.coalesce(c["pct"], ZERO)
+    if bits is None:
+        not_done = st != DONE
+        values = {
+            "st": st,
+            "overdue": case((and_(not_done, late), ONE), else_=ZERO),
+            "silent": case((and_(not_done, quiet), ONE), else_=ZERO),
+            "newly": case((and_(st == DONE, newly_done), ONE), else_=ZERO),
+            "pct": case((st == DONE, const(100)), else_=pct),
+        }
+        return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
+    # Each ``CASE st WHEN …`` evaluates the status once: SQLite does not share a repeated
+    # expression, and the status at a past moment is a long one.
+    one, two = const(1 << bits), const(1 << 2 * bits)
+    flags = case((late, one), else_=ZERO) + case((quiet, two), else_=ZERO)
+    status = {
+        AssignmentStatus.NOT_STARTED: ONE,
+        AssignmentStatus.IN_PROGRESS: one,
+        AssignmentStatus.DONE: two,
     }
-    return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
+    packed = [
+        case({const(k): v for k, v in status.items()}, value=st, else_=ZERO),
+        case({DONE: ZERO, const(AssignmentStatus.BLOCKED): ONE + flags}, value=st, else_=flags),
+        case(
+            {DONE: case((newly_done, ONE), else_=ZERO) + const(100 << bits)},
+            value=st,
+            else_=pct * one,
+        ),
+    ]
+    return [v.label(f"{b.prefix}p{i}") for i, v in enumerate(packed)]
 
 
 def _count(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, ONE), else_=ZERO)), ZERO)
 
 
-def _sums(r: Any, prefix: str) -> list[Any]:
+def _sums(r: Any, prefix: str, bits: int | None) -> list[Any]:
+    if bits is not None:
+        return [func.coalesce(func.sum(r[f"{prefix}p{i}"]), ZERO) for i in range(3)]
     st = r[f"{prefix}st"]
     return [
         _count(st == const(AssignmentStatus.NOT_STARTED)),
@@ -158,6 +187,22 @@ def _sums(r: Any, prefix: str) -> list[Any]:
         _count(st == const(AssignmentStatus.BLOCKED)),
         *(func.coalesce(func.sum(r[f"{prefix}{name}"]), ZERO) for name in FIGURES[1:]),
     ]
+
+
+def unpack(sums: Sequence[int], bits: int) -> tuple[int, ...]:
+    """The eight figures of ``Counts`` from a group's three packed sums."""
+    mask = (1 << bits) - 1
+    a, b, c = (int(v) for v in sums)
+    return (
+        a & mask,
+        a >> bits & mask,
+        a >> 2 * bits,
+        b & mask,
+        b >> bits & mask,
+        b >> 2 * bits,
+        c & mask,
+        c >> bits,
+    )
 
 
 KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": String}
@@ -171,9 +216,12 @@ def statement(
     shapes: tuple[Shape, ...],
     sets: tuple[tuple[str, ...], ...],
     materialize: bool,
+    bits: int | None,
 ) -> Any:
-    """(set index, child, task, role, eight figures per window) per group of each set."""
-    figures = [f for shape, b in zip(shapes, BINDS, strict=False) for f in _figures(shape, b)]
+    """(set index, child, task, role, count, then per window the eight figures, or with
+    ``bits`` three packed sums) per group of each set."""
+    windows = list(zip(shapes, BINDS, strict=False))
+    figures = [f for shape, b in windows for f in _figures(shape, b, bits)]
     keys: list[Any] = [col(Assignment.task_id).label("task_id"), col(Assignment.role).label("role")]
     # The plan filter is the first window's (the caller makes sure both windows agree).
     parts = [
@@ -198,9 +246,9 @@ def statement(
             r[key] if key in by else sql_cast(null(), KEY_TYPES[key]).label(key)
             for key in GROUP_KEYS
         ]
-        sums = [s for b in BINDS[: len(shapes)] for s in _sums(r, b.prefix)]
+        sums = [s for _shape, b in windows for s in _sums(r, b.prefix, bits)]
         selects.append(
-            select(const(index).label("set_index"), *out_keys, *sums)
+            select(const(index).label("set_index"), *out_keys, func.count().label("n"), *sums)
             .select_from(source)
             .group_by(*(r[key] for key in by))
         )
@@ -225,15 +273,6 @@ def grouped(
     role; the root's own assignments count as a child with the root's id), for one or two
     windows (the second: the period before, whose plans must be the first's)."""
     assert 1 <= len(windows) <= len(BINDS)
-    shapes = tuple((w.historic, w.mark if w.historic else None) for w in windows)
-    query = statement(
-        session.get_bind().dialect.name,
-        scope.plan_id is not None,
-        len(scope.roles),
-        shapes,
-        tuple(sets),
-        _materialize(session),
-    )
     values: dict[str, Any] = {
         "root_id": scope.root_id,
         **role_values(scope.roles),
@@ -241,11 +280,56 @@ def grouped(
     }
     for window, b in zip(windows, BINDS, strict=False):
         values.update(b.values(window))
+    rows = _run(session, scope, windows, sets, values, PACKING)
+    if rows is None:  # a group too large to pack: the same figures, one sum each
+        rows = _run(session, scope, windows, sets, values, None)
+    assert rows is not None
     out: list[list[list[GroupRow]]] = [[[] for _ in windows] for _ in sets]
-    width = len(FIGURES) + 3  # four status counts, then the other figures
-    for row in session.exec(query, params=values).all():
-        index, child, task, role = row[:4]
-        figures = [int(value) for value in row[4:]]  # PostgreSQL: sum(bigint) is numeric
-        for w, rows in enumerate(out[index]):
-            rows.append(GroupRow(child, task, role, tuple(figures[w * width : (w + 1) * width])))
+    for index, child, task, role, figures in rows:
+        for w, found in enumerate(out[index]):
+            found.append(GroupRow(child, task, role, figures[w]))
+    return out
+
+
+Row = tuple[int, int | None, int | None, str | None, list[tuple[int, ...]]]
+
+
+def _run(
+    session: Session,
+    scope: Scope,
+    windows: Sequence[Window],
+    sets: Sequence[tuple[str, ...]],
+    values: dict[str, Any],
+    bits: int | None,
+) -> list[Row] | None:
+    """The grouped rows, each window's figures unpacked; None when ``bits`` cannot hold a
+    group's counts (it has ``1 << bits`` rows or more)."""
+    dialect = session.get_bind().dialect.name
+    shapes = tuple((w.historic, w.mark if w.historic else None) for w in windows)
+    query = statement(
+        dialect,
+        scope.plan_id is not None,
+        len(scope.roles),
+        shapes,
+        tuple(sets),
+        _materialize(session),
+        bits,
+    )
+    try:
+        found = session.exec(query, params=values).all()
+    except OperationalError as error:  # SQLite: a packed sum beyond 64 bits
+        if bits is None or "overflow" not in str(error):
+            raise
+        return None
+    width = 3 if bits is not None else len(FIGURES) + 3
+    out: list[Row] = []
+    for row in found:
+        if bits is not None and row[4] >= 1 << bits:
+            return None
+        sums = row[5:]
+        figures = [
+            unpack(part, bits) if bits is not None else tuple(int(v) for v in part)
+            for part in (sums[w * width : (w + 1) * width] for w in range(len(windows)))
+        ]
+        out.append((row[0], row[1], row[2], row[3], figures))
     return out
