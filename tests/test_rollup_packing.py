@@ -1,0 +1,97 @@
+"""The roll-up's grouped statement packs each window's eight figures into three integer sums
+(storage/rollup_pass.py, ``PACKING``): the figures must be those of one sum per figure, and a
+group too large for the packing must be counted again unpacked, never wrapped."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage.rollup
+import storage.rollup_pass
+from storage.periods import Period, quarter_period, range_period, week_period
+from storage.rollup import Rollup, rollup
+from storage.rollup_pass import unpack
+from tests.reports.dataset import NOW, Dataset, build_three_level
+
+PERIODS = [
+    quarter_period(2024, 3),
+    quarter_period(2024, 2),
+    week_period(datetime(2024, 7, 3).date()),
+    range_period(datetime(2024, 7, 1).date(), datetime(2024, 7, 31).date()),
+]
+
+
+def test_unpack_gives_back_the_sum_of_each_figure() -> None:
+    rng = random.Random(11)
+    bits = 21
+    one, two = 1 << bits, 1 << 2 * bits
+    rows = []
+    for _ in range(500):
+        counts = [rng.randint(0, 1) for _ in range(7)]
+        rows.append((*counts, rng.randint(0, 100)))
+    packed = [
+        sum(r[0] + r[1] * one + r[2] * two for r in rows),
+        sum(r[3] + r[4] * one + r[5] * two for r in rows),
+        sum(r[6] + r[7] * one for r in rows),
+    ]
+    assert unpack(packed, bits) == tuple(sum(column) for column in zip(*rows, strict=True))
+
+
+@contextmanager
+def grouped_statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        if "GROUP BY" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _rollup(session: Session, data: Dataset, period: Period) -> Rollup:
+    return rollup(session, data.units["P"], period, NOW, silence_days=21)
+
+
+@pytest.mark.parametrize("one_pass_max", [50, 0])
+@pytest.mark.parametrize(
+    ("bits", "statements"),
+    [
+        (1, 2),  # groups of two rows or more do not fit: counted again, one sum each
+        (31, 2),  # a packed sum beyond 64 bits (SQLite: integer overflow): counted again
+        (21, 1),  # the packing: one statement
+    ],
+)
+def test_packed_figures_are_those_of_one_sum_each(
+    session: Session,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    one_pass_max: int,
+    bits: int,
+    statements: int,
+) -> None:
+    monkeypatch.setattr(storage.rollup, "ONE_PASS_MAX_CHILDREN", one_pass_max)
+    data = build_three_level(session)
+    session.commit()
+    for period in PERIODS:
+        monkeypatch.setattr(storage.rollup_pass, "PACKING", None)
+        plain = _rollup(session, data, period)
+        monkeypatch.setattr(storage.rollup_pass, "PACKING", bits)
+        with grouped_statements(engine) as seen:
+            packed = _rollup(session, data, period)
+        assert packed == plain
+        assert plain.totals.total > 0
+        if bits == 31 and engine.dialect.name != "sqlite":
+            continue  # PostgreSQL sums bigints into numeric: no overflow, nothing again
+        assert len(seen) == statements
