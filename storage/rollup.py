@@ -44,7 +44,7 @@ from storage.rollup_model import (
     TaskRow,
     UnitRow,
 )
-from storage.rollup_sql import GROUP_KEYS, GroupRow, Scope, Window
+from storage.rollup_sql import GROUP_KEYS, GroupRow, Scope, Window, reader
 
 __all__ = [
     "UNCLASSIFIED",
@@ -100,6 +100,12 @@ def _statements() -> dict[str, Any]:
         "tasks": select(*(col(getattr(Task, name)) for name in TaskInfo._fields)).where(
             col(Task.id).in_(bindparam("ids", expanding=True))
         ),
+        "units": select(col(Unit.id), col(Unit.name), col(Unit.path)).where(
+            col(Unit.id).in_(bindparam("ids", expanding=True))
+        ),
+        "task_texts": select(col(Task.id), col(Task.order), col(Task.text)).where(
+            col(Task.id).in_(bindparam("ids", expanding=True))
+        ),
         "scores": select(Score.unit_id, Score.year, Score.code, Score.score).where(
             col(Score.unit_id).in_(bindparam("ids", expanding=True)),
             Score.index_name == bindparam("index_name"),
@@ -110,11 +116,11 @@ def _statements() -> dict[str, Any]:
 def _retired_between(session: Session, earlier: Window, window: Window) -> bool:
     """A plan retired between the two windows' ends (counted in the earlier only)."""
     params = {"earlier": earlier.as_of, "later": window.as_of}
-    return session.exec(_statements()["retired"], params=params).first() is not None
+    return reader(session).execute(_statements()["retired"], params).first() is not None
 
 
 def _child_units(session: Session, unit_id: int) -> list[UnitInfo]:
-    rows = session.exec(_statements()["children"], params={"parent_id": unit_id})
+    rows = reader(session).execute(_statements()["children"], {"parent_id": unit_id})
     return [UnitInfo(*row) for row in rows]
 
 
@@ -122,7 +128,7 @@ def _load_tasks(session: Session, rows: Sequence[GroupRow]) -> dict[int, TaskInf
     ids = sorted({row.task_id for row in rows if row.task_id is not None})
     if not ids:
         return {}
-    found = session.exec(_statements()["tasks"], params={"ids": ids})
+    found = reader(session).execute(_statements()["tasks"], {"ids": ids})
     return {row[0]: TaskInfo(*row) for row in found}
 
 
@@ -208,7 +214,7 @@ def latest_scores(session: Session, unit: Unit, index_name: str = "PAPI") -> Sco
     ancestry = unit_ancestry(unit) or [unit.id or 0]
     # One query for the whole ancestry: a roll-up runs it every time.
     params = {"ids": ancestry, "index_name": index_name}
-    rows = session.exec(_statements()["scores"], params=params).all()
+    rows = reader(session).execute(_statements()["scores"], params).all()
     for unit_id in reversed(ancestry):
         own = [row for row in rows if row[0] == unit_id]
         if own:
@@ -221,28 +227,33 @@ def _blocked(session: Session, scope: Scope, window: Window) -> tuple[BlockedIte
     rows = rollup_sql.blocked(session, scope, window)
     if not rows:
         return ()
+    connection = reader(session)
     units = {
-        u.id: u
-        for u in session.exec(select(Unit).where(col(Unit.id).in_({r.unit_id for r in rows})))
+        unit_id: (name, path)
+        for unit_id, name, path in connection.execute(
+            _statements()["units"], {"ids": sorted({r.unit_id for r in rows})}
+        )
     }
     tasks = {
-        t.id: t
-        for t in session.exec(select(Task).where(col(Task.id).in_({r.task_id for r in rows})))
+        task_id: (order, text)
+        for task_id, order, text in connection.execute(
+            _statements()["task_texts"], {"ids": sorted({r.task_id for r in rows})}
+        )
     }
     items = [
         BlockedItem(
             r.assignment_id,
             r.unit_id,
-            units[r.unit_id].name,
+            units[r.unit_id][0],
             r.task_id,
-            tasks[r.task_id].order,
-            tasks[r.task_id].text,
+            tasks[r.task_id][0],
+            tasks[r.task_id][1],
             r.note,
             r.since,
         )
         for r in rows
     ]
-    return tuple(sorted(items, key=lambda i: (units[i.unit_id].path, i.task_order)))
+    return tuple(sorted(items, key=lambda i: (units[i.unit_id][1], i.task_order)))
 
 
 def ancestor_at_level(session: Session, unit: Unit, level: str) -> Unit | None:

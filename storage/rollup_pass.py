@@ -52,6 +52,7 @@ from storage.rollup_sql import (
     Window,
     const,
     latest_before,
+    reader,
     role_values,
     state_columns,
     subtree_rows,
@@ -316,7 +317,7 @@ def _run(
         bits,
     )
     try:
-        found = session.exec(query, params=values).all()
+        found = reader(session).execute(query, values).all()
     except OperationalError as error:  # SQLite: a packed sum beyond 64 bits
         if bits is None or "overflow" not in str(error):
             raise

@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col
@@ -152,6 +153,15 @@ def in_subtree(dialect: str, path: Any, root_path: Any) -> ColumnElement[bool]:
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def reader(session: Session) -> Connection:
+    """The session's connection, once what the session holds is written (as ``Session.exec``
+    would autoflush): a roll-up's Core statements skip the ORM's execution layer through it,
+    some 20 µs a statement, which a province's one-millisecond floor shows."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def params(scope: Scope, window: Window) -> dict[str, Any]:
@@ -345,7 +355,7 @@ def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
         len(scope.roles),
         window.mark if window.historic else None,
     )
-    rows = session.exec(query, params=params(scope, window)).all()
+    rows = reader(session).execute(query, params(scope, window)).all()
     return [BlockedRow(*row) for row in rows]
 
 

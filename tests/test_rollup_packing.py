@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 import storage.rollup
 import storage.rollup_pass
+from storage.models import AssignmentStatus, Unit
 from storage.periods import Period, quarter_period, range_period, week_period
 from storage.rollup import Rollup, rollup
 from storage.rollup_pass import unpack
@@ -95,3 +96,22 @@ def test_packed_figures_are_those_of_one_sum_each(
         if bits == 31 and engine.dialect.name != "sqlite":
             continue  # PostgreSQL sums bigints into numeric: no overflow, nothing again
         assert len(seen) == statements
+
+
+def test_the_rollup_sees_what_the_session_holds_unflushed(session: Session) -> None:
+    """Its reads go through the session's connection (not ``Session.exec``): what the session
+    holds must be written first, as autoflush would, or the figures would be stale."""
+    data = build_three_level(session)
+    session.commit()
+    before = _rollup(session, data, PERIODS[0])
+    renamed = data.units["P"].name + " (mới)"
+    child = next(row for row in before.children if row.unit_id != data.units["P"].id)
+    unit = session.get(Unit, child.unit_id)
+    assert unit is not None
+    unit.name = renamed
+    assignment = next(a for a in data.assignments.values() if a.status != AssignmentStatus.DONE)
+    assignment.status = AssignmentStatus.DONE
+    session.add_all([unit, assignment])
+    after = _rollup(session, data, PERIODS[0])
+    assert after.totals.done == before.totals.done + 1
+    assert renamed in {row.name for row in after.children}
