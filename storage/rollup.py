@@ -20,6 +20,7 @@ Counting rules (also in docs/reports.md):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -91,9 +92,7 @@ def _window(period: Period, now: datetime, silence_days: int) -> Window:
 def _statements() -> dict[str, Any]:
     retired = col(Plan.retired_at)
     return {
-        "retired": select(col(Plan.id))
-        .where(retired >= bindparam("earlier"), retired < bindparam("later"))
-        .limit(1),
+        "retired": select(retired).where(retired < bindparam("later")),
         "children": select(*(col(getattr(Unit, name)) for name in UnitInfo._fields)).where(
             col(Unit.parent_id) == bindparam("parent_id")
         ),
@@ -113,10 +112,10 @@ def _statements() -> dict[str, Any]:
     }
 
 
-def _retired_between(session: Session, earlier: Window, window: Window) -> bool:
-    """A plan retired between the two windows' ends (counted in the earlier only)."""
-    params = {"earlier": earlier.as_of, "later": window.as_of}
-    return reader(session).execute(_statements()["retired"], params).first() is not None
+def _retired_before(session: Session, moment: datetime) -> list[datetime]:
+    """When the plans retired before ``moment`` were (usually none)."""
+    found = reader(session).execute(_statements()["retired"], {"later": moment})
+    return [retired for (retired,) in found]
 
 
 def _child_units(session: Session, unit_id: int) -> list[UnitInfo]:
@@ -158,8 +157,9 @@ def rollup(
     costs more when the unit has many children."""
     if unit.id is None or not unit.path:
         raise RollupError(f"unit {unit.code!r} has no materialised path")
-    scope = Scope(unit.id, unit.path, tuple(roles), plan_id)
     window = _window(period, now, silence_days)
+    retired = _retired_before(session, window.as_of)
+    scope = Scope(unit.id, unit.path, tuple(roles), plan_id, retired=bool(retired))
     child_units = _child_units(session, unit.id)
     one_set = with_matrix or len(child_units) <= ONE_PASS_MAX_CHILDREN
     sets = _key_sets(one_set)
@@ -167,12 +167,15 @@ def rollup(
     earlier = _window(before, now, silence_days)
     # Both periods in one pass over the rows, unless a plan retired between their ends
     # counts in one and not in the other.
-    together = compare and not _retired_between(session, earlier, window)
+    together = compare and not any(moment >= earlier.as_of for moment in retired)
     found = rollup_pass.grouped(session, scope, [window, earlier] if together else [window], sets)
     if compare and not together:
-        apart = rollup_pass.grouped(session, scope, [earlier], sets)
-        for rows, alone in zip(found, apart, strict=True):
-            rows.append(alone[0])
+        before_earlier = any(moment < earlier.as_of for moment in retired)
+        apart = rollup_pass.grouped(
+            session, replace(scope, retired=before_earlier), [earlier], sets
+        )
+        for rows, apart_rows in zip(found, apart, strict=True):
+            rows.append(apart_rows[0])
     child_rows, task_rows = found[0][0], found[-1][0]
     previous_children, previous_tasks = (found[0][1], found[-1][1]) if compare else ([], [])
     tasks = _load_tasks(session, [*task_rows, *previous_tasks])

@@ -214,6 +214,7 @@ def statement(
     dialect: str,
     by_plan: bool,
     roles: int,
+    retired: bool,
     shapes: tuple[Shape, ...],
     sets: tuple[tuple[str, ...], ...],
     materialize: bool,
@@ -233,6 +234,7 @@ def statement(
             roles=roles,
             columns=[*keys, *figures],
             as_of=AS_OF,
+            retired=retired,
         )
         for children in (True, False)
     ]
@@ -311,6 +313,7 @@ def _run(
         dialect,
         scope.plan_id is not None,
         len(scope.roles),
+        scope.retired,
         shapes,
         tuple(sets),
         _materialize(session),

@@ -89,6 +89,9 @@ class Scope:
     root_path: str
     roles: tuple[str, ...]
     plan_id: int | None = None
+    # Some plan was retired before the (first) window's end: its tasks must be left out.
+    # False when none was (the usual case): the statement then skips that test on every row.
+    retired: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,7 @@ def subtree_rows(
     roles: int,
     columns: list[Any],
     as_of: Any = AS_OF,
+    retired: bool = True,
 ) -> Select[Any]:
     """``columns`` of each assignment of the scope, after ``child_id``: the root's child
     whose subtree holds it (``children``), or the root (the root unit's own assignments);
@@ -277,6 +281,8 @@ def subtree_rows(
     )
     if by_plan:
         query = query.where(col(Task.plan_id) == PLAN_ID)
+    if not retired:
+        return query
     # A plan retired before the moment no longer counts; earlier periods still see it.
     return query.where(
         col(Task.plan_id).not_in(select(col(Plan.id)).where(col(Plan.retired_at) < as_of))
@@ -290,6 +296,7 @@ def scoped_rows(
     children: bool,
     by_plan: bool,
     roles: int,
+    retired: bool,
     mark: str | None = None,
 ) -> Any:
     """One row per assignment of the scope with its state as of ``as_of``."""
@@ -300,7 +307,9 @@ def scoped_rows(
         col(Assignment.task_id).label("task_id"),
         *(value.label(name) for name, value in state.items()),
     ]
-    query = subtree_rows(dialect, children=children, by_plan=by_plan, roles=roles, columns=columns)
+    query = subtree_rows(
+        dialect, children=children, by_plan=by_plan, roles=roles, columns=columns, retired=retired
+    )
     return query.subquery("scoped")
 
 
@@ -331,12 +340,18 @@ def _reason(assignment_id: Any) -> Any:
 
 @cache
 def _blocked_statement(
-    dialect: str, historic: bool, by_plan: bool, roles: int, mark: str | None
+    dialect: str, historic: bool, by_plan: bool, roles: int, retired: bool, mark: str | None
 ) -> Any:
     parts = []
     for children in (True, False):
         c = scoped_rows(
-            dialect, historic=historic, children=children, by_plan=by_plan, roles=roles, mark=mark
+            dialect,
+            historic=historic,
+            children=children,
+            by_plan=by_plan,
+            roles=roles,
+            retired=retired,
+            mark=mark,
         ).c
         note = _reason(c.aid) if historic else c.note  # the row keeps the reason (handlers)
         parts.append(
@@ -353,6 +368,7 @@ def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
         window.historic,
         scope.plan_id is not None,
         len(scope.roles),
+        scope.retired,
         window.mark if window.historic else None,
     )
     rows = reader(session).execute(query, params(scope, window)).all()

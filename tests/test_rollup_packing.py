@@ -1,6 +1,8 @@
-"""The roll-up's grouped statement packs each window's eight figures into three integer sums
-(storage/rollup_pass.py, ``PACKING``): the figures must be those of one sum per figure, and a
-group too large for the packing must be counted again unpacked, never wrapped."""
+"""How the roll-up reads, made cheaper in its fourth pass (docs/performance.md): the grouped
+statement packs each window's eight figures into three integer sums (storage/rollup_pass.py,
+``PACKING``), which must give the figures of one sum per figure, and a group too large for the
+packing must be counted again unpacked, never wrapped; the reads go through the session's
+connection, and the plan test is left out of the statement when no plan was retired."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlmodel import Session
 
 import storage.rollup
 import storage.rollup_pass
+from kernel.clock import VN_TZ
 from storage.models import AssignmentStatus, Unit
 from storage.periods import Period, quarter_period, range_period, week_period
 from storage.rollup import Rollup, rollup
@@ -115,3 +118,21 @@ def test_the_rollup_sees_what_the_session_holds_unflushed(session: Session) -> N
     after = _rollup(session, data, PERIODS[0])
     assert after.totals.done == before.totals.done + 1
     assert renamed in {row.name for row in after.children}
+
+
+def test_a_plan_retired_before_the_period_ends_is_left_out_of_it_only(session: Session) -> None:
+    """The statement tests each row's plan only when some plan was retired before the
+    window's end (``Scope.retired``): that test must still leave the plan out."""
+    data = build_three_level(session)
+    assert data.plan is not None
+    session.commit()
+    counted = _rollup(session, data, PERIODS[0]).totals.total
+    data.plan.retired_at = datetime(2024, 6, 1, tzinfo=VN_TZ)  # in Q2
+    session.add(data.plan)
+    session.commit()
+    running = _rollup(session, data, PERIODS[0])
+    assert counted > 0 and running.totals.total == 0
+    assert running.previous is not None and running.previous.totals.total == 0  # Q2 ends later
+    early = rollup(session, data.units["P"], quarter_period(2024, 1), NOW, silence_days=21)
+    assert early.totals.total == counted  # Q1 ended before: the plan still counts there
+    assert early.previous is not None and early.previous.period == quarter_period(2023, 4)
