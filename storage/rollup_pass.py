@@ -28,7 +28,6 @@ from sqlalchemy import (
     false,
     func,
     null,
-    or_,
     select,
     union_all,
 )
@@ -129,10 +128,9 @@ def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
     # Not done at the start: the history has said "done" only since then (kept on the row);
     # the history is probed only where that is not known.
     at_start = func.coalesce(latest_before(col(ProgressUpdate.status), b.start, aid), const(""))
-    not_done_at_start = case(
-        (c["done_since"].is_not(None), c["done_since"] >= b.start),
-        else_=at_start != DONE,
-    )
+    # ``coalesce(a, b)`` rather than ``CASE WHEN a IS NOT NULL THEN a ELSE b END``: SQLite
+    # evaluates ``a`` (a CASE itself for a past moment) once, not twice.
+    not_done_at_start = func.coalesce(c["done_since"] >= b.start, at_start != DONE)
     newly_done = case(
         (recurring, done_in_window),
         (and_(c["st"] == DONE, c["done_at"] >= b.start), not_done_at_start),
@@ -140,7 +138,7 @@ def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
     )
     lu = c["lu"]
     late = and_(kind == const("date"), due < b.as_of_day)
-    quiet = or_(lu < b.cutoff, and_(lu.is_(None), created < b.cutoff))
+    quiet = func.coalesce(lu, created) < b.cutoff  # never updated: silent since its creation
     pct = func.coalesce(c["pct"], ZERO)
     if bits is None:
         not_done = st != DONE
