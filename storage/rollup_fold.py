@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import cache
+from operator import add
 from typing import NamedTuple, TypeVar
 
 from storage.models import Unit
@@ -65,11 +67,7 @@ def sums(pairs: Iterable[tuple[K, Sequence[int]]]) -> dict[K, list[int]]:
     acc: dict[K, list[int]] = {}
     for key, values in pairs:
         current = acc.get(key)
-        if current is None:
-            acc[key] = list(values)
-        else:
-            for i, value in enumerate(values):
-                current[i] += value
+        acc[key] = list(values) if current is None else list(map(add, current, values))
     return acc
 
 
@@ -182,10 +180,16 @@ def task_rows(tasks: dict[int, TaskInfo], task_sums: dict[int, list[int]]) -> tu
     return tuple(sorted(rows, key=lambda r: (r.plan_id, r.order, r.task_id)))
 
 
+@cache
+def _maxima() -> dict[str, float | None]:
+    """The PAPI maxima of the shipped taxonomy (a file: read once, as ``taxonomy_rows``)."""
+    return {t.code: t.max_score for t in taxonomy_rows() if t.index_name == "PAPI"}
+
+
 def dimension_rows(
     sums_by_code: dict[str, Counts], scores: Scores | None, all_codes: Iterable[str]
 ) -> tuple[DimensionRow, ...]:
-    maxima = {t.code: t.max_score for t in taxonomy_rows() if t.index_name == "PAPI"}
+    maxima = _maxima()
     codes = set(all_codes) | set(sums_by_code)
     return tuple(
         DimensionRow(

@@ -191,7 +191,7 @@ def _sums(r: Any, prefix: str, bits: int | None) -> list[Any]:
 def unpack(sums: Sequence[int], bits: int) -> tuple[int, ...]:
     """The eight figures of ``Counts`` from a group's three packed sums."""
     mask = (1 << bits) - 1
-    a, b, c = (int(v) for v in sums)
+    a, b, c = int(sums[0]), int(sums[1]), int(sums[2])  # PostgreSQL: numeric sums
     return (
         a & mask,
         a >> bits & mask,
@@ -324,14 +324,16 @@ def _run(
             raise
         return None
     width = 3 if bits is not None else len(FIGURES) + 3
+    starts = range(5, 5 + width * len(windows), width)
     out: list[Row] = []
+    if bits is None:
+        for row in found:
+            figures = [tuple(int(v) for v in row[i : i + width]) for i in starts]
+            out.append((row[0], row[1], row[2], row[3], figures))
+        return out
+    limit = 1 << bits
     for row in found:
-        if bits is not None and row[4] >= 1 << bits:
+        if row[4] >= limit:
             return None
-        sums = row[5:]
-        figures = [
-            unpack(part, bits) if bits is not None else tuple(int(v) for v in part)
-            for part in (sums[w * width : (w + 1) * width] for w in range(len(windows)))
-        ]
-        out.append((row[0], row[1], row[2], row[3], figures))
+        out.append((row[0], row[1], row[2], row[3], [unpack(row[i : i + 3], bits) for i in starts]))
     return out
