@@ -19,18 +19,21 @@ Counting rules (also in docs/reports.md):
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from typing import NamedTuple, TypeVar
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from functools import cache
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from kernel.dates import today_local
-from storage import rollup_pass, rollup_sql
+from storage import rollup_fold, rollup_pass, rollup_sql
 from storage.history_state import MARK_KINDS
 from storage.models import ASSIGNMENT_ROLES, Plan, Score, Task, Unit
 from storage.periods import Period, previous_period
+from storage.rollup_fold import TaskInfo, UnitInfo, rank
 from storage.rollup_model import (
     UNCLASSIFIED,
     BlockedItem,
@@ -41,10 +44,8 @@ from storage.rollup_model import (
     Scores,
     TaskRow,
     UnitRow,
-    code_key,
 )
-from storage.rollup_sql import GROUP_KEYS, GroupRow, Scope, Window
-from storage.taxonomy import taxonomy_rows
+from storage.rollup_sql import GROUP_KEYS, GroupRow, Scope, Window, reader
 
 __all__ = [
     "UNCLASSIFIED",
@@ -65,39 +66,7 @@ __all__ = [
     "unit_rank",
 ]
 
-K = TypeVar("K")
 ONE_PASS_MAX_CHILDREN = 50
-
-
-def _values(row: GroupRow) -> tuple[int, ...]:
-    """A group's figures in the order of ``Counts``' fields."""
-    return (
-        row.not_started,
-        row.in_progress,
-        row.done,
-        row.blocked,
-        row.overdue,
-        row.silent,
-        row.done_in_period,
-        int(row.percent_sum),
-    )
-
-
-def _fold(pairs: Iterable[tuple[K, Sequence[int]]]) -> dict[K, Counts]:
-    return {key: Counts(*values) for key, values in _sum(pairs).items()}
-
-
-def _sum(pairs: Iterable[tuple[K, Sequence[int]]]) -> dict[K, list[int]]:
-    """Sum figures by key with plain integer lists: this runs over every grouped row."""
-    acc: dict[K, list[int]] = {}
-    for key, values in pairs:
-        current = acc.get(key)
-        acc[key] = (
-            list(values)
-            if current is None
-            else [a + b for a, b in zip(current, values, strict=True)]
-        )
-    return acc
 
 
 class RollupError(ValueError):
@@ -117,166 +86,56 @@ def _window(period: Period, now: datetime, silence_days: int) -> Window:
     )
 
 
-def _retired_between(session: Session, earlier: Window, window: Window) -> bool:
-    """A plan retired between the two windows' ends (counted in the earlier only)."""
+# The fixed reads of a roll-up, each built once: a province's whole GROUP BY floor is about a
+# millisecond, so building a statement per call (and its cache key) is a cost it shows.
+@cache
+def _statements() -> dict[str, Any]:
     retired = col(Plan.retired_at)
-    query = select(col(Plan.id)).where(retired >= earlier.as_of, retired < window.as_of)
-    return session.exec(query.limit(1)).first() is not None
+    return {
+        "retired": select(retired).where(retired < bindparam("later")),
+        "children": select(*(col(getattr(Unit, name)) for name in UnitInfo._fields)).where(
+            col(Unit.parent_id) == bindparam("parent_id")
+        ),
+        "tasks": select(*(col(getattr(Task, name)) for name in TaskInfo._fields)).where(
+            col(Task.id).in_(bindparam("ids", expanding=True))
+        ),
+        "units": select(col(Unit.id), col(Unit.name), col(Unit.path)).where(
+            col(Unit.id).in_(bindparam("ids", expanding=True))
+        ),
+        "task_texts": select(col(Task.id), col(Task.order), col(Task.text)).where(
+            col(Task.id).in_(bindparam("ids", expanding=True))
+        ),
+        "scores": select(Score.unit_id, Score.year, Score.code, Score.score).where(
+            col(Score.unit_id).in_(bindparam("ids", expanding=True)),
+            Score.index_name == bindparam("index_name"),
+        ),
+    }
 
 
-def _dimension_key(task: TaskInfo) -> str:
-    return str(task.dimension) if task.dimension is not None else UNCLASSIFIED
+def _retired_before(session: Session, moment: datetime) -> list[datetime]:
+    """When the plans retired before ``moment`` were (usually none)."""
+    found = reader(session).execute(_statements()["retired"], {"later": moment})
+    return [retired for (retired,) in found]
 
 
-class TaskInfo(NamedTuple):
-    """The task columns a roll-up shows (plain tuples: no ORM object per task)."""
-
-    id: int
-    plan_id: int
-    order: int
-    stt: str
-    text: str
-    dimension: int | None
-    subdimension: str | None
-    deadline_raw: str
-    due_date: date | None
+def _child_units(session: Session, unit_id: int) -> list[UnitInfo]:
+    rows = reader(session).execute(_statements()["children"], {"parent_id": unit_id})
+    return [UnitInfo(*row) for row in rows]
 
 
-def _load_tasks(session: Session, rows: Iterable[GroupRow]) -> dict[int, TaskInfo]:
-    ids = {row.task_id for row in rows if row.task_id is not None}
+def _load_tasks(session: Session, rows: Sequence[GroupRow]) -> dict[int, TaskInfo]:
+    ids = sorted({row.task_id for row in rows if row.task_id is not None})
     if not ids:
         return {}
-    columns = [col(getattr(Task, name)) for name in TaskInfo._fields]
-    query = select(*columns).where(col(Task.id).in_(ids))
-    return {row[0]: TaskInfo(*row) for row in session.exec(query)}
+    found = reader(session).execute(_statements()["tasks"], {"ids": ids})
+    return {row[0]: TaskInfo(*row) for row in found}
 
 
-def _fold_previous(
-    period: Period, children: list[GroupRow], rows: list[GroupRow], tasks: dict[int, TaskInfo]
-) -> Previous:
-    by_task = _sum((r.task_id or 0, _values(r)) for r in rows)  # fold each row once
-    return Previous(
-        period=period,
-        totals=_fold(("", v) for v in by_task.values()).get("", Counts()),
-        dimensions=_fold((_dimension_key(tasks[t]), v) for t, v in by_task.items()),
-        children=_fold((r.child_id or 0, _values(r)) for r in children),
-    )
-
-
-def rank(rows: Sequence[tuple[int, Counts, str]]) -> dict[int, int]:
-    """Competition ranking (1, 2, 2, 4) by completion desc, then overdue asc; the name only
-    orders ties for display."""
-    ordered = sorted(rows, key=lambda r: (-r[1].completion, r[1].overdue, r[2]))
-    ranks: dict[int, int] = {}
-    previous_key: tuple[float, int] | None = None
-    for position, (unit_id, counts, _name) in enumerate(ordered, start=1):
-        key = (counts.completion, counts.overdue)
-        if key != previous_key:
-            current = position
-            previous_key = key
-        ranks[unit_id] = current
-    return ranks
-
-
-def _children(
-    root: Unit, child_units: list[Unit], by_child: dict[int, Counts]
-) -> tuple[UnitRow, ...]:
-    units = list(child_units)
-    if root.id in by_child:
-        units.insert(0, root)
-    by_level: dict[str, list[Unit]] = defaultdict(list)
-    for unit in units:
-        by_level["" if unit is root else unit.level].append(unit)
-    out: list[UnitRow] = []
-    for level in sorted(by_level, key=lambda lv: (lv != "", lv == "department", lv)):
-        members = by_level[level]
-        carrying = [
-            (u.id, by_child[u.id], u.name_folded) for u in members if u.id in by_child if u.id
-        ]
-        ranks = rank(carrying) if level else {}
-        for unit in members:
-            assert unit.id is not None
-            counts = by_child.get(unit.id, Counts())
-            out.append(
-                UnitRow(
-                    unit.id,
-                    unit.code,
-                    unit.name,
-                    unit.level,
-                    counts,
-                    ranks.get(unit.id),
-                    len(carrying) if level else 0,
-                )
-            )
-    level_order = {lv: i for i, lv in enumerate(dict.fromkeys(r.level for r in out))}
-    return tuple(
-        sorted(
-            out,
-            key=lambda r: (
-                r.unit_id != root.id,
-                level_order[r.level],
-                r.rank is None,
-                r.rank or 0,
-                r.name,
-            ),
-        )
-    )
-
-
-def _tasks(tasks: dict[int, TaskInfo], by_task: dict[int, Counts]) -> tuple[TaskRow, ...]:
-    rows = [
-        TaskRow(
-            task_id=t.id,
-            plan_id=t.plan_id,
-            order=t.order,
-            stt=t.stt,
-            text=t.text,
-            dimension=str(t.dimension) if t.dimension is not None else UNCLASSIFIED,
-            deadline_raw=t.deadline_raw,
-            due_date=t.due_date,
-            counts=by_task[t.id],
-        )
-        for t in tasks.values()
-        if t.id in by_task
-    ]
-    return tuple(sorted(rows, key=lambda r: (r.plan_id, r.order, r.task_id)))
-
-
-def unit_ancestry(unit: Unit) -> list[int]:
-    """Unit ids from the top of the tree down to ``unit``, read from its path."""
-    return [int(part) for part in unit.path.strip("/").split("/") if part]
-
-
-def latest_scores(session: Session, unit: Unit, index_name: str = "PAPI") -> Scores | None:
-    """The latest published scores of the unit or its nearest ancestor that has any."""
-    ancestry = unit_ancestry(unit) or [unit.id or 0]
-    rows = session.exec(  # one query for the whole ancestry: a roll-up runs it every time
-        select(Score.unit_id, Score.year, Score.code, Score.score).where(
-            col(Score.unit_id).in_(ancestry), Score.index_name == index_name
-        )
-    ).all()
-    for unit_id in reversed(ancestry):
-        own = [row for row in rows if row[0] == unit_id]
-        if own:
-            year = max(row[1] for row in own)
-            return Scores(unit_id, year, {code: score for _u, y, code, score in own if y == year})
-    return None
-
-
-def _dimension_rows(
-    session: Session, sums: dict[str, Counts], scores: Scores | None, all_codes: Iterable[str]
-) -> tuple[DimensionRow, ...]:
-    maxima = {t.code: t.max_score for t in taxonomy_rows() if t.index_name == "PAPI"}
-    codes = set(all_codes) | set(sums)
-    return tuple(
-        DimensionRow(
-            code,
-            sums.get(code, Counts()),
-            scores.values.get(code) if scores else None,
-            maxima.get(code),
-        )
-        for code in sorted(codes, key=code_key)
-    )
+def _key_sets(one_set: bool) -> list[tuple[str, ...]]:
+    # Groups ≈ children × tasks: with few children (the nation's provinces, a province's
+    # districts) one key set (child, task, role) is cheapest and gives the matrix for free;
+    # with many (a province's 100+ communes) two narrower ones are.
+    return [GROUP_KEYS] if one_set else [("child_id", "role"), ("task_id",)]
 
 
 def rollup(
@@ -298,93 +157,106 @@ def rollup(
     costs more when the unit has many children."""
     if unit.id is None or not unit.path:
         raise RollupError(f"unit {unit.code!r} has no materialised path")
-    scope = Scope(unit.id, unit.path, tuple(roles), plan_id)
     window = _window(period, now, silence_days)
-    child_units = list(session.exec(select(Unit).where(col(Unit.parent_id) == unit.id)).all())
-    # Groups ≈ children × tasks: with few children (the nation's provinces, a province's
-    # districts) one key set (child, task, role) is cheapest and gives the matrix for free;
-    # with many (a province's 100+ communes) two narrower ones are.
+    retired = _retired_before(session, window.as_of)
+    scope = Scope(unit.id, unit.path, tuple(roles), plan_id, retired=bool(retired))
+    child_units = _child_units(session, unit.id)
     one_set = with_matrix or len(child_units) <= ONE_PASS_MAX_CHILDREN
-    sets = [GROUP_KEYS] if one_set else [("child_id", "role"), ("task_id",)]
+    sets = _key_sets(one_set)
     before = previous_period(period)
     earlier = _window(before, now, silence_days)
     # Both periods in one pass over the rows, unless a plan retired between their ends
     # counts in one and not in the other.
-    together = compare and not _retired_between(session, earlier, window)
+    together = compare and not any(moment >= earlier.as_of for moment in retired)
     found = rollup_pass.grouped(session, scope, [window, earlier] if together else [window], sets)
     if compare and not together:
-        apart = rollup_pass.grouped(session, scope, [earlier], sets)
-        for rows, alone in zip(found, apart, strict=True):
-            rows.append(alone[0])
-    cells = found[0][0] if one_set else []
+        before_earlier = any(moment < earlier.as_of for moment in retired)
+        apart = rollup_pass.grouped(
+            session, replace(scope, retired=before_earlier), [earlier], sets
+        )
+        for rows, apart_rows in zip(found, apart, strict=True):
+            rows.append(apart_rows[0])
     child_rows, task_rows = found[0][0], found[-1][0]
     previous_children, previous_tasks = (found[0][1], found[-1][1]) if compare else ([], [])
     tasks = _load_tasks(session, [*task_rows, *previous_tasks])
-    matrix = _fold(((r.task_id or 0, r.child_id or 0), _values(r)) for r in cells)
-    by_child = _fold((r.child_id or 0, _values(r)) for r in child_rows)
-    task_sums = _sum((r.task_id or 0, _values(r)) for r in task_rows)
-    by_task = {task: Counts(*values) for task, values in task_sums.items()}
+    task_sums = rollup_fold.by_task(task_rows)
     scores = latest_scores(session, unit)
-    previous = _fold_previous(before, previous_children, previous_tasks, tasks) if compare else None
-    top_codes = [str(d) for d in range(1, 9)]
+    dimensions, subdimensions = rollup_fold.dimensions(tasks, task_sums, scores)
+    cells = child_rows if one_set else []
     return Rollup(
         unit=unit,
         period=period,
-        as_of=min(period.end_moment, now),
+        as_of=window.as_of,
         silence_days=silence_days,
-        totals=_fold(("", v) for v in task_sums.values()).get("", Counts()),
-        roles=_fold((r.role or "", _values(r)) for r in child_rows),
-        dimensions=_dimension_rows(
-            session,
-            _fold((_dimension_key(tasks[t]), v) for t, v in task_sums.items()),
-            scores,
-            top_codes,
+        totals=rollup_fold.total(task_sums),
+        roles=rollup_fold.fold((r.role or "", r.values) for r in child_rows),
+        dimensions=dimensions,
+        subdimensions=subdimensions,
+        children=rollup_fold.children(
+            UnitInfo.of(unit), child_units, rollup_fold.by_child(child_rows)
         ),
-        subdimensions=_dimension_rows(
-            session,
-            _fold(
-                (sub, v) for t, v in task_sums.items() if (sub := tasks[t].subdimension) is not None
-            ),
-            scores,
-            (),
+        tasks=rollup_fold.task_rows(tasks, task_sums),
+        matrix=rollup_fold.fold(((r.task_id or 0, r.child_id or 0), r.values) for r in cells),
+        blocked=_blocked(session, scope, window),
+        previous=(
+            rollup_fold.previous(before, previous_children, previous_tasks, tasks)
+            if compare
+            else None
         ),
-        children=_children(unit, child_units, by_child),
-        tasks=_tasks(tasks, by_task),
-        matrix=matrix,
-        blocked=_blocked(session, scope, period, now, silence_days),
-        previous=previous,
         scores=scores,
     )
 
 
-def _blocked(
-    session: Session, scope: Scope, period: Period, now: datetime, silence_days: int
-) -> tuple[BlockedItem, ...]:
-    rows = rollup_sql.blocked(session, scope, _window(period, now, silence_days))
+def unit_ancestry(unit: Unit) -> list[int]:
+    """Unit ids from the top of the tree down to ``unit``, read from its path."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def latest_scores(session: Session, unit: Unit, index_name: str = "PAPI") -> Scores | None:
+    """The latest published scores of the unit or its nearest ancestor that has any."""
+    ancestry = unit_ancestry(unit) or [unit.id or 0]
+    # One query for the whole ancestry: a roll-up runs it every time.
+    params = {"ids": ancestry, "index_name": index_name}
+    rows = reader(session).execute(_statements()["scores"], params).all()
+    for unit_id in reversed(ancestry):
+        own = [row for row in rows if row[0] == unit_id]
+        if own:
+            year = max(row[1] for row in own)
+            return Scores(unit_id, year, {code: score for _u, y, code, score in own if y == year})
+    return None
+
+
+def _blocked(session: Session, scope: Scope, window: Window) -> tuple[BlockedItem, ...]:
+    rows = rollup_sql.blocked(session, scope, window)
     if not rows:
         return ()
+    connection = reader(session)
     units = {
-        u.id: u
-        for u in session.exec(select(Unit).where(col(Unit.id).in_({r.unit_id for r in rows})))
+        unit_id: (name, path)
+        for unit_id, name, path in connection.execute(
+            _statements()["units"], {"ids": sorted({r.unit_id for r in rows})}
+        )
     }
     tasks = {
-        t.id: t
-        for t in session.exec(select(Task).where(col(Task.id).in_({r.task_id for r in rows})))
+        task_id: (order, text)
+        for task_id, order, text in connection.execute(
+            _statements()["task_texts"], {"ids": sorted({r.task_id for r in rows})}
+        )
     }
     items = [
         BlockedItem(
             r.assignment_id,
             r.unit_id,
-            units[r.unit_id].name,
+            units[r.unit_id][0],
             r.task_id,
-            tasks[r.task_id].order,
-            tasks[r.task_id].text,
+            tasks[r.task_id][0],
+            tasks[r.task_id][1],
             r.note,
             r.since,
         )
         for r in rows
     ]
-    return tuple(sorted(items, key=lambda i: (units[i.unit_id].path, i.task_order)))
+    return tuple(sorted(items, key=lambda i: (units[i.unit_id][1], i.task_order)))
 
 
 def ancestor_at_level(session: Session, unit: Unit, level: str) -> Unit | None:

@@ -27,13 +27,12 @@ from sqlalchemy import (
     case,
     false,
     func,
-    literal,
     null,
-    or_,
     select,
     union_all,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -42,12 +41,18 @@ from storage.rollup_sql import (
     AS_OF,
     AS_OF_DAY,
     CUTOFF,
+    DONE,
     GROUP_KEYS,
+    ONE,
     START,
+    ZERO,
     GroupRow,
     Scope,
     Window,
+    const,
     latest_before,
+    reader,
+    role_values,
     state_columns,
     subtree_rows,
 )
@@ -84,6 +89,10 @@ BINDS = (
     ),
 )
 Shape = tuple[bool, str | None]  # (historic, mark) of a window: what its statement reads
+# The eight figures of a window travel as three sums of packed integers, ``PACKING`` bits a
+# figure (three in 63 bits): a group of up to 2,097,151 assignments (the nation has about
+# 100,000 in all). A larger group is counted again with one sum per figure (``grouped``).
+PACKING: int | None = 21
 FIGURES = ("st", "overdue", "silent", "newly", "pct")
 
 
@@ -94,7 +103,7 @@ def _done_between(assignment_id: Any, b: Binds) -> Any:
         select(col(pu.id))
         .where(
             col(pu.assignment_id) == assignment_id,
-            col(pu.status) == AssignmentStatus.DONE,
+            col(pu.status) == DONE,
             col(pu.created_at) >= b.start,
             col(pu.created_at) < b.as_of,
         )
@@ -102,8 +111,9 @@ def _done_between(assignment_id: Any, b: Binds) -> Any:
     )
 
 
-def _figures(shape: Shape, b: Binds) -> list[Any]:
-    """One row's figures for one window, labelled ``<prefix><figure>``."""
+def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
+    """One row's figures for one window, labelled ``<prefix><figure>``; with ``bits``,
+    packed into three integers (``PACKING``)."""
     historic, mark = shape
     c = state_columns(historic, mark, b.as_of)
     aid = col(Assignment.id)
@@ -112,51 +122,86 @@ def _figures(shape: Shape, b: Binds) -> list[Any]:
     # A recurring task is reported per period: done for this window when it is done at its
     # end (this report period's answer) or was reported done within it (the task has been
     # opened again for the next period since).
-    recurring = kind == "recurring"
+    recurring = kind == const("recurring")
     done_in_window = _done_between(aid, b)
-    st = case(
-        (and_(recurring, c["st"] != AssignmentStatus.DONE, done_in_window), AssignmentStatus.DONE),
-        else_=c["st"],
-    )
-    not_done = st != AssignmentStatus.DONE
+    st = case((and_(recurring, c["st"] != DONE, done_in_window), DONE), else_=c["st"])
     # Not done at the start: the history has said "done" only since then (kept on the row);
     # the history is probed only where that is not known.
-    at_start = func.coalesce(latest_before(col(ProgressUpdate.status), b.start, aid), "")
-    not_done_at_start = case(
-        (c["done_since"].is_not(None), c["done_since"] >= b.start),
-        else_=at_start != AssignmentStatus.DONE,
-    )
+    at_start = func.coalesce(latest_before(col(ProgressUpdate.status), b.start, aid), const(""))
+    # ``coalesce(a, b)`` rather than ``CASE WHEN a IS NOT NULL THEN a ELSE b END``: SQLite
+    # evaluates ``a`` (a CASE itself for a past moment) once, not twice.
+    not_done_at_start = func.coalesce(c["done_since"] >= b.start, at_start != DONE)
     newly_done = case(
         (recurring, done_in_window),
-        (and_(c["st"] == AssignmentStatus.DONE, c["done_at"] >= b.start), not_done_at_start),
+        (and_(c["st"] == DONE, c["done_at"] >= b.start), not_done_at_start),
         else_=false(),
     )
     lu = c["lu"]
-    overdue = and_(not_done, kind == "date", due < b.as_of_day)
-    silent = and_(not_done, or_(lu < b.cutoff, and_(lu.is_(None), created < b.cutoff)))
-    values = {
-        "st": st,
-        "overdue": case((overdue, 1), else_=0),
-        "silent": case((silent, 1), else_=0),
-        "newly": case((and_(st == AssignmentStatus.DONE, newly_done), 1), else_=0),
-        "pct": case((st == AssignmentStatus.DONE, 100), else_=func.coalesce(c["pct"], 0)),
+    late = and_(kind == const("date"), due < b.as_of_day)
+    quiet = func.coalesce(lu, created) < b.cutoff  # never updated: silent since its creation
+    pct = func.coalesce(c["pct"], ZERO)
+    if bits is None:
+        not_done = st != DONE
+        values = {
+            "st": st,
+            "overdue": case((and_(not_done, late), ONE), else_=ZERO),
+            "silent": case((and_(not_done, quiet), ONE), else_=ZERO),
+            "newly": case((and_(st == DONE, newly_done), ONE), else_=ZERO),
+            "pct": case((st == DONE, const(100)), else_=pct),
+        }
+        return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
+    # Each ``CASE st WHEN …`` evaluates the status once: SQLite does not share a repeated
+    # expression, and the status at a past moment is a long one.
+    one, two = const(1 << bits), const(1 << 2 * bits)
+    flags = case((late, one), else_=ZERO) + case((quiet, two), else_=ZERO)
+    status = {
+        AssignmentStatus.NOT_STARTED: ONE,
+        AssignmentStatus.IN_PROGRESS: one,
+        AssignmentStatus.DONE: two,
     }
-    return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
+    packed = [
+        case({const(k): v for k, v in status.items()}, value=st, else_=ZERO),
+        case({DONE: ZERO, const(AssignmentStatus.BLOCKED): ONE + flags}, value=st, else_=flags),
+        case(
+            {DONE: case((newly_done, ONE), else_=ZERO) + const(100 << bits)},
+            value=st,
+            else_=pct * one,
+        ),
+    ]
+    return [v.label(f"{b.prefix}p{i}") for i, v in enumerate(packed)]
 
 
 def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    return func.coalesce(func.sum(case((condition, ONE), else_=ZERO)), ZERO)
 
 
-def _sums(r: Any, prefix: str) -> list[Any]:
+def _sums(r: Any, prefix: str, bits: int | None) -> list[Any]:
+    if bits is not None:
+        return [func.coalesce(func.sum(r[f"{prefix}p{i}"]), ZERO) for i in range(3)]
     st = r[f"{prefix}st"]
     return [
-        _count(st == AssignmentStatus.NOT_STARTED),
-        _count(st == AssignmentStatus.IN_PROGRESS),
-        _count(st == AssignmentStatus.DONE),
-        _count(st == AssignmentStatus.BLOCKED),
-        *(func.coalesce(func.sum(r[f"{prefix}{name}"]), 0) for name in FIGURES[1:]),
+        _count(st == const(AssignmentStatus.NOT_STARTED)),
+        _count(st == const(AssignmentStatus.IN_PROGRESS)),
+        _count(st == DONE),
+        _count(st == const(AssignmentStatus.BLOCKED)),
+        *(func.coalesce(func.sum(r[f"{prefix}{name}"]), ZERO) for name in FIGURES[1:]),
     ]
+
+
+def unpack(sums: Sequence[int], bits: int) -> tuple[int, ...]:
+    """The eight figures of ``Counts`` from a group's three packed sums."""
+    mask = (1 << bits) - 1
+    a, b, c = int(sums[0]), int(sums[1]), int(sums[2])  # PostgreSQL: numeric sums
+    return (
+        a & mask,
+        a >> bits & mask,
+        a >> 2 * bits,
+        b & mask,
+        b >> bits & mask,
+        b >> 2 * bits,
+        c & mask,
+        c >> bits,
+    )
 
 
 KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": String}
@@ -166,17 +211,28 @@ KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": String}
 def statement(
     dialect: str,
     by_plan: bool,
+    roles: int,
+    retired: bool,
     shapes: tuple[Shape, ...],
     sets: tuple[tuple[str, ...], ...],
     materialize: bool,
+    bits: int | None,
 ) -> Any:
-    """(set index, child, task, role, eight figures per window) per group of each set."""
-    figures = [f for shape, b in zip(shapes, BINDS, strict=False) for f in _figures(shape, b)]
+    """(set index, child, task, role, count, then per window the eight figures, or with
+    ``bits`` three packed sums) per group of each set."""
+    windows = list(zip(shapes, BINDS, strict=False))
+    figures = [f for shape, b in windows for f in _figures(shape, b, bits)]
     keys: list[Any] = [col(Assignment.task_id).label("task_id"), col(Assignment.role).label("role")]
     # The plan filter is the first window's (the caller makes sure both windows agree).
     parts = [
         subtree_rows(
-            dialect, children=children, by_plan=by_plan, columns=[*keys, *figures], as_of=AS_OF
+            dialect,
+            children=children,
+            by_plan=by_plan,
+            roles=roles,
+            columns=[*keys, *figures],
+            as_of=AS_OF,
+            retired=retired,
         )
         for children in (True, False)
     ]
@@ -191,9 +247,9 @@ def statement(
             r[key] if key in by else sql_cast(null(), KEY_TYPES[key]).label(key)
             for key in GROUP_KEYS
         ]
-        sums = [s for b in BINDS[: len(shapes)] for s in _sums(r, b.prefix)]
+        sums = [s for _shape, b in windows for s in _sums(r, b.prefix, bits)]
         selects.append(
-            select(literal(index).label("set_index"), *out_keys, *sums)
+            select(const(index).label("set_index"), *out_keys, func.count().label("n"), *sums)
             .select_from(source)
             .group_by(*(r[key] for key in by))
         )
@@ -218,25 +274,66 @@ def grouped(
     role; the root's own assignments count as a child with the root's id), for one or two
     windows (the second: the period before, whose plans must be the first's)."""
     assert 1 <= len(windows) <= len(BINDS)
-    shapes = tuple((w.historic, w.mark if w.historic else None) for w in windows)
-    query = statement(
-        session.get_bind().dialect.name,
-        scope.plan_id is not None,
-        shapes,
-        tuple(sets),
-        _materialize(session),
-    )
     values: dict[str, Any] = {
         "root_id": scope.root_id,
-        "roles": list(scope.roles),
+        **role_values(scope.roles),
         "plan_id": scope.plan_id,
     }
     for window, b in zip(windows, BINDS, strict=False):
         values.update(b.values(window))
+    rows = _run(session, scope, windows, sets, values, PACKING)
+    if rows is None:  # a group too large to pack: the same figures, one sum each
+        rows = _run(session, scope, windows, sets, values, None)
+    assert rows is not None
     out: list[list[list[GroupRow]]] = [[[] for _ in windows] for _ in sets]
-    width = len(GroupRow.__dataclass_fields__) - len(GROUP_KEYS)
-    for row in session.exec(query, params=values).all():
-        index, keys, figures = row[0], tuple(row[1:4]), row[4:]
-        for w in range(len(windows)):
-            out[index][w].append(GroupRow(*keys, *figures[w * width : (w + 1) * width]))
+    for index, child, task, role, figures in rows:
+        for w, found in enumerate(out[index]):
+            found.append(GroupRow(child, task, role, figures[w]))
+    return out
+
+
+Row = tuple[int, int | None, int | None, str | None, list[tuple[int, ...]]]
+
+
+def _run(
+    session: Session,
+    scope: Scope,
+    windows: Sequence[Window],
+    sets: Sequence[tuple[str, ...]],
+    values: dict[str, Any],
+    bits: int | None,
+) -> list[Row] | None:
+    """The grouped rows, each window's figures unpacked; None when ``bits`` cannot hold a
+    group's counts (it has ``1 << bits`` rows or more)."""
+    dialect = session.get_bind().dialect.name
+    shapes = tuple((w.historic, w.mark if w.historic else None) for w in windows)
+    query = statement(
+        dialect,
+        scope.plan_id is not None,
+        len(scope.roles),
+        scope.retired,
+        shapes,
+        tuple(sets),
+        _materialize(session),
+        bits,
+    )
+    try:
+        found = reader(session).execute(query, values).all()
+    except OperationalError as error:  # SQLite: a packed sum beyond 64 bits
+        if bits is None or "overflow" not in str(error):
+            raise
+        return None
+    width = 3 if bits is not None else len(FIGURES) + 3
+    starts = range(5, 5 + width * len(windows), width)
+    out: list[Row] = []
+    if bits is None:
+        for row in found:
+            figures = [tuple(int(v) for v in row[i : i + width]) for i in starts]
+            out.append((row[0], row[1], row[2], row[3], figures))
+        return out
+    limit = 1 << bits
+    for row in found:
+        if row[4] >= limit:
+            return None
+        out.append((row[0], row[1], row[2], row[3], [unpack(row[i : i + 3], bits) for i in starts]))
     return out

@@ -1,0 +1,138 @@
+"""How the roll-up reads, made cheaper in its fourth pass (docs/performance.md): the grouped
+statement packs each window's eight figures into three integer sums (storage/rollup_pass.py,
+``PACKING``), which must give the figures of one sum per figure, and a group too large for the
+packing must be counted again unpacked, never wrapped; the reads go through the session's
+connection, and the plan test is left out of the statement when no plan was retired."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import storage.rollup
+import storage.rollup_pass
+from kernel.clock import VN_TZ
+from storage.models import AssignmentStatus, Unit
+from storage.periods import Period, quarter_period, range_period, week_period
+from storage.rollup import Rollup, rollup
+from storage.rollup_pass import unpack
+from tests.reports.dataset import NOW, Dataset, build_three_level
+
+PERIODS = [
+    quarter_period(2024, 3),
+    quarter_period(2024, 2),
+    week_period(datetime(2024, 7, 3).date()),
+    range_period(datetime(2024, 7, 1).date(), datetime(2024, 7, 31).date()),
+]
+
+
+def test_unpack_gives_back_the_sum_of_each_figure() -> None:
+    rng = random.Random(11)
+    bits = 21
+    one, two = 1 << bits, 1 << 2 * bits
+    rows = []
+    for _ in range(500):
+        counts = [rng.randint(0, 1) for _ in range(7)]
+        rows.append((*counts, rng.randint(0, 100)))
+    packed = [
+        sum(r[0] + r[1] * one + r[2] * two for r in rows),
+        sum(r[3] + r[4] * one + r[5] * two for r in rows),
+        sum(r[6] + r[7] * one for r in rows),
+    ]
+    assert unpack(packed, bits) == tuple(sum(column) for column in zip(*rows, strict=True))
+
+
+@contextmanager
+def grouped_statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        if "GROUP BY" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _rollup(session: Session, data: Dataset, period: Period) -> Rollup:
+    return rollup(session, data.units["P"], period, NOW, silence_days=21)
+
+
+@pytest.mark.parametrize("one_pass_max", [50, 0])
+@pytest.mark.parametrize(
+    ("bits", "statements"),
+    [
+        (1, 2),  # groups of two rows or more do not fit: counted again, one sum each
+        (31, 2),  # a packed sum beyond 64 bits (SQLite: integer overflow): counted again
+        (21, 1),  # the packing: one statement
+    ],
+)
+def test_packed_figures_are_those_of_one_sum_each(
+    session: Session,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    one_pass_max: int,
+    bits: int,
+    statements: int,
+) -> None:
+    monkeypatch.setattr(storage.rollup, "ONE_PASS_MAX_CHILDREN", one_pass_max)
+    data = build_three_level(session)
+    session.commit()
+    for period in PERIODS:
+        monkeypatch.setattr(storage.rollup_pass, "PACKING", None)
+        plain = _rollup(session, data, period)
+        monkeypatch.setattr(storage.rollup_pass, "PACKING", bits)
+        with grouped_statements(engine) as seen:
+            packed = _rollup(session, data, period)
+        assert packed == plain
+        assert plain.totals.total > 0
+        if bits == 31 and engine.dialect.name != "sqlite":
+            continue  # PostgreSQL sums bigints into numeric: no overflow, nothing again
+        assert len(seen) == statements
+
+
+def test_the_rollup_sees_what_the_session_holds_unflushed(session: Session) -> None:
+    """Its reads go through the session's connection (not ``Session.exec``): what the session
+    holds must be written first, as autoflush would, or the figures would be stale."""
+    data = build_three_level(session)
+    session.commit()
+    before = _rollup(session, data, PERIODS[0])
+    renamed = data.units["P"].name + " (mới)"
+    child = next(row for row in before.children if row.unit_id != data.units["P"].id)
+    unit = session.get(Unit, child.unit_id)
+    assert unit is not None
+    unit.name = renamed
+    assignment = next(a for a in data.assignments.values() if a.status != AssignmentStatus.DONE)
+    assignment.status = AssignmentStatus.DONE
+    session.add_all([unit, assignment])
+    after = _rollup(session, data, PERIODS[0])
+    assert after.totals.done == before.totals.done + 1
+    assert renamed in {row.name for row in after.children}
+
+
+def test_a_plan_retired_before_the_period_ends_is_left_out_of_it_only(session: Session) -> None:
+    """The statement tests each row's plan only when some plan was retired before the
+    window's end (``Scope.retired``): that test must still leave the plan out."""
+    data = build_three_level(session)
+    assert data.plan is not None
+    session.commit()
+    counted = _rollup(session, data, PERIODS[0]).totals.total
+    data.plan.retired_at = datetime(2024, 6, 1, tzinfo=VN_TZ)  # in Q2
+    session.add(data.plan)
+    session.commit()
+    running = _rollup(session, data, PERIODS[0])
+    assert counted > 0 and running.totals.total == 0
+    assert running.previous is not None and running.previous.totals.total == 0  # Q2 ends later
+    early = rollup(session, data.units["P"], quarter_period(2024, 1), NOW, silence_days=21)
+    assert early.totals.total == counted  # Q1 ended before: the plan still counts there
+    assert early.previous is not None and early.previous.period == quarter_period(2023, 4)
