@@ -224,14 +224,16 @@ async def measure(
     ready_cpu: list[float] = []  # the bot's CPU seconds by then (steadier than wall time)
     pids: list[int] = []
     polls = fake._m_getUpdates
+    polled = [0]  # getUpdates calls so far
 
-    async def first_poll(params: dict[str, Any]) -> web.Response:
+    async def poll(params: dict[str, Any]) -> web.Response:
         if not ready:
             ready.append(time.perf_counter() - spawned)
             ready_cpu.extend(cpu_seconds(pid) for pid in pids)
+        polled[0] += 1
         return await polls(params)
 
-    fake._m_getUpdates = first_poll  # type: ignore[method-assign]
+    fake._m_getUpdates = poll  # type: ignore[method-assign]
     proc = await asyncio.create_subprocess_exec(
         *command,
         cwd=REPO_ROOT,
@@ -249,7 +251,7 @@ async def measure(
             latencies.samples = []
             latencies.recording = True
             started, cpu = time.perf_counter(), cpu_seconds(proc.pid)
-            loop_cpu = cpu_seconds(proc.pid, proc.pid)
+            loop_cpu, polls_before = cpu_seconds(proc.pid, proc.pid), polled[0]
             await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in work.items()))
             elapsed, cpu = time.perf_counter() - started, cpu_seconds(proc.pid) - cpu
             loop_cpu = cpu_seconds(proc.pid, proc.pid) - loop_cpu
@@ -259,6 +261,9 @@ async def measure(
             # others are the database threads (and the scheduler's).
             figures["  loop thread"].append(1000 * loop_cpu / count)
             figures["  other threads"].append(1000 * (cpu - loop_cpu) / count)
+            # Updates per getUpdates answer: a bot that polls again only once it handled the
+            # last answer's updates gets more per poll, and pays less per update for polling.
+            figures["upd/getUpdates"].append(count / max(1, polled[0] - polls_before))
             figures["p50 ms"].append(_percentile(latencies.samples, 0.5))
             figures["p99 ms"].append(_percentile(latencies.samples, 0.99))
         if rate > 0:
@@ -298,11 +303,17 @@ def _table(
         print(f"{key:<14}{columns}{_ratio(papi[key], floor[key])}{_ratio(papi[key], echo[key])}")
 
 
+def _number(value: float, digits: int) -> str:
+    """``digits`` significant digits, but never an exponent (1195, not 1.2e+03: a column
+    stays 22 wide)."""
+    return f"{value:.0f}" if abs(value) >= 10**digits else f"{value:.{digits}g}"
+
+
 def _show(values: list[float]) -> str:
-    median = statistics.median(values)
+    median = _number(statistics.median(values), 4)
     if len(values) == 1:
-        return f"{median:.4g}"
-    return f"{median:.4g} ({min(values):.3g}–{max(values):.3g})"
+        return median
+    return f"{median} ({_number(min(values), 3)}–{_number(max(values), 3)})"
 
 
 async def bench(

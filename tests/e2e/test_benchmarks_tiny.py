@@ -71,7 +71,16 @@ def _latency_row(phase: str) -> tuple[str, int]:
     return rf"^{phase}\s+replies arrived\s+\d+ \(\+\d+ not\)\s+p50\s+{N} s\s+.*p99\s+{N} s", 1
 
 
-TELEGRAM_KEYS = ("updates/s", "cpu ms/upd", "p50 ms", "p99 ms", "p99 @20/s", "peak MB", "ready s")
+TELEGRAM_KEYS = (
+    "updates/s",
+    "cpu ms/upd",
+    "upd/getUpdates",
+    "p50 ms",
+    "p99 ms",
+    "p99 @20/s",
+    "peak MB",
+    "ready s",
+)
 
 BENCHES = (
     Bench(
