@@ -7,7 +7,7 @@ figure's value; a number must be a number, though, so a figure or a baseline tha
 as ``nan`` (nothing measured) fails.
 
 They take 60–80 s of CPU in all, most of it processes starting (importing aiogram costs
-about 4 s each: seven bot processes), so they run one per core, slowest first: on an idle
+about 4 s each: eight bot processes), so they run one per core, slowest first: on an idle
 2-core machine about 40 s instead of 70.
 ``bench_zalo_webhook.py`` has its own test (``test_bench_zalo_webhook.py``).
 """
@@ -61,8 +61,9 @@ def _rollup_row(label: str) -> tuple[str, int]:
 
 
 def _telegram_row(key: str, baseline: bool) -> tuple[str, int]:
-    """A row of bench_telegram's table: papi-bot's column, then the echo bot's and the ratio."""
-    tail = rf"\s+{SPREAD}\s+{N}×$" if baseline else ""
+    """A row of bench_telegram's table: papi-bot's column, then the durable floor's and the
+    echo bot's, and papi-bot ÷ each."""
+    tail = rf"\s+{SPREAD}\s+{SPREAD}\s+{N}×\s+{N}×$" if baseline else ""
     return rf"^{re.escape(key)}\s+{SPREAD}{tail}", 1
 
 
@@ -70,7 +71,16 @@ def _latency_row(phase: str) -> tuple[str, int]:
     return rf"^{phase}\s+replies arrived\s+\d+ \(\+\d+ not\)\s+p50\s+{N} s\s+.*p99\s+{N} s", 1
 
 
-TELEGRAM_KEYS = ("updates/s", "cpu ms/upd", "p50 ms", "p99 ms", "p99 @20/s", "peak MB", "ready s")
+TELEGRAM_KEYS = (
+    "updates/s",
+    "cpu ms/upd",
+    "upd/getUpdates",
+    "p50 ms",
+    "p99 ms",
+    "p99 @20/s",
+    "peak MB",
+    "ready s",
+)
 
 BENCHES = (
     Bench(
@@ -150,10 +160,16 @@ BENCHES = (
     Bench(
         "bench_telegram.py",
         figures=(
-            (r"^\s+papi-bot\s+aiogram echo\s+ratio$", 1),
+            (r"^\s+papi-bot\s+durable floor\s+aiogram echo\s+÷floor\s+÷echo$", 1),
             *(_telegram_row(key, baseline=False) for key in TELEGRAM_KEYS),
         ),
-        baselines=tuple(_telegram_row(key, baseline=True) for key in TELEGRAM_KEYS),
+        baselines=(
+            *(_telegram_row(key, baseline=True) for key in TELEGRAM_KEYS),
+            (
+                rf"^durable floor ÷ echo: updates/s {N}×, cpu ms/upd {N}×, loop thread {N}×$",
+                1,
+            ),
+        ),
     ),
     Bench(
         "bench_scale.py",
@@ -246,6 +262,6 @@ def test_the_tiny_run_prints_its_figures_beside_its_baseline(
 def test_every_benchmark_script_is_run_tiny_somewhere() -> None:
     """A new script in benchmarks/ must join BENCHES (or have a test of its own)."""
     covered = {bench.script for bench in BENCHES} | {"bench_zalo_webhook.py"}
-    covered |= {"echo_bot.py"}  # not a benchmark: bench_telegram's baseline, run by it
+    covered |= {"echo_bot.py", "floor_bot.py"}  # not benchmarks: bench_telegram's baselines
     scripts = {path.name for path in (ROOT / "benchmarks").glob("*.py")}
     assert scripts == covered
