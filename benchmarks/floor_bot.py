@@ -211,12 +211,12 @@ class FloorStore:
                 answer, official, change = self._link(db, user, chat, link.group(1), now)
             else:
                 answer, official, change = self._read(db, user, chat, text, message, now)
+            if change is not None:
+                self._write(db, change, now)
             stamp = _stamp(now)
             (row_id,) = db.execute(
                 OUTBOX, (CHANNEL, chat, official, answer, stamp, stamp)
             ).fetchone()
-            if change is not None:
-                self._write(db, change, now)
             db.commit()
         except BaseException:
             db.rollback()  # nothing of the update is kept: it comes again
@@ -227,16 +227,16 @@ class FloorStore:
         self, db: sqlite3.Connection, user: str, chat: str, text: str, message: str, now: datetime
     ) -> tuple[str, int | None, Change | None]:
         """The reads of a status reply (with the sender's flood window and last message
-        time): its answer, the official, the change to write after the outbox row (papi-bot
-        flushes them in that order)."""
+        time): its answer, the official, the change to write before the outbox row (papi-bot
+        writes them in that order)."""
         identity = db.execute(IDENTITY, (CHANNEL, user)).fetchone()
         if identity is None:
             return "Bạn chưa liên kết tài khoản. Gửi /start kèm mã mời.", None, None
         identity_id, official = int(identity[0]), int(identity[1])
         stamp, window = _stamp(now), _stamp(now - timedelta(minutes=1))
         sender = hashlib.sha256(f"{CHANNEL}\x00{user}".encode()).hexdigest()
-        (count,) = db.execute(FLOOD, (sender, "message", stamp, window, window, window)).fetchone()
         db.execute("UPDATE identity SET last_inbound_at = ? WHERE id = ?", (stamp, identity_id))
+        (count,) = db.execute(FLOOD, (sender, "message", stamp, window, window, window)).fetchone()
         if count > FLOOD_PER_MINUTE:
             return "Bạn gửi quá nhanh, vui lòng chờ một phút.", official, None
         status = STATUS.match(text)
@@ -255,12 +255,8 @@ class FloorStore:
         return f"✅ #{number}: {percent}%. Đã ghi nhận.", official, change
 
     def _write(self, db: sqlite3.Connection, change: Change, now: datetime) -> None:
-        """The status change's writes: the assignment, the chat's state, the history row."""
+        """The status change's writes: the chat's state, the history row, the assignment."""
         stamp, status = _stamp(now), "done" if change.percent == 100 else "in_progress"
-        db.execute(
-            "UPDATE assignment SET status = ?, percent = ?, last_update_at = ? WHERE id = ?",
-            (status, change.percent, stamp, change.number),
-        )
         focus = (json.dumps({"assignment_id": change.number}), stamp, _stamp(now + FOCUS))
         if change.state_id is not None:
             db.execute(
@@ -286,6 +282,10 @@ class FloorStore:
                 change.message,
                 stamp,
             ),
+        )
+        db.execute(
+            "UPDATE assignment SET status = ?, percent = ?, last_update_at = ? WHERE id = ?",
+            (status, change.percent, stamp, change.number),
         )
 
     def _link(
