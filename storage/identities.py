@@ -197,5 +197,5 @@ def _processed_unless_earlier() -> Any:
     return insert(_PROCESSED).from_select(columns, row).returning(column.id)
 
 
-# Built once with bound parameters: the first statement of every Telegram message.
+# Built once with bound parameters: the first statement of every message with an earlier key.
 _PROCESSED_UNLESS_EARLIER = _processed_unless_earlier()

@@ -319,7 +319,7 @@ def _run(
     )
     try:
         found = reader(session).execute(query, values).all()
-    except OperationalError as error:  # SQLite: a packed sum beyond 64 bits
+    except OperationalError as error:  # SQLite: a packed sum beyond its integers
         if bits is None or "overflow" not in str(error):
             raise
         return None
