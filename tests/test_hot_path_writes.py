@@ -9,15 +9,12 @@ The PostgreSQL half runs when ``PAPI_BOT_TEST_POSTGRES_URL`` points at a server 
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.pipeline import apply_inbound
@@ -34,9 +31,8 @@ from storage.models import (
 from storage.progress import Source, record_progress
 from storage.taxonomy import sync_taxonomy
 from tests.handlers.helpers import World, make_world
+from tests.pgdb import SERVER_URL, fresh_database
 from tests.test_history_state import from_history, kept
-
-SERVER_URL = os.environ.get("PAPI_BOT_TEST_POSTGRES_URL", "")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -56,18 +52,8 @@ def _on_postgres() -> Iterator[Engine]:
     """A migrated engine on a database of its own, dropped afterwards."""
     if not SERVER_URL:
         pytest.skip("set PAPI_BOT_TEST_POSTGRES_URL (scripts/postgres-for-tests.sh prints one)")
-    server = make_url(SERVER_URL)
-    assert server.host in ("127.0.0.1", "localhost"), "tests only talk to 127.0.0.1"
-    name = f"papi_test_{secrets.token_hex(4)}"
-    admin = make_engine(SERVER_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield from _migrated(server.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database() as url:
+        yield from _migrated(url)
 
 
 def _migrated(url: str) -> Iterator[Engine]:

@@ -7,15 +7,13 @@ gets a fresh database of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner, Result
 
@@ -25,8 +23,7 @@ from storage.invites import InviteProblem, check_invite, create_invite, mark_use
 from storage.models import ChannelIdentity, Invite, Official, Unit
 from storage.officials import get_official_by_phone
 from storage.units import get_unit_by_code, province_of, units_under
-
-SERVER_URL = os.environ.get("PAPI_BOT_TEST_POSTGRES_URL", "")
+from tests.pgdb import SERVER_URL, fresh_database
 
 pytestmark = [
     pytest.mark.postgres,
@@ -52,18 +49,8 @@ OFFICIALS = (
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    server = make_url(SERVER_URL)
-    assert server.host in ("127.0.0.1", "localhost"), "tests only talk to 127.0.0.1"
-    name = f"papi_test_{secrets.token_hex(4)}"
-    admin = make_engine(SERVER_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,14 +7,10 @@ Runs when ``PAPI_BOT_TEST_POSTGRES_URL`` points at a server on 127.0.0.1
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from kernel.clock import VN_TZ
@@ -22,9 +18,8 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.periods import quarter_period
 from storage.rollup import Counts, rollup, unit_rank
 from storage.taxonomy import sync_taxonomy
+from tests.pgdb import SERVER_URL, fresh_database
 from tests.reports.dataset import NOW, build_three_level
-
-SERVER_URL = os.environ.get("PAPI_BOT_TEST_POSTGRES_URL", "")
 
 pytestmark = [
     pytest.mark.postgres,
@@ -37,24 +32,16 @@ pytestmark = [
 
 @pytest.fixture
 def pg_session() -> Iterator[Session]:
-    server = make_url(SERVER_URL)
-    assert server.host in ("127.0.0.1", "localhost"), "tests only talk to 127.0.0.1"
-    name = f"papi_rollup_{secrets.token_hex(4)}"
-    admin = make_engine(SERVER_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(server.set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        with session_scope(engine) as session:
-            sync_taxonomy(session)
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database("papi_rollup") as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            with session_scope(engine) as session:
+                sync_taxonomy(session)
+            with Session(engine, expire_on_commit=False) as session:
+                yield session
+        finally:
+            engine.dispose()
 
 
 def test_rollup_on_postgres(pg_session: Session) -> None:

@@ -1,0 +1,33 @@
+"""A PostgreSQL database of a test's own on the test server (``PAPI_BOT_TEST_POSTGRES_URL``,
+which ``scripts/postgres-for-tests.sh`` prints), dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from storage.db import make_engine
+
+SERVER_URL = os.environ.get("PAPI_BOT_TEST_POSTGRES_URL", "")
+
+
+@contextmanager
+def fresh_database(prefix: str = "papi_test") -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped when the block ends."""
+    server = make_url(SERVER_URL)
+    assert server.host in ("127.0.0.1", "localhost"), "tests only talk to 127.0.0.1"
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = make_engine(SERVER_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
