@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy import Table, bindparam, delete, insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import ConversationState
+from storage.prebuilt import UpdateById
 
 _READ = "papi_conversation_state"  # session.info key: (transaction, {(channel, chat): row})
 _MISSING = object()
@@ -88,7 +89,7 @@ def set_state(
     state = _find(session, channel, chat_id)
     connection = session.connection()
     if state is not None and state.id is not None and state not in session.new:
-        connection.execute(_UPDATE, {f"v_{k}": v for k, v in values.items()} | {"row": state.id})
+        _UPDATE.run(connection, state.id, values)
         for name, value in values.items():
             set_committed_value(state, name, value)
     else:
@@ -123,12 +124,6 @@ def _forget(session: Session, state: ConversationState) -> None:
 
 
 _TABLE: Table = ConversationState.__table__  # type: ignore[attr-defined]
-_WRITTEN = ("kind", "data", "updated_at", "expires_at")
-# Built once with bound parameters ("v_" + column: a SET clause reserves the bare names).
-_UPDATE = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row"))
-    .values({name: bindparam(f"v_{name}", type_=_TABLE.c[name].type) for name in _WRITTEN})
-)
+_UPDATE = UpdateById(_TABLE, ("kind", "data", "updated_at", "expires_at"))
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _DELETE = delete(_TABLE).where(_TABLE.c.id == bindparam("id"))

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, insert, update
+from sqlalchemy import Table, bindparam, exists, insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, Official, ProcessedUpdate
+from storage.prebuilt import UpdateById
 
 _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _IDENTITY: Table = ChannelIdentity.__table__  # type: ignore[attr-defined]
@@ -93,26 +94,14 @@ def note_chat(session: Session, identity: ChannelIdentity, chat_id: str, now: da
         if identity.chat_id == chat_id and identity.unreachable_at is None:
             return  # nothing to write
         now = last  # never moved back: a late redelivered message is not "last written"
-    params = {"identity": identity.id, "chat": chat_id, "last": now}
-    session.connection().execute(_NOTE_CHAT, params)
-    for name, value in (("chat_id", chat_id), ("unreachable_at", None), ("last_inbound_at", now)):
+    values = {"chat_id": chat_id, "unreachable_at": None, "last_inbound_at": now}
+    assert identity.id is not None
+    _NOTE_CHAT.run(session.connection(), identity.id, values)
+    for name, value in values.items():
         set_committed_value(identity, name, value)
 
 
-def _note_chat_statement() -> Any:
-    column = _IDENTITY.c
-    return (
-        update(_IDENTITY)
-        .where(column.id == bindparam("identity"))
-        .values(
-            chat_id=bindparam("chat", type_=column.chat_id.type),
-            unreachable_at=None,
-            last_inbound_at=bindparam("last", type_=column.last_inbound_at.type),
-        )
-    )
-
-
-_NOTE_CHAT = _note_chat_statement()
+_NOTE_CHAT = UpdateById(_IDENTITY, ("chat_id", "unreachable_at", "last_inbound_at"))
 
 
 def linked_identities(

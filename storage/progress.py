@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -21,6 +21,7 @@ from storage.models import (
     Evidence,
     ProgressUpdate,
 )
+from storage.prebuilt import UpdateById
 
 NOTE_LIMIT = 1000
 
@@ -103,10 +104,8 @@ def record_progress(
     changes |= history_state.after_update(assignment, row["status"], row["percent"], source.now)
     connection = session.connection()
     connection.execute(_INSERT_UPDATE, row)
-    values = {name: getattr(assignment, name) for name in _WRITTEN} | changes
-    connection.execute(
-        _UPDATE_ASSIGNMENT, {f"v_{k}": v for k, v in values.items()} | {"assignment": assignment.id}
-    )
+    values = {name: getattr(assignment, name) for name in _UPDATE.columns} | changes
+    _UPDATE.run(connection, assignment.id, values)
     for name, value in changes.items():
         set_committed_value(assignment, name, value)
 
@@ -139,14 +138,11 @@ def _changes(
 
 _PROGRESS: Table = ProgressUpdate.__table__  # type: ignore[attr-defined]
 _ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
+_INSERT_UPDATE = insert(_PROGRESS)  # built once: every status reply writes one
 # What a change writes on the assignment row: its own five columns and the kept state.
-_WRITTEN = ("status", "percent", "note", "done_at", "last_update_at", *history_state.KEPT)
-# Built once with bound parameters ("v_" + column: a SET clause reserves the bare names).
-_INSERT_UPDATE = insert(_PROGRESS)
-_UPDATE_ASSIGNMENT = (
-    update(_ASSIGNMENT)
-    .where(_ASSIGNMENT.c.id == bindparam("assignment"))
-    .values({name: bindparam(f"v_{name}", type_=_ASSIGNMENT.c[name].type) for name in _WRITTEN})
+_UPDATE = UpdateById(
+    _ASSIGNMENT,
+    ("status", "percent", "note", "done_at", "last_update_at", *history_state.KEPT),
 )
 
 
