@@ -29,8 +29,9 @@ from storage.db import make_engine, session_scope, upgrade
 from storage.models import OutboxMessage
 from storage.queue import add_outbox_rows
 from storage.taxonomy import sync_taxonomy
+from tests.pgdb import SERVER_URL
 from tests.test_outbox import FAST, ScriptedChannel
-from tests.test_postgres import SERVER_URL, pg_url
+from tests.test_postgres import pg_url
 
 __all__ = ["pg_url"]  # the fixture: a fresh database per test
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.test_postgres import SERVER_URL
+from tests.pgdb import SERVER_URL
 
 pytestmark = pytest.mark.e2e
 

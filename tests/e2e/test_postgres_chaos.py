@@ -49,7 +49,8 @@ from storage.models import (
 )
 from storage.taxonomy import sync_taxonomy
 from tests.fakes.fake_telegram import FakeTelegram, SentMessage
-from tests.test_postgres import SERVER_URL, pg_url
+from tests.pgdb import SERVER_URL
+from tests.test_postgres import pg_url
 
 __all__ = ["pg_url"]  # the fixture: a fresh database per test
 

@@ -21,7 +21,8 @@ from kernel.clock import VN_TZ
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import FloodWindow, OutboxMessage, ProcessedUpdate
 from storage.taxonomy import sync_taxonomy
-from tests.test_postgres import SERVER_URL, pg_url
+from tests.pgdb import SERVER_URL
+from tests.test_postgres import pg_url
 
 __all__ = ["pg_url"]  # the fixture: a fresh database per test
 
