@@ -16,20 +16,20 @@ The contract it keeps, as papi-bot does (bot/pipeline.py, bot/outbox.py):
   foreign_keys=ON.
 
 A status reply ("<assignment> 40%") is the SAME statements papi-bot's run sends to SQLite,
-10 and one commit ("SQL statements per update: 10.0" in benchmarks/profile_status.py; 9 in
-tests/test_pipeline_statements.py, whose fixed clock never moves ``last_inbound_at``), in
-papi-bot's order:
+11 and one commit ("SQL statements per update: 11.0" in benchmarks/profile_status.py;
+tests/test_floor_bot.py holds the two lists equal), in papi-bot's order:
 
     INSERT processed                    duplicate (channel, update key) → roll back, skip
     SELECT identity ⋈ official          by (channel, user)
-    INSERT floodwindow … ON CONFLICT DO UPDATE … RETURNING   the sender's per-minute window
     UPDATE identity SET last_inbound_at
+    INSERT floodwindow … ON CONFLICT DO UPDATE … RETURNING   the sender's per-minute window
     SELECT state                        the chat's conversation state
     SELECT assignment ⋈ task, EXISTS(assignee is the sender)
-    INSERT outbox … RETURNING id
-    UPDATE assignment                   status, percent, last update
     UPDATE state (INSERT the first time)  focus on the task, 30 minutes
     INSERT progress
+    UPDATE assignment                   status, percent, last update
+    INSERT outbox … RETURNING id
+    SELECT an earlier pending row of the chat   none: the answer is handed to the sender as is
     COMMIT
 
 then, on the same thread, ``UPDATE outbox SET attempts = attempts + 1, claimed_at,
@@ -39,8 +39,8 @@ external_message_id, claimed_at = NULL …`` + COMMIT (papi-bot's claim_rows and
 mark_sent_rows, one row each: papi-bot may group the claims of one moment, the floor never
 does). What papi-bot does beyond this is not in the floor: the ORM, the handler's parsing
 and wording (Babel, gettext, the plan's period), the plan join, the roll-up state columns,
-the outbox's drain reads, pacing and retries (a failed send here stays pending until the
-next start).
+the outbox's drains (a chat with older rows waiting), pacing and retries (a failed send
+here stays pending until the next start).
 
 Schema (created at start; each table holds what those statements touch, each index is one
 a lookup needs): official(id, name, role, locale); identity(official, channel,
@@ -125,6 +125,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     claimed_at TEXT, claimed_by TEXT, sent_at TEXT, external_message_id TEXT,
     created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (status, id);
+CREATE INDEX IF NOT EXISTS outbox_pending_chat ON outbox (channel, chat_id, id)
+    WHERE status = 'pending';
 """
 
 IDENTITY = (
@@ -149,6 +151,10 @@ ITEM = (
 OUTBOX = (
     "INSERT INTO outbox (channel, chat_id, official_id, text, status, attempts,"
     " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING id"
+)
+EARLIER = (  # storage/queue.py first_in_chats: papi-bot hands over an answer first in its chat
+    "SELECT id FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ? AND id < ?"
+    " LIMIT 1"
 )
 CLAIM = (  # storage/outbox_rows.py claim_rows: the attempt count is the row's version
     "UPDATE outbox SET attempts = attempts + 1, claimed_at = ?, claimed_by = ?,"
@@ -217,6 +223,7 @@ class FloorStore:
             (row_id,) = db.execute(
                 OUTBOX, (CHANNEL, chat, official, answer, stamp, stamp)
             ).fetchone()
+            db.execute(EARLIER, (CHANNEL, chat, row_id)).fetchone()  # sent as it is either way
             db.commit()
         except BaseException:
             db.rollback()  # nothing of the update is kept: it comes again

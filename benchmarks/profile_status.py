@@ -37,6 +37,7 @@ from handlers.types import Inbound
 from kernel.clock import SystemClock
 from storage.db import make_engine, session_scope, upgrade
 from storage.models import ChannelIdentity, ProgressUpdate, Role
+from storage.queue import QueuedRow
 from storage.taxonomy import sync_taxonomy
 
 COMMIT = "-- commit"
@@ -110,6 +111,8 @@ def main() -> None:
             with session_scope(engine) as session:
                 return session.exec(select(func.count()).select_from(ProgressUpdate)).one()
 
+        handed: list[QueuedRow] = []  # as ``papi-bot run`` applies it (bot/app.py)
+
         def one(i: int) -> None:
             moment = now + timedelta(seconds=i)
             inbound = Inbound(
@@ -121,7 +124,8 @@ def main() -> None:
                 message_id=str(i),
                 text=texts[i % 2],
             )
-            apply_inbound(engine, inbound, settings, moment)
+            apply_inbound(engine, inbound, settings, moment, handover=handed.extend)
+            handed.clear()
 
         for i in range(10):  # warm up: first queries compile, catalogs load
             one(i)

@@ -46,6 +46,7 @@ from handlers.types import Inbound
 from kernel.clock import Clock
 from kernel.i18n import _
 from kernel.phones import redact_phones
+from storage.queue import QueuedRow
 
 log = logging.getLogger("papi_bot")
 
@@ -110,9 +111,11 @@ def configure_logging(
 class Wakeable(Protocol):
     def wake(self) -> None: ...
 
+    def offer(self, rows: Sequence[QueuedRow]) -> None: ...
+
 
 class _WakeLater:
-    """The worker's ``wake`` before the worker exists (channels start first)."""
+    """The worker's ``wake`` and ``offer`` before the worker exists (channels start first)."""
 
     def __init__(self) -> None:
         self.worker: Wakeable | None = None
@@ -120,6 +123,10 @@ class _WakeLater:
     def wake(self) -> None:
         if self.worker is not None:
             self.worker.wake()
+
+    def offer(self, rows: Sequence[QueuedRow]) -> None:
+        if self.worker is not None:
+            self.worker.offer(rows)
 
 
 def inbound_applier(
@@ -132,8 +139,9 @@ def inbound_applier(
     executor: Executor | None = None,
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
     """Apply an inbound in a thread of ``executor`` (the pipeline is synchronous SQL; None:
-    asyncio's default threads), then wake the worker. On a channel without buttons, a menu
-    choice ("2") first becomes its button's payload."""
+    asyncio's default threads), then hand the answer to the worker: the rows first in their
+    chats as they are (``offer``), and a ``wake`` to read the others. On a channel without
+    buttons, a menu choice ("2") first becomes its button's payload."""
     registry = registry or default_registry(settings)
     # Messages to officials may go to any declared channel, not only the ones run here.
     routing = Routing.from_settings(settings)
@@ -141,24 +149,38 @@ def inbound_applier(
     def menu_channel(name: str) -> bool:
         return name in registry and registry.capabilities(name, settings).numbered_menus
 
-    def apply_sync(inbound: Inbound) -> list[int] | None:
+    def apply_sync(inbound: Inbound) -> tuple[list[int] | None, list[QueuedRow]]:
         now = clock.now()
         if menu_channel(inbound.channel):
             resolved = menu.resolve(engine, inbound, now)
             if resolved is None:  # a stale choice, answered with the current menu
-                return []
+                return [], []
             inbound = resolved
         limit = None
         if inbound.channel in registry:
             limit = registry.capabilities(inbound.channel, settings).text_limit
-        return apply_inbound(
-            engine, inbound, settings, now, text_limit=limit, on_report=on_report, routing=routing
+        handed: list[QueuedRow] = []
+        ids = apply_inbound(
+            engine,
+            inbound,
+            settings,
+            now,
+            text_limit=limit,
+            on_report=on_report,
+            routing=routing,
+            handover=handed.extend,
         )
+        return ids, handed
 
     async def apply(inbound: Inbound) -> list[int] | None:
         metrics.update_received(inbound.channel)
-        ids = await asyncio.get_running_loop().run_in_executor(executor, apply_sync, inbound)
-        if ids is not None:
+        loop = asyncio.get_running_loop()
+        ids, handed = await loop.run_in_executor(executor, apply_sync, inbound)
+        if ids is None:
+            return None
+        if handed:
+            worker.offer(handed)
+        if not ids or len(handed) < len(ids):  # rows to read (or an answer written elsewhere)
             worker.wake()
         return ids
 

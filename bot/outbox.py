@@ -20,6 +20,13 @@ Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before br
 whatever their chats were sent before them) at once instead of after the backlog, and the
 channel's global rate is handed out replies first (``PriorityLimiter``).
 
+Hand-over: the answer to an inbound message is usually the only thing its chat waits for.
+The pipeline asks that in the answer's own transaction (``storage.queue.first_in_chats``) and
+hands such rows over as written (``offer``): the worker queues them without reading them back,
+and a drain started only by hand-overs reads nothing. Every other writer ``wake``s the worker,
+which then reads the table; so does a row it left waiting that came due, and at least every
+``MAX_IDLE_SECONDS`` (other processes write rows too).
+
 Capabilities: each channel's declaration (``bot.channels.registry``) gives its rate limits
 and text limit; a text too long is sent as several messages (buttons on the last); a channel
 without buttons gets the numbered menu in the text (stored for the chat once sent), one
@@ -49,11 +56,10 @@ those with none, or addressed to no official, become ``unreachable``; ``Permanen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,9 +82,10 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.outbox_batch import GroupCommit
 from bot.outbox_pacing import PriorityLimiter, prepared
-from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow
+from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow, fresh
 from kernel.clock import Clock
 from storage.models import OUTBOX_PRIORITY_REPLY
+from storage.queue import QueuedRow
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +131,8 @@ class _Drain:
     held: set[ChatKey] = field(default_factory=set)
     queued: int = 0
     handled: int = 0
-    seen: set[int] = field(default_factory=set)  # ids loaded ahead of the batch cursor
+    seen: set[int] = field(default_factory=set)  # ids queued (read or handed over)
+    read: bool = False  # the table was read (else only handed-over rows were sent)
     priority: dict[ChatKey, int] = field(default_factory=dict)  # a chat's highest waiting
     room: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -170,6 +178,9 @@ class OutboxWorker:
         self._last_send: OrderedDict[ChatKey, float] = OrderedDict()  # loop time, per chat
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
         self._stopping = False
+        self._offered: list[PendingRow] = []  # handed over, not yet queued by a drain
+        self._unread = True  # rows may have been written that no drain has read (``wake``)
+        self._last_read = -MAX_IDLE_SECONDS  # loop time the last drain began reading
 
     # --- waking -------------------------------------------------------------------------
 
@@ -190,13 +201,26 @@ class OutboxWorker:
             loop.call_soon_threadsafe(self._set_woken)
 
     def _set_woken(self) -> None:
+        self._unread = True
         self._event.set()
         self._woken.set()
+
+    def offer(self, rows: Sequence[QueuedRow]) -> None:
+        """Rows just committed that are the first pending ones of their chats
+        (``storage.queue.first_in_chats``): queued as they are, without reading them back.
+        A row of a channel this worker does not send on is left to the table. Call it on
+        the worker's event loop."""
+        mine = [fresh(row) for row in rows if row.channel in self._channels]
+        if mine:
+            self._offered.extend(mine)
+            self._event.set()
+            self._woken.set()
 
     async def run(self) -> None:
         """Drain, then sleep until woken or the next row is due; until cancelled."""
         self._loop = asyncio.get_running_loop()
         recovered = await self._in_db(self._store.recover_claims)
+        self._unread = True  # released claims are due again
         if recovered:
             log.warning(
                 "outbox: %d message(s) were in flight at the last stop; resending", recovered
@@ -205,16 +229,27 @@ class OutboxWorker:
             while not self._stopping:
                 self._event.clear()
                 try:
-                    await self.drain()
+                    await self._drain(read=False)
                 except Exception:  # the database may be briefly unavailable: keep going
                     log.exception("outbox: drain failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), timeout=self._seconds_to_next_due())
+                await self._sleep(self._seconds_to_next_due())
         finally:
             for limiter in self._global.values():
                 limiter.close()
             if self._owns_db:
                 self._db.shutdown(wait=False, cancel_futures=True)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until woken, at most ``seconds``. Not ``asyncio.wait_for``: on Python 3.11 it
+        returns normally when the task is cancelled just as the event is set, and the
+        worker would never stop (a hand-over sets it often)."""
+        if self._event.is_set():
+            return
+        waiter = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait([waiter], timeout=seconds)
+        finally:
+            waiter.cancel()
 
     def stop(self) -> None:
         """Finish the messages in flight, claim no new one, and let ``run`` return."""
@@ -236,38 +271,78 @@ class OutboxWorker:
         the rate limits and ``MAX_QUEUED`` rows in memory). Woken meanwhile, it loads the new
         replies at once, ahead of the backlog.
         """
+        return await self._drain(read=True)
+
+    async def _drain(self, *, read: bool) -> int:
+        """``drain``; ``read`` False: the table only when it may hold due rows this worker
+        was not handed (``_must_read``)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         async with self._drain_lock:
             run = _Drain(self._clock.now())
-            self._next_due = None
             self._woken.clear()
+            read = read or self._must_read(run.now)
+            if read:
+                self._next_due = None  # the table is read again: its earliest row found anew
+                self._begin_reading(run)
+            self._take_offered(run)  # first in their chats: ahead of any backlog read
             try:
-                await self._drain_rows(run)
+                await self._drain_rows(run, exhausted=not read)
             finally:  # cancelled (the bot stops): the chats' tasks go with it
                 for task in list(run.tasks.values()):
                     task.cancel()
                 await asyncio.gather(*run.tasks.values(), return_exceptions=True)
-            later = await self._in_db(self._store.earliest_scheduled, run.now)
-            if later is not None:
-                self._note_due(later)
+            if run.read:
+                later = await self._in_db(self._store.earliest_scheduled, run.now)
+                if later is not None:
+                    self._note_due(later)
             return run.handled
 
-    async def _drain_rows(self, run: _Drain) -> None:
-        """Load and send until every due row was tried (see ``drain``)."""
+    def _must_read(self, now: datetime) -> bool:
+        """Whether the table may hold due rows this worker was not handed: written by
+        someone who only woke it, left waiting by an earlier drain and due now, or written
+        by another process (read at least every ``MAX_IDLE_SECONDS``)."""
+        assert self._loop is not None
+        return (
+            self._unread
+            or (self._next_due is not None and self._next_due <= now)
+            or self._loop.time() - self._last_read >= MAX_IDLE_SECONDS
+        )
+
+    def _begin_reading(self, run: _Drain) -> None:
+        assert self._loop is not None
+        self._unread = False
+        self._last_read = self._loop.time()
+        run.read = True
+
+    def _take_offered(self, run: _Drain) -> None:
+        rows = [row for row in self._offered if row.id not in run.seen]
+        self._offered.clear()
+        run.seen.update(row.id for row in rows)
+        self._enqueue(run, rows)
+
+    async def _drain_rows(self, run: _Drain, *, exhausted: bool) -> None:
+        """Load and send until every due row was tried (see ``drain``); ``exhausted``:
+        nothing to read (a drain of handed-over rows)."""
         after_id = 0
-        exhausted = False
         while True:
             if self._woken.is_set():
                 self._woken.clear()
                 run.now = self._clock.now()
-                exhausted = False
-                await self._load_urgent(run, after_id)
+                self._take_offered(run)
+                if self._unread:
+                    if not run.read:
+                        self._begin_reading(run)
+                    self._unread = False
+                    exhausted = False
+                    await self._load_urgent(run, after_id)
             if not exhausted and run.queued < MAX_QUEUED:
                 rows = await self._in_db(self._store.load_pending, after_id, run.now)
                 if rows:
                     after_id = rows[-1].id
-                    self._enqueue(run, [row for row in rows if row.id not in run.seen])
+                    new = [row for row in rows if row.id not in run.seen]
+                    run.seen.update(row.id for row in new)  # handed over later: queued once
+                    self._enqueue(run, new)
                 if len(rows) == BATCH_SIZE:
                     continue  # there may be more (a short batch was the last: no empty read)
                 exhausted = True
@@ -277,9 +352,9 @@ class OutboxWorker:
 
     async def _load_urgent(self, run: _Drain, after_id: int) -> None:
         rows = await self._in_db(self._store.load_urgent, after_id, run.now, OUTBOX_PRIORITY_REPLY)
-        fresh = [row for row in rows if row.id not in run.seen]
-        run.seen.update(row.id for row in fresh)
-        self._enqueue(run, fresh)
+        new = [row for row in rows if row.id not in run.seen]
+        run.seen.update(row.id for row in new)
+        self._enqueue(run, new)
 
     def _enqueue(self, run: _Drain, rows: list[PendingRow]) -> None:
         """Queue ``rows`` (in id order) per chat; start the new chats' tasks, those with a

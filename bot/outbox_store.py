@@ -38,6 +38,7 @@ from storage.outbox_rows import (
     record_outcome,
     release_claims,
 )
+from storage.queue import QueuedRow
 
 log = logging.getLogger("bot.outbox")
 
@@ -91,6 +92,20 @@ def snapshot(row: Any) -> PendingRow:
         chat_id=row.chat_id,
         attempts=row.attempts,
         tried=row.attempts > 0 or row.last_error is not None or row.claimed_at is not None,
+        next_attempt_at=row.next_attempt_at,
+        message=_message(row),
+        priority=row.priority,
+    )
+
+
+def fresh(row: QueuedRow) -> PendingRow:
+    """A row as its writer handed it over, just written (never tried nor claimed)."""
+    return PendingRow(
+        id=row.id,
+        channel=row.channel,
+        chat_id=row.chat_id,
+        attempts=row.attempts,
+        tried=row.attempts > 0,
         next_attempt_at=row.next_attempt_at,
         message=_message(row),
         priority=row.priority,

@@ -44,7 +44,7 @@ from storage.models import (
     Official,
     OutboxStatus,
 )
-from storage.queue import QueuedRow, add_outbox_rows
+from storage.queue import QueuedRow, add_outbox_rows, first_in_chats
 from storage.report_jobs import add_report_job
 
 log = logging.getLogger(__name__)
@@ -339,12 +339,15 @@ def apply_inbound(
     text_limit: int | None = None,
     on_report: Callable[[], None] | None = None,
     routing: Routing | None = None,
+    handover: Callable[[list[QueuedRow]], None] | None = None,
 ) -> list[int] | None:
     """Apply one inbound update; the new outbox ids, or None if it was already applied.
     ``text_limit``: what the inbound's channel declares, for the conversation's paging;
     ``on_report``: called after the commit when a report job was recorded (wakes the
     report worker); ``routing``: where messages to officials go (default: built from
-    ``settings``' channel declarations).
+    ``settings``' channel declarations); ``handover``: called after the commit with the new
+    rows that are the first pending ones of their chats (``first_in_chats``), which the
+    outbox worker may send without reading them back.
 
     A handler that crashes has none of its changes kept: the transaction is rolled back and
     done again with only the processed mark and an apology, so a bad message is still
@@ -379,12 +382,15 @@ def apply_inbound(
                 ctx = _context(session, inbound, settings, now, text_limit)
                 rows = _answer(ctx, _apology(ctx), routing)
             ids = [row.id for row in rows if row.id is not None]
+            first = first_in_chats(session, rows) if handover is not None and rows else []
             session.commit()
         except BaseException:
             session.rollback()
             raise
     if jobs and on_report is not None:
         on_report()
+    if handover is not None:
+        handover(first)
     return ids
 
 

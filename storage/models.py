@@ -15,7 +15,7 @@ import copy
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import AssignmentRole as AssignmentRole  # re-exported: the tables' values
@@ -35,6 +35,9 @@ OUTBOX_STATUSES = tuple(OutboxStatus)
 # Replies to an inbound message go before broadcasts (reminders, digests); same order per chat.
 OUTBOX_PRIORITY_BROADCAST = 0
 OUTBOX_PRIORITY_REPLY = 10
+# A literal, not a bound parameter: SQLite only uses a partial index for a query whose WHERE
+# contains the index's own condition as written.
+OUTBOX_PENDING_SQL = f"status = '{OutboxStatus.PENDING.value}'"
 
 
 def utcnow() -> datetime:
@@ -293,6 +296,16 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_external", "channel", "chat_id", "external_message_id"),
         Index("ix_outbox_status_created", "status", "created_at"),  # digests: undelivered
         Index("ix_outbox_priority", "status", "priority", "id"),  # replies first
+        # A chat's pending rows (a handful) among its sent ones (thousands): is an answer
+        # the first thing its chat is waiting for (storage.queue.first_in_chats).
+        Index(
+            "ix_outbox_pending_chat",
+            "channel",
+            "chat_id",
+            "id",
+            sqlite_where=text(OUTBOX_PENDING_SQL),
+            postgresql_where=text(OUTBOX_PENDING_SQL),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

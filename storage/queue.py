@@ -12,10 +12,22 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import insert
+from sqlalchemy import Table, bindparam, insert, select, text
 from sqlmodel import Session, col
 
-from storage.models import OutboxMessage, ReminderLog
+from storage.models import OUTBOX_PENDING_SQL, OutboxMessage, ReminderLog
+
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_ROW = _OUTBOX.c
+# Built once (asked for every answer): the partial index ix_outbox_pending_chat answers it.
+_EARLIER_PENDING = (
+    select(_ROW.id)
+    .where(text(OUTBOX_PENDING_SQL))
+    .where(_ROW.channel == bindparam("channel"))
+    .where(_ROW.chat_id == bindparam("chat_id"))
+    .where(_ROW.id < bindparam("first"))
+    .limit(1)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,26 @@ def insert_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> l
         list(rows),
     )
     return [int(row_id or 0) for row_id in inserted.scalars()]
+
+
+def first_in_chats(session: Session, rows: Sequence[QueuedRow]) -> list[QueuedRow]:
+    """Those of ``rows`` (just written, in id order) whose chat has no earlier pending row,
+    asked in the writer's transaction: nothing of their chat is waiting before them, so the
+    outbox worker may send them as written, without reading them back (``OutboxWorker.offer``).
+    One indexed read per chat."""
+    firsts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        firsts.setdefault((row.channel, row.chat_id), row.id)
+    connection = session.connection()
+    clear = {
+        chat
+        for chat, first in firsts.items()
+        if connection.execute(
+            _EARLIER_PENDING, {"channel": chat[0], "chat_id": chat[1], "first": first}
+        ).first()
+        is None
+    }
+    return [row for row in rows if (row.channel, row.chat_id) in clear]
 
 
 def insert_reminder_logs(session: Session, logs: Sequence[Mapping[str, Any]]) -> None:

@@ -13,11 +13,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from bot.pipeline import apply_inbound
 from handlers.types import Inbound
 from kernel.clock import FixedClock
+from storage.models import OutboxMessage, OutboxStatus
 from tests.handlers.helpers import World, make_world
 from tests.test_pipeline_statements import statements
 
@@ -50,6 +52,8 @@ def papi_bot_statements(world: World) -> list[str]:
     user = world.link("off1a")
     number = world.assignments_of("off1a")[0]
     world.send(user, f"{number} 20%", key="warm")  # the chat has a state, as in the bench
+    with world.engine.begin() as connection:  # its answer was sent, as in the bench
+        connection.execute(update(OutboxMessage).values(status=OutboxStatus.SENT))
     later = world.now + timedelta(seconds=1)
     inbound = Inbound(
         channel="telegram",
@@ -60,8 +64,10 @@ def papi_bot_statements(world: World) -> list[str]:
         message_id="m-counted",
         text=f"{number} 50%",
     )
+    handed: list[object] = []
     with statements(world.engine) as seen:
-        assert apply_inbound(world.engine, inbound, world.settings, later)
+        assert apply_inbound(world.engine, inbound, world.settings, later, handover=handed.extend)
+    assert len(handed) == 1  # as ``papi-bot run`` applies it: the answer is handed over
     return seen
 
 
@@ -78,7 +84,7 @@ def test_a_status_reply_is_papi_bots_statements_and_one_commit(
     assert seen[0] == "BEGIN" and seen[-1] == "COMMIT" and seen.count("COMMIT") == 1, seen
     work = seen[1:-1]
     assert work == papi  # the same kinds of statement, in the same order
-    assert len(work) == 10
+    assert len(work) == 11
     percent = store.db.execute("SELECT percent FROM assignment WHERE id = 12").fetchone()
     assert percent == (50,)
 

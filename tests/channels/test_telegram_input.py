@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from storage.models import (
     ProcessedUpdate,
     ProgressUpdate,
 )
+from storage.queue import QueuedRow
 from tests.fakes.fake_telegram import FakeTelegram, SentMessage
 
 TOKEN = "777333:INPUT-token-never-logged"
@@ -43,6 +44,9 @@ NAME = "Nguyễn Thị Riêng"  # personal data: never in a log line
 class _Nudge:
     def wake(self) -> None:
         """The outbox is drained by the test after polling stops."""
+
+    def offer(self, rows: Sequence[QueuedRow]) -> None:
+        """Nor is anything handed over: the test drains the table."""
 
 
 @pytest.fixture
