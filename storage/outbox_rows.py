@@ -91,29 +91,34 @@ def claim_rows(
     of its official meanwhile: ``readdress_rows``). A claim is a lease: its row comes due
     again at ``now + lease`` unless its worker records an outcome first. The ids taken.
 
-    One UPDATE for all the rows (the worker claims every row whose turn came at the same
-    moment together: one statement and one commit, not one of each per message). On
-    PostgreSQL the rows are first locked with ``FOR UPDATE SKIP LOCKED``: a row another
-    worker is claiming at this very moment is skipped at once instead of waited for."""
+    One transaction for all the rows (the worker claims every row whose turn came at the
+    same moment together: one commit, not one per message). On SQLite, the one writer, each
+    row is its own prebuilt UPDATE (building one statement for the set cost more than
+    running several). On PostgreSQL the rows are first locked with ``FOR UPDATE SKIP
+    LOCKED`` (a row another worker is claiming at this very moment is skipped at once
+    instead of waited for), then taken with one UPDATE."""
     if not claims:
         return set()
     connection = _connection(db)
     shared = connection.dialect.name == "postgresql"
-    if len(claims) == 1 and not shared:
-        (claim,) = claims
-        taken = connection.execute(
-            _CLAIM_ONE,
-            {
-                "row_id": claim.row_id,
-                "version": claim.attempts,
-                "row_channel": claim.channel,
-                "row_chat": claim.chat_id,
-                "claim_at": now,
-                "claim_by": worker_id,
-                "lease_end": now + lease,
-            },
-        ).scalars()
-        return set(taken)
+    if not shared:  # one writer at a time: a row's own UPDATE, as many times as rows
+        lease_end = now + lease
+        return {
+            row_id
+            for claim in claims
+            for row_id in connection.execute(
+                _CLAIM_ONE,
+                {
+                    "row_id": claim.row_id,
+                    "version": claim.attempts,
+                    "row_channel": claim.channel,
+                    "row_chat": claim.chat_id,
+                    "claim_at": now,
+                    "claim_by": worker_id,
+                    "lease_end": lease_end,
+                },
+            ).scalars()
+        }
     versions = [(c.row_id, c.attempts, c.channel, c.chat_id) for c in claims]
     match = tuple_(_ROW.id, _ROW.attempts, _ROW.channel, _ROW.chat_id).in_(versions)
     if shared:
