@@ -199,9 +199,8 @@ class OutboxStore:
     def claim_many(self, rows: list[PendingRow]) -> list[bool]:
         """Claim ``rows`` in one transaction (``claim_rows``); whether each was taken."""
         claims = [Claim(row.id, row.attempts, row.channel, row.chat_id) for row in rows]
-        with Session(self.engine) as session:
-            taken = claim_rows(session, claims, self.clock.now(), self.lease, self.worker_id)
-            session.commit()
+        with self.engine.begin() as connection:  # Core only: no session to keep
+            taken = claim_rows(connection, claims, self.clock.now(), self.lease, self.worker_id)
         return [row.id in taken for row in rows]
 
     def recover_claims(self) -> int:
@@ -226,10 +225,13 @@ class OutboxStore:
         that message's (in the same transaction, so the menu a number refers to is the one
         the user last saw)."""
         now = self.clock.now()
+        ids = [(row.id, result.external_message_id) for row, result in sent]
+        if not any(row.channel in self.menu_channels for row, _result in sent):
+            with self.engine.begin() as connection:  # Core only: no session to keep
+                mark_sent_rows(connection, ids, now)
+            return [None] * len(sent)
         with Session(self.engine) as session:
-            mark_sent_rows(
-                session, [(row.id, result.external_message_id) for row, result in sent], now
-            )
+            mark_sent_rows(session, ids, now)
             for row, result in sent:
                 if row.channel in self.menu_channels:
                     menu.remember(

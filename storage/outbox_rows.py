@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, tuple_, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, OutboxMessage, OutboxStatus
@@ -25,8 +26,46 @@ _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _ROW = _OUTBOX.c
 
 
+# The two writes of every message sent, built once (building them cost more than running
+# them): the claim of one row (nearly every claim: the worker groups only the claims of one
+# moment) and the "sent" outcome (run once per row, as one executemany).
+_CLAIM_ONE = (
+    update(_OUTBOX)
+    .where(_ROW.id == bindparam("row_id"))
+    .where(_ROW.attempts == bindparam("version"))
+    .where(_ROW.channel == bindparam("row_channel"))
+    .where(_ROW.chat_id == bindparam("row_chat"))
+    .where(_ROW.status == OutboxStatus.PENDING)
+    .values(
+        attempts=_ROW.attempts + 1,
+        claimed_at=bindparam("claim_at"),
+        claimed_by=bindparam("claim_by"),
+        next_attempt_at=bindparam("lease_end"),
+    )
+    .returning(_ROW.id)
+)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_ROW.id == bindparam("sent_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("sent_now"),
+        external_message_id=bindparam("external_id"),
+        last_error=None,
+        claimed_at=None,
+        claimed_by=None,
+    )
+)
+
+
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0))
+
+
+def _connection(db: Session | Connection) -> Connection:
+    """The writer's connection: a session's, or a bare one (the worker's own transactions,
+    where a session would only add its bookkeeping)."""
+    return db if isinstance(db, Connection) else db.connection()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +79,7 @@ class Claim:
 
 
 def claim_rows(
-    session: Session,
+    db: Session | Connection,
     claims: Sequence[Claim],
     now: datetime,
     lease: timedelta,
@@ -52,16 +91,37 @@ def claim_rows(
     of its official meanwhile: ``readdress_rows``). A claim is a lease: its row comes due
     again at ``now + lease`` unless its worker records an outcome first. The ids taken.
 
-    One UPDATE for all the rows (the worker claims every row whose turn came at the same
-    moment together: one statement and one commit, not one of each per message). On
-    PostgreSQL the rows are first locked with ``FOR UPDATE SKIP LOCKED``: a row another
-    worker is claiming at this very moment is skipped at once instead of waited for."""
+    One transaction for all the rows (the worker claims every row whose turn came at the
+    same moment together: one commit, not one per message). On SQLite, the one writer, each
+    row is its own prebuilt UPDATE (building one statement for the set cost more than
+    running several). On PostgreSQL the rows are first locked with ``FOR UPDATE SKIP
+    LOCKED`` (a row another worker is claiming at this very moment is skipped at once
+    instead of waited for), then taken with one UPDATE."""
     if not claims:
         return set()
+    connection = _connection(db)
+    shared = connection.dialect.name == "postgresql"
+    if not shared:  # one writer at a time: a row's own UPDATE, as many times as rows
+        lease_end = now + lease
+        return {
+            row_id
+            for claim in claims
+            for row_id in connection.execute(
+                _CLAIM_ONE,
+                {
+                    "row_id": claim.row_id,
+                    "version": claim.attempts,
+                    "row_channel": claim.channel,
+                    "row_chat": claim.chat_id,
+                    "claim_at": now,
+                    "claim_by": worker_id,
+                    "lease_end": lease_end,
+                },
+            ).scalars()
+        }
     versions = [(c.row_id, c.attempts, c.channel, c.chat_id) for c in claims]
     match = tuple_(_ROW.id, _ROW.attempts, _ROW.channel, _ROW.chat_id).in_(versions)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if shared:
         locked = connection.execute(
             select(_ROW.id)
             .where(match)
@@ -122,22 +182,18 @@ def mark_sent(session: Session, row_id: int, now: datetime, external_id: str | N
     mark_sent_rows(session, [(row_id, external_id)], now)
 
 
-def mark_sent_rows(session: Session, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+def mark_sent_rows(
+    db: Session | Connection, sent: Sequence[tuple[int, str | None]], now: datetime
+) -> None:
     """Rows sent (id, the platform's message id): one statement run for all of them."""
     if not sent:
         return
-    session.connection().execute(
-        update(_OUTBOX)
-        .where(_ROW.id == bindparam("sent_id"))
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            external_message_id=bindparam("external_id"),
-            last_error=None,
-            claimed_at=None,
-            claimed_by=None,
-        ),
-        [{"sent_id": row_id, "external_id": external} for row_id, external in sent],
+    _connection(db).execute(
+        _MARK_SENT,
+        [
+            {"sent_id": row_id, "external_id": external, "sent_now": now}
+            for row_id, external in sent
+        ],
     )
 
 
