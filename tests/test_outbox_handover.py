@@ -8,11 +8,10 @@ is read with what waits before it, and sent after it. Rows of other writers are 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -26,6 +25,7 @@ from storage import queue
 from storage.models import OutboxMessage
 from storage.queue import add_outbox_rows, first_in_chats
 from tests.handlers.helpers import World, make_world
+from tests.sqltrace import statements_run
 from tests.test_outbox import FAST, ScriptedChannel, add_rows
 
 # An official answering quickly: no flood guard in the way (a held message has no answer).
@@ -33,20 +33,12 @@ LIVELY = FAST.model_copy(update={"flood": FloodConfig(messages_per_minute=1000)}
 Send = Callable[[str, str], Awaitable[list[int] | None]]
 
 
-@contextmanager
-def outbox_reads(engine: Engine) -> Iterator[list[str]]:
+def outbox_reads(engine: Engine) -> AbstractContextManager[list[str]]:
     """The SELECTs of the outbox table run meanwhile (their SQL)."""
-    seen: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM outboxmessage" in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    return statements_run(
+        engine,
+        lambda sql: sql.lstrip().upper().startswith("SELECT") and "FROM outboxmessage" in sql,
+    )
 
 
 @pytest.fixture

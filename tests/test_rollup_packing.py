@@ -7,12 +7,10 @@ connection, and the plan test is left out of the statement when no plan was reti
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,6 +22,7 @@ from storage.periods import Period, quarter_period, range_period, week_period
 from storage.rollup import Rollup, rollup
 from storage.rollup_pass import unpack
 from tests.reports.dataset import NOW, Dataset, build_three_level
+from tests.sqltrace import statements_run
 
 PERIODS = [
     quarter_period(2024, 3),
@@ -49,19 +48,8 @@ def test_unpack_gives_back_the_sum_of_each_figure() -> None:
     assert unpack(packed, bits) == tuple(sum(column) for column in zip(*rows, strict=True))
 
 
-@contextmanager
-def grouped_statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_c: object, _cur: object, statement: str, *_rest: object) -> None:
-        if "GROUP BY" in statement:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+def grouped_statements(engine: Engine) -> AbstractContextManager[list[str]]:
+    return statements_run(engine, lambda statement: "GROUP BY" in statement)
 
 
 def _rollup(session: Session, data: Dataset, period: Period) -> Rollup:
