@@ -58,7 +58,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -81,7 +81,7 @@ from bot.channels.base import (
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.outbox_batch import GroupCommit
-from bot.outbox_pacing import PriorityLimiter, prepared
+from bot.outbox_pacing import ChatPacer, prepared
 from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow, fresh
 from kernel.clock import Clock
 from storage.models import OUTBOX_PRIORITY_REPLY
@@ -92,15 +92,9 @@ log = logging.getLogger(__name__)
 MAX_QUEUED = 5_000  # rows loaded and not yet sent, at most, during a drain
 MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write rows too
 MAX_CONCURRENT_SENDS = 50
-_MAX_CHATS_PACED = 10_000  # chats idle for long are forgotten (their pause is long over)
 # A chat whose next slot is further off is left to the next drain ("Fairness"); a shorter
 # pause is slept in place (cheaper than ending the drain and reading the queue again).
 PACE_INLINE_SECONDS = 0.25
-# A chat's sends are spaced 10 % wider than its declared rate: the pause is measured here, at
-# the start of each call, and network jitter can bring two calls closer together where the
-# platform counts them (at exactly 1.0 s, about one send in five landed inside a strict
-# one-second window: issue 11).
-PER_CHAT_MARGIN = 1.1
 
 _CLAIMED = 1_000_000  # the pacing priority of a claimed row's later pieces: before any wait
 
@@ -174,8 +168,7 @@ class OutboxWorker:
         # Claims and "sent" outcomes of the same moment share one transaction (group commit).
         self._claims = GroupCommit(self._store.claim_many, self._in_db)
         self._sent = GroupCommit(self._store.record_sent_many, self._in_db)
-        self._global: dict[str, PriorityLimiter] = {}
-        self._last_send: OrderedDict[ChatKey, float] = OrderedDict()  # loop time, per chat
+        self._pacer = ChatPacer(self._caps)
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
         self._stopping = False
         self._offered: list[PendingRow] = []  # handed over, not yet queued by a drain
@@ -234,8 +227,7 @@ class OutboxWorker:
                     log.exception("outbox: drain failed")
                 await self._sleep(self._seconds_to_next_due())
         finally:
-            for limiter in self._global.values():
-                limiter.close()
+            self._pacer.close()
             if self._owns_db:
                 self._db.shutdown(wait=False, cancel_futures=True)
 
@@ -408,7 +400,7 @@ class OutboxWorker:
             # Waiting for a retry: later rows wait behind it. Merely scheduled for later
             # (quiet hours): it does not block the chat.
             return not row.tried
-        pause = self._chat_pause(row.channel, row.chat_id)
+        pause = self._pacer.pause(row.channel, row.chat_id)
         if pause > PACE_INLINE_SECONDS:  # not its turn yet: serve the other chats meanwhile
             self._note_due(self._clock.now() + timedelta(seconds=pause))
             return False
@@ -475,11 +467,11 @@ class OutboxWorker:
         for index, message in enumerate(prepared(row.message, self._caps.get(row.channel))):
             # Pacing waits outside the semaphore: a chat waiting for its next second must not
             # hold one of the slots that bound the HTTP calls in flight.
-            await self._pace(row.channel, row.chat_id, priority if index == 0 else _CLAIMED)
+            await self._pacer.pace(row.channel, row.chat_id, priority if index == 0 else _CLAIMED)
             async with self._sends:
                 if index == 0 and (self._stopping or not await self._claim(row)):
                     return None
-                self._mark_send(row.channel, row.chat_id)  # the pause counts from the start
+                self._pacer.mark_send(row.channel, row.chat_id)  # the pause counts from here
                 result = await channel.send(message)
         assert result is not None  # prepared() returns at least one message
         return result
@@ -489,37 +481,6 @@ class OutboxWorker:
             return await self._claims(row)
         except Exception as exc:
             raise _ClaimError("outbox: a claim failed") from exc
-
-    async def _pace(self, channel: str, chat_id: str, priority: int = 0) -> None:
-        """Wait for the channel's declared limits: per chat, at least 1/rate seconds since the
-        previous send to that chat started (a chat's sends are sequential, so this is exact
-        even when the global limiter delayed the previous one); globally, a leaky bucket
-        that serves replies first."""
-        caps = self._caps.get(channel)
-        if caps is None or caps.rates is None:
-            return
-        wait = self._chat_pause(channel, chat_id)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        if channel not in self._global:
-            self._global[channel] = PriorityLimiter(caps.rates.global_per_second)
-        await self._global[channel].acquire(priority)
-
-    def _chat_pause(self, channel: str, chat_id: str) -> float:
-        """Seconds until the chat may be sent its next message (0: now)."""
-        caps = self._caps.get(channel)
-        last = self._last_send.get((channel, chat_id))
-        if caps is None or caps.rates is None or last is None:
-            return 0.0
-        slot = last + PER_CHAT_MARGIN / caps.rates.per_chat_per_second
-        return max(slot - asyncio.get_running_loop().time(), 0.0)
-
-    def _mark_send(self, channel: str, chat_id: str) -> None:
-        key = (channel, chat_id)
-        self._last_send.pop(key, None)
-        self._last_send[key] = asyncio.get_running_loop().time()  # most recently used last
-        while len(self._last_send) > _MAX_CHATS_PACED:
-            self._last_send.popitem(last=False)
 
     async def _in_db(self, func_: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
