@@ -308,9 +308,7 @@ class OutboxWorker:
         run.read = True
 
     def _take_offered(self, run: _Drain) -> None:
-        rows = [row for row in self._offered if row.id not in run.seen]
-        self._offered.clear()
-        run.seen.update(row.id for row in rows)
+        rows, self._offered = self._offered, []
         self._enqueue(run, rows)
 
     async def _drain_rows(self, run: _Drain, *, exhausted: bool) -> None:
@@ -332,9 +330,7 @@ class OutboxWorker:
                 rows = await self._in_db(self._store.load_pending, after_id, run.now)
                 if rows:
                     after_id = rows[-1].id
-                    new = [row for row in rows if row.id not in run.seen]
-                    run.seen.update(row.id for row in new)  # handed over later: queued once
-                    self._enqueue(run, new)
+                    self._enqueue(run, rows)
                 if len(rows) == BATCH_SIZE:
                     continue  # there may be more (a short batch was the last: no empty read)
                 exhausted = True
@@ -344,15 +340,17 @@ class OutboxWorker:
 
     async def _load_urgent(self, run: _Drain, after_id: int) -> None:
         rows = await self._in_db(self._store.load_urgent, after_id, run.now, OUTBOX_PRIORITY_REPLY)
-        new = [row for row in rows if row.id not in run.seen]
-        run.seen.update(row.id for row in new)
-        self._enqueue(run, new)
+        self._enqueue(run, rows)
 
     def _enqueue(self, run: _Drain, rows: list[PendingRow]) -> None:
-        """Queue ``rows`` (in id order) per chat; start the new chats' tasks, those with a
-        reply first, so their claims and sends come first too."""
+        """Queue ``rows`` (in id order) per chat, each once a drain (a row may come both read
+        and handed over); start the new chats' tasks, those with a reply first, so their
+        claims and sends come first too."""
         started: list[ChatKey] = []
         for row in rows:
+            if row.id in run.seen:
+                continue
+            run.seen.add(row.id)
             key = (row.channel, row.chat_id)
             if key in run.held:
                 continue

@@ -86,26 +86,22 @@ def snapshot(row: Any) -> PendingRow:
     """``row``: an ``OutboxMessage`` or a Core row of its table."""
     if row.id is None:
         raise ValueError("outbox row without id")
-    return PendingRow(
-        id=row.id,
-        channel=row.channel,
-        chat_id=row.chat_id,
-        attempts=row.attempts,
-        tried=row.attempts > 0 or row.last_error is not None or row.claimed_at is not None,
-        next_attempt_at=row.next_attempt_at,
-        message=_message(row),
-        priority=row.priority,
-    )
+    tried = row.attempts > 0 or row.last_error is not None or row.claimed_at is not None
+    return _pending(row, tried)
 
 
 def fresh(row: QueuedRow) -> PendingRow:
     """A row as its writer handed it over, just written (never tried nor claimed)."""
+    return _pending(row, row.attempts > 0)
+
+
+def _pending(row: Any, tried: bool) -> PendingRow:
     return PendingRow(
         id=row.id,
         channel=row.channel,
         chat_id=row.chat_id,
         attempts=row.attempts,
-        tried=row.attempts > 0,
+        tried=tried,
         next_attempt_at=row.next_attempt_at,
         message=_message(row),
         priority=row.priority,
