@@ -12,9 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from kernel.clock import VN_TZ, FixedClock
-from storage.db import make_engine, session_scope, upgrade
-from storage.taxonomy import sync_taxonomy
 from tests.netguard import NetworkGuard
+from tests.pgdb import migrated
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT.parent / "shared" / "seeds"
@@ -44,12 +43,7 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    db = make_engine(db_url)
-    upgrade(db)
-    with session_scope(db) as session:
-        sync_taxonomy(session)
-    yield db
-    db.dispose()
+    yield from migrated(db_url)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""A PostgreSQL database of a test's own on the test server (``PAPI_BOT_TEST_POSTGRES_URL``,
-which ``scripts/postgres-for-tests.sh`` prints), dropped afterwards."""
+"""Databases for tests: a migrated engine on any URL, and a PostgreSQL database of a test's
+own on the test server (``PAPI_BOT_TEST_POSTGRES_URL``, which ``scripts/postgres-for-tests.sh``
+prints), dropped afterwards."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
-from storage.db import make_engine
+from storage.db import make_engine, session_scope, upgrade
+from storage.taxonomy import sync_taxonomy
 
 SERVER_URL = os.environ.get("PAPI_BOT_TEST_POSTGRES_URL", "")
 
@@ -31,3 +33,14 @@ def fresh_database(prefix: str = "papi_test") -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def migrated(url: str) -> Iterator[Engine]:
+    """An engine on ``url`` at the head revision with the PAPI taxonomy, disposed after (a
+    fixture's body: ``yield from migrated(url)``)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        sync_taxonomy(session)
+    yield engine
+    engine.dispose()

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from bot.pipeline import apply_inbound
 from handlers.types import EarlierKey, Inbound
 from kernel.clock import FixedClock
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.models import (
     Assignment,
     ChannelIdentity,
@@ -29,16 +29,15 @@ from storage.models import (
     ProgressUpdate,
 )
 from storage.progress import Source, record_progress
-from storage.taxonomy import sync_taxonomy
 from tests.handlers.helpers import World, make_world
-from tests.pgdb import SERVER_URL, fresh_database
+from tests.pgdb import SERVER_URL, fresh_database, migrated
 from tests.test_history_state import from_history, kept
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def hot_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
-        yield from _migrated(f"sqlite:///{tmp_path / 'papi-bot.db'}")
+        yield from migrated(f"sqlite:///{tmp_path / 'papi-bot.db'}")
     else:
         yield from _on_postgres()
 
@@ -53,16 +52,7 @@ def _on_postgres() -> Iterator[Engine]:
     if not SERVER_URL:
         pytest.skip("set PAPI_BOT_TEST_POSTGRES_URL (scripts/postgres-for-tests.sh prints one)")
     with fresh_database() as url:
-        yield from _migrated(url)
-
-
-def _migrated(url: str) -> Iterator[Engine]:
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        sync_taxonomy(session)
-    yield engine
-    engine.dispose()
+        yield from migrated(url)
 
 
 @pytest.fixture

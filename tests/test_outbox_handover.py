@@ -95,13 +95,20 @@ async def delivered(channel: ScriptedChannel, count: int, seconds: float = 3.0) 
     raise AssertionError(f"{len(channel.delivered)} of {count} delivered: {channel.delivered}")
 
 
+async def chatting(world: World, send: Send, channel: ScriptedChannel) -> str:
+    """Official off1a's chat, after a first answer: the worker's first drain (which reads
+    the table) is over."""
+    user = world.link("off1a")
+    await send(user, "/nhiemvu")
+    await delivered(channel, 1)
+    return user
+
+
 async def test_an_answer_first_in_its_chat_is_sent_without_reading_the_outbox(
     world: World, channel: ScriptedChannel, send: Send
 ) -> None:
-    user = world.link("off1a")
+    user = await chatting(world, send, channel)
     number = world.assignments_of("off1a")[0]
-    await send(user, "/nhiemvu")
-    await delivered(channel, 1)  # the worker's first drain (it reads the table) is over
     with outbox_reads(world.engine) as reads:
         ids = await send(user, f"{number} 50%")
         await delivered(channel, 2)
@@ -119,10 +126,8 @@ async def test_an_answer_behind_an_earlier_row_of_its_chat_goes_after_it(
     channel: ScriptedChannel,
     send: Send,
 ) -> None:
-    user = world.link("off1a")
+    user = await chatting(world, send, channel)
     number = world.assignments_of("off1a")[0]
-    await send(user, "/nhiemvu")
-    await delivered(channel, 1)
     add_rows(engine, clock, [(user, "nhắc việc viết trước")])  # no wake: written elsewhere
     await send(user, f"{number} 50%")
     await delivered(channel, 3)
@@ -141,9 +146,7 @@ async def test_rows_written_elsewhere_are_read_while_answers_keep_being_handed_o
     """Another process (the CLI) writes rows and cannot wake this worker: the worker reads
     the table at least every MAX_IDLE_SECONDS, even when hand-overs keep waking it sooner."""
     monkeypatch.setattr(bot.outbox, "MAX_IDLE_SECONDS", 0.3)
-    user, other = world.link("off1a"), world.link("off1b")
-    await send(user, "/nhiemvu")
-    await delivered(channel, 1)
+    user, other = await chatting(world, send, channel), world.link("off1b")
     add_rows(engine, clock, [(other, "từ dòng lệnh")])  # no wake
     for _ in range(40):  # an answer every 50 ms: the worker never sleeps 0.3 s
         await send(user, "/nhiemvu")

@@ -25,11 +25,10 @@ from bot.channels.base import OutgoingMessage, SendResult
 from bot.outbox import OutboxWorker
 from bot.web.health import check
 from kernel.clock import SystemClock
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine, session_scope
 from storage.models import OutboxMessage
 from storage.queue import add_outbox_rows
-from storage.taxonomy import sync_taxonomy
-from tests.pgdb import SERVER_URL
+from tests.pgdb import SERVER_URL, migrated
 from tests.test_outbox import FAST, ScriptedChannel
 from tests.test_postgres import pg_url
 
@@ -83,12 +82,7 @@ class SlowChannel(ScriptedChannel):
 
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[Engine]:
-    db = make_engine(pg_url)
-    upgrade(db)
-    with session_scope(db) as session:
-        sync_taxonomy(session)
-    yield db
-    db.dispose()
+    yield from migrated(pg_url)
 
 
 class Scheduler:

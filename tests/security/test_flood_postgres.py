@@ -18,10 +18,9 @@ from bot.config import Settings
 from bot.pipeline import apply_inbound
 from handlers.types import Inbound
 from kernel.clock import VN_TZ
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine
 from storage.models import FloodWindow, OutboxMessage, ProcessedUpdate
-from storage.taxonomy import sync_taxonomy
-from tests.pgdb import SERVER_URL
+from tests.pgdb import SERVER_URL, migrated
 from tests.test_postgres import pg_url
 
 __all__ = ["pg_url"]  # the fixture: a fresh database per test
@@ -36,12 +35,7 @@ NOW = datetime(2026, 6, 22, 9, 0, tzinfo=VN_TZ)
 
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[Engine]:
-    db = make_engine(pg_url)
-    upgrade(db)
-    with session_scope(db) as session:
-        sync_taxonomy(session)
-    yield db
-    db.dispose()
+    yield from migrated(pg_url)
 
 
 def _send_all(url: str, user: str, keys: list[str], barrier: threading.Barrier) -> None:
