@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Table, bindparam, insert, select, text
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from storage.models import OUTBOX_PENDING_SQL, OutboxMessage, ReminderLog
 
@@ -28,6 +28,10 @@ _EARLIER_PENDING = (
     .where(_ROW.id < bindparam("first"))
     .limit(1)
 )
+# Built once too (every answer writes rows): a new statement object each time cost more in
+# construction and cache-key generation than the INSERT itself. The columns come from the
+# rows' keys when it runs.
+_INSERT_ROWS = insert(_OUTBOX).returning(_ROW.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +97,7 @@ def insert_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> l
     in the order given."""
     if not rows:
         return []
-    inserted = session.connection().execute(
-        insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True),
-        list(rows),
-    )
+    inserted = session.connection().execute(_INSERT_ROWS, list(rows))
     return [int(row_id or 0) for row_id in inserted.scalars()]
 
 
