@@ -18,7 +18,6 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from concurrent.futures import Executor
 from typing import IO, Any, Protocol, TextIO
 
 from pydantic import SecretStr
@@ -34,7 +33,7 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.channels.seats import check_units
 from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
-from bot.dbthreads import database_threads
+from bot.dbthreads import DatabaseThreads, database_threads
 from bot.logjson import JsonFormatter
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
@@ -136,9 +135,9 @@ def inbound_applier(
     worker: Wakeable,
     registry: ChannelRegistry | None = None,
     on_report: Callable[[], None] | None = None,
-    executor: Executor | None = None,
+    database: DatabaseThreads | None = None,
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
-    """Apply an inbound in a thread of ``executor`` (the pipeline is synchronous SQL; None:
+    """Apply an inbound in a thread of ``database`` (the pipeline is synchronous SQL; None:
     asyncio's default threads), then hand the answer to the worker: the rows first in their
     chats as they are (``offer``), and a ``wake`` to read the others. On a channel without
     buttons, a menu choice ("2") first becomes its button's payload."""
@@ -174,8 +173,11 @@ def inbound_applier(
 
     async def apply(inbound: Inbound) -> list[int] | None:
         metrics.update_received(inbound.channel)
-        loop = asyncio.get_running_loop()
-        ids, handed = await loop.run_in_executor(executor, apply_sync, inbound)
+        if database is not None:
+            ids, handed = await database.run(apply_sync, inbound)
+        else:
+            loop = asyncio.get_running_loop()
+            ids, handed = await loop.run_in_executor(None, apply_sync, inbound)
         if ids is None:
             return None
         if handed:
@@ -261,7 +263,7 @@ async def serve(
         hub.started()  # every webhook route is there: an unknown path is a 404 from now on
         senders = {channel.name: channel.sender for channel in running}
         worker = OutboxWorker(
-            engine, senders, settings, clock, registry=registry, executor=database.outbox
+            engine, senders, settings, clock, registry=registry, database=database.outbox
         )
         waker.worker = worker
         make = scheduler_factory if PARTS[role].schedules else scheduler_for(role)

@@ -60,7 +60,6 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -80,6 +79,7 @@ from bot.channels.base import (
 )
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
+from bot.dbthreads import DatabaseThreads
 from bot.outbox_batch import GroupCommit
 from bot.outbox_pacing import ChatPacer, prepared
 from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow, fresh
@@ -143,7 +143,7 @@ class OutboxWorker:
         *,
         registry: ChannelRegistry | None = None,
         max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
-        executor: ThreadPoolExecutor | None = None,
+        database: DatabaseThreads | None = None,
     ) -> None:
         registry = registry or default_registry(settings)
         self._caps: dict[str, Capabilities | None] = {
@@ -161,10 +161,10 @@ class OutboxWorker:
         self._drain_lock = asyncio.Lock()
         self._sends = asyncio.Semaphore(max_concurrent_sends)
         # One thread for the worker's database work: SQLite writes are serial anyway, and the
-        # event loop never blocks on a busy database. ``executor``: the caller's, shared with
-        # the pipeline on SQLite (``bot.dbthreads``), and shut down by the caller.
-        self._owns_db = executor is None
-        self._db = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        # event loop never blocks on a busy database. ``database``: the caller's, shared with
+        # the pipeline on SQLite (``bot.dbthreads``), and closed by the caller.
+        self._owns_db = database is None
+        self._db = database or DatabaseThreads(1, "outbox-db")
         # Claims and "sent" outcomes of the same moment share one transaction (group commit).
         self._claims = GroupCommit(self._store.claim_many, self._in_db)
         self._sent = GroupCommit(self._store.record_sent_many, self._in_db)
@@ -229,7 +229,7 @@ class OutboxWorker:
         finally:
             self._pacer.close()
             if self._owns_db:
-                self._db.shutdown(wait=False, cancel_futures=True)
+                self._db.close()
 
     async def _sleep(self, seconds: float) -> None:
         """Until woken, at most ``seconds``. Not ``asyncio.wait_for``: on Python 3.11 it
@@ -251,7 +251,7 @@ class OutboxWorker:
     def close(self) -> None:
         """Release the database thread (``run`` does this itself when cancelled)."""
         if self._owns_db:
-            self._db.shutdown(wait=True)
+            self._db.close(wait=True)
 
     # --- draining -----------------------------------------------------------------------
 
@@ -481,5 +481,4 @@ class OutboxWorker:
             raise _ClaimError("outbox: a claim failed") from exc
 
     async def _in_db(self, func_: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, func_, *args)
+        return await self._db.run(func_, *args)
