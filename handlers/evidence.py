@@ -19,7 +19,7 @@ from handlers.progress import implied_target, source
 from handlers.tasks import allowed_item, not_yours
 from handlers.types import Attachment, Outbound
 from kernel.i18n import _, ngettext
-from storage.models import ConversationState
+from storage.conversation import ChatState
 from storage.progress import record_evidence
 
 _CAPTION_NUMBER = re.compile(r"^\s*#?(\d{1,9})\b[\s.:\-]*(.*)$", re.DOTALL)
@@ -35,7 +35,7 @@ def caption_target(caption: str | None) -> tuple[int | None, str | None]:
     return int(found.group(1)), found.group(2).strip() or None
 
 
-def receive(ctx: HandlerContext, current: ConversationState | None) -> list[Outbound]:
+def receive(ctx: HandlerContext, current: ChatState | None) -> list[Outbound]:
     assert ctx.official is not None
     number, caption = caption_target(ctx.inbound.text)
     target = number if number is not None else implied_target(ctx, current)

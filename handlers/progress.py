@@ -18,7 +18,8 @@ from handlers.tasks import allowed_item, not_yours, open_task
 from handlers.texts import shorten, status_mark, status_name
 from handlers.types import Button, Outbound
 from kernel.i18n import _
-from storage.models import AssignmentStatus, ConversationState, OutboxMessage
+from storage.conversation import ChatState
+from storage.models import AssignmentStatus, OutboxMessage
 from storage.progress import Source, record_progress
 
 PICK_LIMIT = 8
@@ -125,7 +126,7 @@ def _reply_target(ctx: HandlerContext) -> int | None:
     return found
 
 
-def implied_target(ctx: HandlerContext, current: ConversationState | None) -> int | None:
+def implied_target(ctx: HandlerContext, current: ChatState | None) -> int | None:
     """The task a message without a number is about, if that is certain."""
     replied = _reply_target(ctx)
     if replied is not None:
@@ -188,7 +189,7 @@ def ambiguous(result: Ambiguous) -> Outbound:
 
 
 def apply_quick(
-    ctx: HandlerContext, reply: QuickReply, current: ConversationState | None
+    ctx: HandlerContext, reply: QuickReply, current: ChatState | None
 ) -> list[Outbound]:
     """A parsed quick reply (not ambiguous)."""
     target = reply.task_number
@@ -217,9 +218,7 @@ def apply_quick(
     return [record(ctx, entry, reply.status, reply.percent, reply.note)]
 
 
-def answer_awaited(
-    ctx: HandlerContext, current: ConversationState, text: str
-) -> list[Outbound] | None:
+def answer_awaited(ctx: HandlerContext, current: ChatState, text: str) -> list[Outbound] | None:
     """The text the state was waiting for; None if the state does not take text."""
     if current.kind == tasknumbers.CONFIRM_REOPEN:
         return confirm_reopen(ctx, current, text)
@@ -245,9 +244,7 @@ def answer_awaited(
     ]  # words only: in progress + note
 
 
-def confirm_reopen(
-    ctx: HandlerContext, current: ConversationState, text: str
-) -> list[Outbound] | None:
+def confirm_reopen(ctx: HandlerContext, current: ChatState, text: str) -> list[Outbound] | None:
     """ "có" applies the status that was waiting; "không" keeps the task done; anything else
     drops the question and is read as a new message (None)."""
     answer = tasknumbers.reopen_answer(text)

@@ -27,8 +27,8 @@ from handlers.texts import my_tasks_button
 from handlers.types import Outbound, Reply
 from kernel.i18n import _, use_locale
 from kernel.textnorm import fold
+from storage.conversation import ChatState
 from storage.invites import has_invite_format, looks_like_invite_code
-from storage.models import ConversationState
 
 Command = Callable[[HandlerContext, str], Sequence[Reply]]
 
@@ -122,7 +122,7 @@ def _button(ctx: HandlerContext, raw: str) -> list[Outbound]:
     return [Outbound(_("This button is no longer valid."), buttons=((my_tasks_button(),),))]
 
 
-def _text(ctx: HandlerContext, text: str, current: ConversationState | None) -> Sequence[Reply]:
+def _text(ctx: HandlerContext, text: str, current: ChatState | None) -> Sequence[Reply]:
     inbound = ctx.inbound
     command = split_command(text)
     if command is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from storage import conversation
-from storage.models import ConversationState
+from storage.conversation import ChatState
 
 # What a state waits for.
 AWAIT_PROGRESS = "await_progress"  # the percent / note after "Đang thực hiện"
@@ -32,15 +32,13 @@ TTL = {
 }
 
 
-def get_state(
-    session: Session, channel: str, chat_id: str, now: datetime
-) -> ConversationState | None:
+def get_state(session: Session, channel: str, chat_id: str, now: datetime) -> ChatState | None:
     return conversation.get_state(session, channel, chat_id, now)
 
 
 def set_state(
     session: Session, channel: str, chat_id: str, kind: str, data: dict[str, Any], now: datetime
-) -> ConversationState:
+) -> ChatState:
     """Replace the chat's state (flushed), for as long as a state of this kind lives."""
     ttl = TTL.get(kind, timedelta(hours=1))
     return conversation.set_state(session, channel, chat_id, kind, data, now, ttl)

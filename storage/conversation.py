@@ -1,72 +1,100 @@
 """Conversation state rows: what the next message from a chat means. One row per chat; the
 conversation (``handlers.state``) decides the kinds and how long each lives.
 
-A message usually reads its chat's state and then replaces it: the row read is remembered in
-the session (``session.info``) for that one transaction, so the replacement does not read it
-again. Nothing outlives the session, so no other transaction can be served a stale state.
+A state is read as a plain value (``ChatState``), by one prebuilt Core statement: every
+inbound message reads its chat's state, and an ORM object cost three times the statement.
+A message usually reads the state and then replaces it: the value read is remembered in the
+session (``session.info``) for that one transaction, so the replacement does not read it
+again. Nothing outlives the transaction, so no other transaction can be served a stale
+state, and inside a savepoint nothing is remembered (its rollback would undo what was).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlmodel import Session
 
 from storage.models import ConversationState
 from storage.prebuilt import UpdateById
 
-_READ = "papi_conversation_state"  # session.info key: (transaction, {(channel, chat): row})
+_TABLE: Table = ConversationState.__table__  # type: ignore[attr-defined]
+_COLUMN = _TABLE.c
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    """A chat's state as written: its kind, its data, until when it holds."""
+
+    id: int
+    kind: str
+    data: Mapping[str, Any]
+    expires_at: datetime | None
+
+
+_READ = "papi_conversation_state"  # session.info key: (transaction, {(channel, chat): state})
 _MISSING = object()
 
+# Built once with bound parameters (read for every inbound message).
+_STATE = select(_COLUMN.id, _COLUMN.kind, _COLUMN.data, _COLUMN.expires_at).where(
+    _COLUMN.channel == bindparam("channel"), _COLUMN.chat_id == bindparam("chat")
+)
+_UPDATE = UpdateById(_TABLE, ("kind", "data", "updated_at", "expires_at"))
+_INSERT = insert(_TABLE).returning(_COLUMN.id)
+_DELETE = delete(_TABLE).where(_COLUMN.id == bindparam("id"))
+_DELETE_CHAT = delete(_TABLE).where(
+    _COLUMN.channel == bindparam("channel"), _COLUMN.chat_id == bindparam("chat")
+)
 
-def _read(session: Session) -> dict[tuple[str, str], ConversationState | None]:
-    """What this transaction read or wrote; a new transaction (after a commit or rollback)
-    starts afresh: another process may have changed the rows meanwhile."""
+
+def _known(session: Session) -> dict[tuple[str, str], ChatState | None] | None:
+    """What this transaction read or wrote, or None inside a savepoint (nothing is kept
+    there). A new transaction (after a commit or rollback) starts afresh: another process
+    may have changed the rows meanwhile."""
+    if session.get_nested_transaction() is not None:
+        session.info.pop(_READ, None)  # what a savepoint changes may be undone: read again
+        return None
     transaction = session.get_transaction()
     cached = session.info.get(_READ)
     if cached is None or cached[0] is not transaction:
         cached = (transaction, {})
         session.info[_READ] = cached
-    found: dict[tuple[str, str], ConversationState | None] = cached[1]
-    return found
+    known: dict[tuple[str, str], ChatState | None] = cached[1]
+    return known
 
 
-# Built once with bound parameters (read for every inbound message).
-_STATE = (
-    select(ConversationState)
-    .where(col(ConversationState.channel) == bindparam("channel"))
-    .where(col(ConversationState.chat_id) == bindparam("chat"))
-)
+def _remember(session: Session, key: tuple[str, str], state: ChatState | None) -> None:
+    known = _known(session)
+    if known is not None:
+        known[key] = state
 
 
-def _find(session: Session, channel: str, chat_id: str) -> ConversationState | None:
+def _find(session: Session, channel: str, chat_id: str) -> ChatState | None:
     key = (channel, chat_id)
-    known = _read(session).get(key, _MISSING)
-    if known is None:
-        return None
-    # A row is trusted only while it is one of the session's live objects (a savepoint's
-    # rollback expunges the rows it created).
-    if isinstance(known, ConversationState) and known in session and known not in session.deleted:
-        return known
-    state = session.exec(_STATE, params={"channel": channel, "chat": chat_id}).first()
-    _read(session)[key] = state
+    known = _known(session)
+    if known is not None:
+        found = known.get(key, _MISSING)
+        if found is not _MISSING:
+            assert found is None or isinstance(found, ChatState)
+            return found
+    row = session.connection().execute(_STATE, {"channel": channel, "chat": chat_id}).first()
+    state = None if row is None else ChatState(row.id, row.kind, row.data or {}, row.expires_at)
+    _remember(session, key, state)
     return state
 
 
-def get_state(
-    session: Session, channel: str, chat_id: str, now: datetime
-) -> ConversationState | None:
+def get_state(session: Session, channel: str, chat_id: str, now: datetime) -> ChatState | None:
     """The chat's state; an expired one is deleted (at once) and gives None."""
     state = _find(session, channel, chat_id)
     if state is None:
         return None
     if state.expires_at is not None and state.expires_at <= now:
-        _forget(session, state)
-        _read(session)[(channel, chat_id)] = None
+        session.connection().execute(_DELETE, {"id": state.id})
+        _remember(session, (channel, chat_id), None)
         return None
     return state
 
@@ -76,54 +104,27 @@ def set_state(
     channel: str,
     chat_id: str,
     kind: str,
-    data: dict[str, Any],
+    data: Mapping[str, Any],
     now: datetime,
     ttl: timedelta,
-) -> ConversationState:
+) -> ChatState:
     """Replace the chat's state; it expires ``ttl`` after ``now``. Written at once by one
-    prebuilt statement (an UPDATE of the row read, else an INSERT), and the object takes the
-    values as its committed state: most messages set a state, and as a dirty ORM object it
-    cost a flush of its own at the commit."""
+    prebuilt statement: an UPDATE of the row read, else an INSERT."""
     values: dict[str, Any] = {"kind": kind, "data": dict(data)}
     values |= {"updated_at": now, "expires_at": now + ttl}
     state = _find(session, channel, chat_id)
     connection = session.connection()
-    if state is not None and state.id is not None and state not in session.new:
+    if state is not None:
         _UPDATE.run(connection, state.id, values)
-        for name, value in values.items():
-            set_committed_value(state, name, value)
+        row_id = state.id
     else:
-        if state is not None:  # not written yet: written below instead
-            session.expunge(state)
         row = {"channel": channel, "chat_id": chat_id} | values
-        new_id = connection.execute(_INSERT, row).scalar_one()
-        state = ConversationState(
-            id=new_id, channel=channel, chat_id=chat_id, kind=kind, data=dict(data)
-        )
-        state.updated_at, state.expires_at = now, now + ttl
-        make_transient_to_detached(state)
-        session.add(state)  # persistent: the row exists, the session writes nothing more
-    _read(session)[(channel, chat_id)] = state
-    return state
+        row_id = connection.execute(_INSERT, row).scalar_one()
+    written = ChatState(row_id, kind, dict(data), now + ttl)
+    _remember(session, (channel, chat_id), written)
+    return written
 
 
 def clear_state(session: Session, channel: str, chat_id: str) -> None:
-    _read(session)[(channel, chat_id)] = None  # the DELETE below removes it, if there is one
-    session.execute(
-        delete(ConversationState)
-        .where(col(ConversationState.channel) == channel)
-        .where(col(ConversationState.chat_id) == chat_id)
-    )
-
-
-def _forget(session: Session, state: ConversationState) -> None:
-    """Delete the row of ``state`` and drop it from the session."""
-    if state.id is not None and state not in session.new:
-        session.connection().execute(_DELETE, {"id": state.id})
-    session.expunge(state)
-
-
-_TABLE: Table = ConversationState.__table__  # type: ignore[attr-defined]
-_UPDATE = UpdateById(_TABLE, ("kind", "data", "updated_at", "expires_at"))
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
-_DELETE = delete(_TABLE).where(_TABLE.c.id == bindparam("id"))
+    session.connection().execute(_DELETE_CHAT, {"channel": channel, "chat": chat_id})
+    _remember(session, (channel, chat_id), None)

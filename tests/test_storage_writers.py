@@ -132,6 +132,26 @@ def test_an_expired_state_is_gone(session: Session) -> None:
     assert get_state(session, "telegram", "c1", NOW) is None
 
 
+def test_a_state_written_in_a_savepoint_that_rolls_back_is_not_remembered(
+    session: Session,
+) -> None:
+    """The transaction remembers the state it read or wrote (no second read for the same
+    chat), but not what a savepoint wrote: the savepoint's rollback undoes the row."""
+    ttl = timedelta(minutes=30)
+    set_state(session, "telegram", "c1", "focus", {"assignment_id": 1}, NOW, ttl)
+    savepoint = session.begin_nested()
+    set_state(session, "telegram", "c1", "await_note", {"assignment_id": 2}, NOW, ttl)
+    set_state(session, "telegram", "c2", "focus", {"assignment_id": 3}, NOW, ttl)
+    savepoint.rollback()
+    kept = get_state(session, "telegram", "c1", NOW)
+    assert kept is not None and (kept.kind, dict(kept.data)) == ("focus", {"assignment_id": 1})
+    assert get_state(session, "telegram", "c2", NOW) is None
+    # Replaced after the savepoint: the row read is updated, not inserted a second time.
+    set_state(session, "telegram", "c1", "await_note", {"assignment_id": 1}, NOW, ttl)
+    count = session.exec(text("SELECT count(*) FROM conversationstate")).one()[0]  # type: ignore[call-overload]
+    assert count == 1
+
+
 def test_set_locale_refuses_an_unknown_language(session: Session) -> None:
     _assignment, _chair, official = _world(session)
     set_locale(session, official, "en")
