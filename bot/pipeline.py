@@ -31,8 +31,9 @@ from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
 from kernel.textnorm import clean
 from storage.identities import (
+    Link,
     find_identity,
-    find_identity_and_official,
+    find_sender,
     mark_processed,
     note_chat,
 )
@@ -40,10 +41,10 @@ from storage.lockout import LockoutPolicy
 from storage.models import (
     OUTBOX_PRIORITY_BROADCAST,
     OUTBOX_PRIORITY_REPLY,
-    ChannelIdentity,
     Official,
     OutboxStatus,
 )
+from storage.person import Person
 from storage.queue import QueuedRow, add_outbox_rows, first_in_chats
 from storage.report_jobs import add_report_job
 
@@ -127,18 +128,18 @@ def enqueue(
 
 def _identify(
     session: Session, inbound: Inbound, now: datetime
-) -> tuple[ChannelIdentity | None, Official | None]:
-    found = find_identity_and_official(session, inbound.channel, inbound.external_user_id)
+) -> tuple[Link | None, Person | None]:
+    found = find_sender(session, inbound.channel, inbound.external_user_id)
     if found is None:
         return None, None
-    identity, official = found
-    if not official.active:
+    link, person = found
+    if not person.active:
         return None, None  # a deactivated official is treated as a stranger
     # Reachable again, may have moved, and now the channel last written from: when the
     # message was written (a reply window counts from it), never later than now.
     written = inbound.received_at if inbound.received_at.tzinfo is not None else now
-    note_chat(session, identity, inbound.chat_id, min(written, now))
-    return identity, official
+    note_chat(session, link, inbound.chat_id, min(written, now))
+    return link, person
 
 
 T = TypeVar("T")

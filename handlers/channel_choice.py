@@ -109,14 +109,14 @@ def choose(ctx: HandlerContext, name: str) -> list[Outbound]:
     """Set the channel (a menu choice or a matched name); AUTO: the last written."""
     assert ctx.official is not None
     if name == AUTO:
-        choose_channel(ctx.session, ctx.official, None)
+        choose_channel(ctx.session, ctx.official.id, None)
         return [
             Outbound(_("From now on, reminders and notices go to the channel you last wrote from."))
         ]
     if name not in _names(_linked(ctx)):  # a forged or stale button
         label = channel_label(name)[:_ECHO_LIMIT]
         return show(ctx, _("You have not linked the channel %(channel)s.") % {"channel": label})
-    choose_channel(ctx.session, ctx.official, name)
+    choose_channel(ctx.session, ctx.official.id, name)
     return [
         Outbound(
             _("From now on, reminders and notices go to %(channel)s.")

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from handlers.types import Inbound
+from storage.identities import Link
 from storage.lockout import LockoutPolicy
-from storage.models import ChannelIdentity, Official
+from storage.person import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,8 @@ class HandlerContext:
     settings: ConversationSettings
     now: datetime  # aware; from the injected clock
     inbound: Inbound
-    identity: ChannelIdentity | None = None  # None: this chat is not linked to an official
-    official: Official | None = None
+    identity: Link | None = None  # None: this chat is not linked to an official
+    official: Person | None = None  # plain values: changes go through storage's writers
     # The text limit the inbound's channel declares (bot.channels.registry); None: none
     # given, the outbox splits long texts for each channel anyway.
     text_limit: int | None = None

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
 from storage.models import Assignment, AssignmentOfficial, Official, Role, Unit, UnitLevel
+from storage.person import OfficialFacts
 from storage.units import province_of
 
 SCOPE_LEVELS = (UnitLevel.PROVINCE, UnitLevel.DISTRICT)
@@ -62,7 +63,7 @@ def _ancestor_ids(unit: Unit) -> list[int]:
     return [int(part) for part in unit.path.strip("/").split("/") if part]
 
 
-def scope_root(session: Session, official: Official) -> Unit | None:
+def scope_root(session: Session, official: OfficialFacts) -> Unit | None:
     """The top of the subtree the official oversees; None for a plain official."""
     if official.role == Role.OFFICIAL:  # before any query: most senders are officials
         return None
@@ -86,7 +87,7 @@ def in_subtree(unit: Unit, root: Unit) -> bool:
 
 def owns(
     session: Session,
-    official: Official,
+    official: OfficialFacts,
     assignment: Assignment,
     assignees: Assignees | None = None,
 ) -> bool:
@@ -105,7 +106,7 @@ def owns(
 
 def can_act(
     session: Session,
-    official: Official,
+    official: OfficialFacts,
     assignment: Assignment,
     assignees: Assignees | None = None,
 ) -> bool:
@@ -121,7 +122,7 @@ def can_act(
     return unit is not None and in_subtree(unit, root)
 
 
-def can_assign(session: Session, official: Official, assignment: Assignment) -> bool:
+def can_assign(session: Session, official: OfficialFacts, assignment: Assignment) -> bool:
     """Only a chair hands a task of their own unit (subtree) to its officials."""
     if official.role != Role.CHAIR or not official.active:
         return False

@@ -25,6 +25,7 @@ from storage.models import (
     Task,
     Unit,
 )
+from storage.person import OfficialFacts
 from storage.plan_admin import live_plan
 from storage.plans import FLAG_REMOVED
 
@@ -70,7 +71,7 @@ def _live(items: list[tuple[Assignment, Task]]) -> list[Item]:
     return [Item(a, t) for a, t in items if REMOVED_FLAG not in (t.flags or [])]
 
 
-def my_items(session: Session, official: Official, today: date) -> list[Item]:
+def my_items(session: Session, official: OfficialFacts, today: date) -> list[Item]:
     """The official's open assignments (not done), in list order: one query (whether their
     unit has a chair is asked inside it)."""
     assigned = select(AssignmentOfficial.assignment_id).where(

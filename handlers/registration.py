@@ -11,9 +11,10 @@ from handlers.texts import my_tasks_button
 from handlers.types import Outbound
 from kernel.i18n import _, use_locale
 from storage import lockout
-from storage.identities import Account
+from storage.identities import Account, Link
 from storage.invites import InviteProblem, check_invite, looks_like_invite_code, redeem_invite
 from storage.models import Official
+from storage.person import Person
 
 
 def problem_text(problem: InviteProblem) -> str:
@@ -84,7 +85,7 @@ def link(ctx: HandlerContext, code: str) -> list[Outbound]:
     identity = redeem_invite(ctx.session, found, account, ctx.now)
     if identity is None:  # another phone spent the code a moment ago
         return [Outbound(problem_text(InviteProblem.USED))]
-    ctx.identity, ctx.official = identity, official
+    ctx.identity, ctx.official = Link.of(identity), Person.of(official)
     with use_locale(official.locale):
         welcome = _("Welcome, %(name)s! This chat is now linked to your account.") % {
             "name": official.name

@@ -8,8 +8,9 @@ from handlers.texts import my_tasks_button
 from handlers.types import Outbound
 from kernel.i18n import SUPPORTED_LOCALES, _, use_locale
 from kernel.textnorm import fold
-from storage.models import Official, Role
+from storage.models import Role
 from storage.officials import set_locale
+from storage.person import OfficialFacts
 
 _LANGUAGE_WORDS = {
     "vi": "vi",
@@ -21,7 +22,7 @@ _LANGUAGE_WORDS = {
 }
 
 
-def help_text(official: Official) -> str:
+def help_text(official: OfficialFacts) -> str:
     lines = [
         _("What you can do:"),
         _("/nhiemvu — your open tasks (also /tasks)"),
@@ -52,6 +53,6 @@ def change_language(ctx: HandlerContext, args: str) -> list[Outbound]:
     wanted = _LANGUAGE_WORDS.get(fold(args))
     if wanted is None or wanted not in SUPPORTED_LOCALES:
         return [Outbound(_("Usage: /lang vi or /lang en"))]
-    set_locale(ctx.session, ctx.official, wanted)
+    set_locale(ctx.session, ctx.official.id, wanted)
     with use_locale(wanted):
         return [Outbound(_("Language changed to English."))]

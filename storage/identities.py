@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, insert
+from sqlalchemy import Table, bindparam, exists, insert, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, Official, ProcessedUpdate
+from storage.person import Person
 from storage.prebuilt import UpdateById
 
 _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
@@ -43,23 +44,72 @@ def find_identity(session: Session, channel: str, external_user_id: str) -> Chan
     ).first()
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An account's link to its official, as read for one message."""
+
+    id: int
+    official_id: int
+    chat_id: str
+    unreachable_at: datetime | None
+    last_inbound_at: datetime | None
+
+    @classmethod
+    def of(cls, identity: ChannelIdentity) -> Link:
+        """The values of a loaded (flushed) ``ChannelIdentity``."""
+        assert identity.id is not None
+        return cls(
+            identity.id,
+            identity.official_id,
+            identity.chat_id,
+            identity.unreachable_at,
+            identity.last_inbound_at,
+        )
+
+
+_OFFICIAL: Table = Official.__table__  # type: ignore[attr-defined]
 # Built once with bound parameters: the statement of every inbound message, whose
-# construction cost more than running it (docs/performance.md).
-_IDENTITY_AND_OFFICIAL = (
-    select(ChannelIdentity, Official)
-    .join(Official, col(Official.id) == col(ChannelIdentity.official_id))
-    .where(col(ChannelIdentity.channel) == bindparam("channel"))
-    .where(col(ChannelIdentity.external_user_id) == bindparam("user"))
+# construction cost more than running it (docs/performance.md). Plain columns, not ORM
+# objects (``storage.person``).
+_SENDER = (
+    sql_select(
+        _IDENTITY.c.id,
+        _IDENTITY.c.official_id,
+        _IDENTITY.c.chat_id,
+        _IDENTITY.c.unreachable_at,
+        _IDENTITY.c.last_inbound_at,
+        _OFFICIAL.c.name,
+        _OFFICIAL.c.unit_id,
+        _OFFICIAL.c.role,
+        _OFFICIAL.c.locale,
+        _OFFICIAL.c.active,
+        _OFFICIAL.c.preferred_channel,
+    )
+    .join(_OFFICIAL, _OFFICIAL.c.id == _IDENTITY.c.official_id)
+    .where(_IDENTITY.c.channel == bindparam("channel"))
+    .where(_IDENTITY.c.external_user_id == bindparam("user"))
 )
 
 
-def find_identity_and_official(
+def find_sender(
     session: Session, channel: str, external_user_id: str
-) -> tuple[ChannelIdentity, Official] | None:
-    """The account's identity with its official, in one query (every inbound asks this)."""
+) -> tuple[Link, Person] | None:
+    """The account's link with its official, in one query (every inbound asks this)."""
     params = {"channel": channel, "user": external_user_id}
-    row = session.exec(_IDENTITY_AND_OFFICIAL, params=params).first()
-    return (row[0], row[1]) if row is not None else None
+    row = session.connection().execute(_SENDER, params).first()
+    if row is None:
+        return None
+    link = Link(row.id, row.official_id, row.chat_id, row.unreachable_at, row.last_inbound_at)
+    person = Person(
+        id=row.official_id,
+        name=row.name,
+        unit_id=row.unit_id,
+        role=row.role,
+        locale=row.locale,
+        active=row.active,
+        preferred_channel=row.preferred_channel,
+    )
+    return link, person
 
 
 def link_identity(
@@ -86,12 +136,14 @@ def link_identity(
     return identity
 
 
-def note_chat(session: Session, identity: ChannelIdentity, chat_id: str, now: datetime) -> None:
+def note_chat(
+    session: Session, identity: Link | ChannelIdentity, chat_id: str, now: datetime
+) -> None:
     """The official wrote to us from ``chat_id`` at ``now``: that is where to write back, this
     channel is the one they last wrote from, and it is reachable again (whatever a platform
-    said before). Written at once by one prebuilt UPDATE, and the loaded identity takes the
-    values as its committed state: every inbound message does this, and as a dirty ORM object
-    it cost a flush of its own before the conversation's first query."""
+    said before). Written at once by one prebuilt UPDATE; a loaded ORM identity takes the
+    values as its committed state (as a dirty ORM object it cost a flush of its own before
+    the conversation's first query)."""
     last = identity.last_inbound_at
     if last is not None and last >= now:
         if identity.chat_id == chat_id and identity.unreachable_at is None:
@@ -100,8 +152,9 @@ def note_chat(session: Session, identity: ChannelIdentity, chat_id: str, now: da
     values = {"chat_id": chat_id, "unreachable_at": None, "last_inbound_at": now}
     assert identity.id is not None
     _NOTE_CHAT.run(session.connection(), identity.id, values)
-    for name, value in values.items():
-        set_committed_value(identity, name, value)
+    if isinstance(identity, ChannelIdentity):
+        for name, value in values.items():
+            set_committed_value(identity, name, value)
 
 
 _NOTE_CHAT = UpdateById(_IDENTITY, ("chat_id", "unreachable_at", "last_inbound_at"))
@@ -139,12 +192,12 @@ def preferred_channels(session: Session, official_ids: Iterable[int]) -> dict[in
     return found
 
 
-def choose_channel(session: Session, official: Official, channel: str | None) -> None:
+def choose_channel(session: Session, official_id: int, channel: str | None) -> None:
     """Reminders and notices go to ``channel`` from now on; None: to the channel the official
-    last wrote from (flushed)."""
-    official.preferred_channel = channel
-    session.add(official)
-    session.flush()
+    last wrote from (written at once; a loaded ``Official`` is updated too)."""
+    session.execute(
+        update(Official).where(col(Official.id) == official_id).values(preferred_channel=channel)
+    )
 
 
 def mark_processed(

@@ -79,13 +79,12 @@ def add_official(
     return official
 
 
-def set_locale(session: Session, official: Official, locale: str) -> None:
-    """The language the official is written to in (flushed)."""
+def set_locale(session: Session, official_id: int, locale: str) -> None:
+    """The language the official is written to in (written at once; a loaded ``Official``
+    is updated too)."""
     if locale not in SUPPORTED_LOCALES:
         raise ValueError(_locale_message(locale))
-    official.locale = locale
-    session.add(official)
-    session.flush()
+    session.execute(update(Official).where(col(Official.id) == official_id).values(locale=locale))
 
 
 def _role_message(role: str) -> str:

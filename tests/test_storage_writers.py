@@ -154,10 +154,12 @@ def test_a_state_written_in_a_savepoint_that_rolls_back_is_not_remembered(
 
 def test_set_locale_refuses_an_unknown_language(session: Session) -> None:
     _assignment, _chair, official = _world(session)
-    set_locale(session, official, "en")
-    assert official.locale == "en"
+    assert official.id is not None
+    set_locale(session, official.id, "en")
+    assert official.locale == "en"  # the loaded object too
     with pytest.raises(ValueError):
-        set_locale(session, official, "fr")
+        set_locale(session, official.id, "fr")
+    session.expire_all()
     assert official.locale == "en"
 
 

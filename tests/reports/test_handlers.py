@@ -14,6 +14,7 @@ from handlers.context import ConversationSettings, HandlerContext
 from handlers.reports import commune_rank_line, province_summary, report_files
 from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from storage.models import Official
+from storage.person import Person
 from tests.reports.dataset import NOW, Dataset, build_three_level
 
 
@@ -30,7 +31,8 @@ def _ctx(session: Session, official: Official, tmp_path: Path) -> HandlerContext
     inbound = Inbound(
         channel="telegram", external_user_id="1", chat_id="1", update_key="1", received_at=NOW
     )
-    return HandlerContext(session, ConversationSettings(), NOW, inbound, official=official)
+    person = Person.of(official)
+    return HandlerContext(session, ConversationSettings(), NOW, inbound, official=person)
 
 
 def _answer(session: Session, replies: Sequence[Reply], tmp_path: Path) -> list[Outbound]:
