@@ -4,7 +4,7 @@ to. Every change to an assignment's status, percent or note is written here, wit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -104,8 +104,7 @@ def record_progress(
     changes |= history_state.after_update(assignment, row["status"], row["percent"], source.now)
     connection = session.connection()
     connection.execute(_INSERT_UPDATE, row)
-    values = {name: getattr(assignment, name) for name in _UPDATE.columns} | changes
-    _UPDATE.run(connection, assignment.id, values)
+    _update_of(changes).run(connection, assignment.id, changes)
     for name, value in changes.items():
         set_committed_value(assignment, name, value)
 
@@ -139,11 +138,22 @@ def _changes(
 _PROGRESS: Table = ProgressUpdate.__table__  # type: ignore[attr-defined]
 _ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
 _INSERT_UPDATE = insert(_PROGRESS)  # built once: every status reply writes one
-# What a change writes on the assignment row: its own five columns and the kept state.
-_UPDATE = UpdateById(
-    _ASSIGNMENT,
-    ("status", "percent", "note", "done_at", "last_update_at", *history_state.KEPT),
-)
+# What a change may write on the assignment row: its own five columns and the kept state.
+_WRITTEN = ("status", "percent", "note", "done_at", "last_update_at", *history_state.KEPT)
+_UPDATES: dict[tuple[str, ...], UpdateById] = {}
+
+
+def _update_of(changes: Mapping[str, Any]) -> UpdateById:
+    """The UPDATE of exactly the changed columns, built once per set of them (a handful:
+    which of its own columns a change sets, and which periods it begins). Every column
+    unchanged was a bound parameter for nothing: most are the kept periods' datetimes."""
+    names = tuple(name for name in _WRITTEN if name in changes)
+    if len(names) != len(changes):
+        raise ValueError(f"not an assignment column written here: {sorted(changes)}")
+    statement = _UPDATES.get(names)
+    if statement is None:
+        statement = _UPDATES[names] = UpdateById(_ASSIGNMENT, names)
+    return statement
 
 
 def record_evidence(

@@ -128,3 +128,34 @@ def test_a_crash_after_setting_a_state_keeps_no_state(
         assert session.exec(select(ConversationState)).all() == []
         assert session.exec(select(ProgressUpdate)).all() == []
         assert len(session.exec(select(OutboxMessage)).all()) == 1
+
+
+def test_a_status_reply_writes_only_the_assignment_columns_it_changes(world: World) -> None:
+    """The assignment's UPDATE sets the columns the change gives (its own and the kept
+    latest state), not every kept period's columns again: each was a bound parameter,
+    most of them datetimes, for nothing."""
+    user = world.link("off1a")
+    number = world.assignments_of("off1a")[0]
+    world.send(user, f"{number} 20%", key="warm")  # this period's start is noted here
+    written: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("UPDATE assignment SET"):
+            written.append(statement)
+
+    event.listen(world.engine, "before_cursor_execute", note)
+    try:
+        counted(world, user, f"{number} 50%", "counted")
+    finally:
+        event.remove(world.engine, "before_cursor_execute", note)
+    [statement] = written
+    assigned = statement.removeprefix("UPDATE assignment SET ").split(" WHERE ")[0]
+    columns = {part.split("=")[0].strip() for part in assigned.split(",")}
+    assert {"percent", "last_update_at", "history_percent", "history_at"} <= columns
+    assert not any(
+        name.endswith(("_mark", "_at")) and name.split("_")[0] in _PERIODS for name in columns
+    ), columns
+    assert world.assignment(number).percent == 50
+
+
+_PERIODS = ("week", "month", "quarter", "half", "year")
