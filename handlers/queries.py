@@ -36,9 +36,9 @@ REMOVED_FLAG = FLAG_REMOVED  # set by the plan import on tasks a new file droppe
 class Item:
     assignment: Assignment
     task: Task
-    # Held so the session keeps it (its identity map is weak): ``report_deadlines`` then
-    # reads the plan without a query.
-    plan: Plan | None = None
+    # The plan's report calendar, read with the item (``item_deadlines``: no query for the
+    # plan, and no ORM object of it); None: not read.
+    plan_deadlines: tuple[str, ...] | None = None
 
     @property
     def id(self) -> int:
@@ -102,11 +102,11 @@ def unit_items(session: Session, root: Unit) -> list[tuple[Item, Unit]]:
     return [(Item(a, t), u) for a, t, u in rows if REMOVED_FLAG not in (t.flags or [])]
 
 
-def _item_query(assignment_id: int) -> Select[Assignment, Task, Plan]:
-    # The plan comes along: the deadline words and a recurring task's period read its report
-    # calendar (``report_deadlines``), then from the session's identity map.
+def _item_query(assignment_id: int) -> Select[Assignment, Task, list[str]]:
+    # The plan's report calendar comes along: the deadline words and a recurring task's
+    # period read it (``item_deadlines``).
     return (
-        select(Assignment, Task, Plan)
+        select(Assignment, Task, col(Plan.report_deadlines))
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Plan, col(Plan.id) == col(Task.plan_id))
         .where(col(Assignment.id) == assignment_id)
@@ -116,7 +116,7 @@ def _item_query(assignment_id: int) -> Select[Assignment, Task, Plan]:
 def item(session: Session, assignment_id: int) -> Item | None:
     """The assignment with its task (and plan), in one query."""
     row = session.exec(_item_query(assignment_id)).first()
-    return Item(row[0], row[1], row[2]) if row is not None else None
+    return Item(row[0], row[1], tuple(row[2] or ())) if row is not None else None
 
 
 def _item_with_assignees_query() -> Any:
@@ -127,7 +127,9 @@ def _item_with_assignees_query() -> Any:
     )
     anyone = exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
     return (  # five columns: more than sqlmodel's select() is typed for
-        sql_select(Assignment, Task, Plan, mine.label("mine"), anyone.label("anyone"))
+        sql_select(
+            Assignment, Task, col(Plan.report_deadlines), mine.label("mine"), anyone.label("anyone")
+        )
         .join(Task, col(Task.id) == col(Assignment.task_id))
         .join(Plan, col(Plan.id) == col(Task.plan_id))
         .where(col(Assignment.id) == bindparam("assignment"))
@@ -148,7 +150,8 @@ def item_with_assignees(
     row = session.execute(_ITEM_WITH_ASSIGNEES, params).first()
     if row is None:
         return None
-    return Item(row[0], row[1], row[2]), Assignees(mine=bool(row[3]), anyone=bool(row[4]))
+    entry = Item(row[0], row[1], tuple(row[2] or ()))
+    return entry, Assignees(mine=bool(row[3]), anyone=bool(row[4]))
 
 
 def recent_updates(
@@ -172,6 +175,14 @@ def assignee_names(session: Session, assignment_id: int) -> list[str]:
         .order_by(col(Official.name))
     ).all()
     return list(rows)
+
+
+def item_deadlines(session: Session, entry: Item, configured: Sequence[str]) -> list[str]:
+    """The item's plan's report calendar (read with it, where it was), else the configured
+    one."""
+    if entry.plan_deadlines is None:
+        return report_deadlines(session, entry.task, configured)
+    return list(entry.plan_deadlines) or list(configured)
 
 
 def report_deadlines(session: Session, task: Task, configured: Sequence[str]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from handlers import state
 from handlers.context import HandlerContext
-from handlers.queries import Item, my_items, report_deadlines
+from handlers.queries import Item, item_deadlines, my_items
 from handlers.texts import shorten, status_name
 from handlers.types import Outbound
 from kernel.dates import short_date
@@ -87,7 +87,7 @@ def reopen_answer(text: str) -> bool | None:
 
 def period_words(ctx: HandlerContext, entry: Item) -> str:
     """For a recurring task: which report the status counts for, and that it reopens."""
-    deadlines = report_deadlines(ctx.session, entry.task, ctx.settings.report_deadlines)
+    deadlines = item_deadlines(ctx.session, entry, ctx.settings.report_deadlines)
     end = period_end(ctx.today, deadlines)
     if end is None:
         return _("Recurring task: this is your report for this period.")

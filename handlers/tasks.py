@@ -15,10 +15,10 @@ from handlers.permissions import can_act, can_assign
 from handlers.queries import (
     Item,
     assignee_names,
+    item_deadlines,
     item_with_assignees,
     my_items,
     recent_updates,
-    report_deadlines,
 )
 from handlers.texts import (
     dimension_title,
@@ -43,7 +43,7 @@ def deadline_text(ctx: HandlerContext, entry: Item) -> str:
         task.due_date,
         task.deadline_raw,
         ctx.today,
-        report_deadlines(ctx.session, task, ctx.settings.report_deadlines),
+        item_deadlines(ctx.session, entry, ctx.settings.report_deadlines),
     )
 
 
