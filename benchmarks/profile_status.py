@@ -9,7 +9,12 @@ change (one ``ProgressUpdate`` per reply), so it never measures the refusal path
 
     .venv/bin/python benchmarks/profile_status.py [--updates 200] [--top 25] [--tiny]
 
-``--tiny`` (5 updates, top 5) is what CI runs, so the script cannot rot
+``--contend``: the same updates applied once more while a second thread of the process runs
+Python meanwhile (as the event loop does in ``papi-bot run``), printing the applying thread's
+own CPU alone and contended: the share of the GIL's hand-overs in the database thread's cost
+(docs/performance.md, "Status replies, sixth pass").
+
+``--tiny`` (5 updates, top 5, contended too) is what CI runs, so the script cannot rot
 (``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
@@ -21,7 +26,9 @@ import pstats
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -62,14 +69,43 @@ def replay(database: Path, script: list[tuple[str, Any]]) -> float:
     return cpu
 
 
+def thread_cpu(one: Callable[[int], None], keys: range) -> float:
+    """The calling thread's own CPU seconds for ``one(i)`` over ``keys``."""
+    cpu = time.thread_time()
+    for i in keys:
+        one(i)
+    return time.thread_time() - cpu
+
+
+def contend(work: Callable[[], float]) -> float:
+    """``work()`` while another thread runs pure Python and never waits (the GIL is handed
+    over at each of SQLite's calls, and taken back when the other thread yields it)."""
+    stop = threading.Event()
+
+    def spin() -> None:
+        total = 0
+        while not stop.is_set():
+            for i in range(1000):
+                total += i
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
+    try:
+        return work()
+    finally:
+        stop.set()
+        spinner.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--tiny", action="store_true", help="5 updates, top 5 (CI)")
+    parser.add_argument("--contend", action="store_true", help="also with a busy second thread")
     args = parser.parse_args()
     if args.tiny:
-        args.updates, args.top = 5, 5
+        args.updates, args.top, args.contend = 5, 5, True
     # The flood guard stays on (its cost counts), but hundreds of replies a minute are the
     # point here: past 20 it would answer "please slow down" and apply nothing.
     settings = Settings(flood=FloodConfig(messages_per_minute=1000))
@@ -174,8 +210,18 @@ def main() -> None:
             f"{cpu / floor:.1f}×"
         )
         print(f"SQL statements per update: {sql / args.updates:.1f}")
+        if args.contend:
+            alone = thread_cpu(one, range(20_000, 20_000 + args.updates))
+            contended = contend(lambda: thread_cpu(one, range(30_000, 30_000 + args.updates)))
+            print(
+                f"this thread's CPU per update, alone {1000 * alone / args.updates:.2f} ms; "
+                f"with a second thread running Python {1000 * contended / args.updates:.2f} ms "
+                f"({contended / alone:.1f}×)"
+            )
         applied = updates_so_far() - before
-        assert applied == 2 * args.updates, f"{applied} status changes for {2 * args.updates}"
+        assert applied == 2 * args.updates * (2 if args.contend else 1), (
+            f"{applied} status changes for {2 * args.updates}"
+        )
         stats = pstats.Stats(profile).strip_dirs()
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top)

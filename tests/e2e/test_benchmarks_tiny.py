@@ -115,6 +115,11 @@ BENCHES = (
             (rf"^5 status replies: {N} ms per update \(under cProfile\)$", 1),
             (rf"^without the profiler: {N} ms per update \(CPU {N} ms\)$", 1),
             (rf"^SQL statements per update: {N}$", 1),
+            (
+                rf"^this thread's CPU per update, alone {N} ms; with a second thread running "
+                rf"Python {N} ms \({N}×\)$",
+                1,
+            ),
             (r"Ordered by: cumulative time", 1),
             (r"Ordered by: internal time", 1),
         ),
