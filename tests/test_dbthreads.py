@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -42,7 +42,14 @@ def test_postgresql_gives_the_pipeline_threads_of_its_own() -> None:
         threads.close()
 
 
-def test_jobs_finished_together_wake_the_loop_once() -> None:
+@pytest.fixture
+def threads() -> Iterator[DatabaseThreads]:
+    one = DatabaseThreads(1, "test-db")
+    yield one
+    one.close(wait=True)
+
+
+def test_jobs_finished_together_wake_the_loop_once(threads: DatabaseThreads) -> None:
     """Ten jobs that finish while the loop is busy reach it with one wake-up, each with its
     own result (``run_in_executor`` wakes the loop once per job)."""
     threads = DatabaseThreads(1, "test-db")
@@ -68,15 +75,11 @@ def test_jobs_finished_together_wake_the_loop_once() -> None:
         assert all_done.wait(5)  # the loop is blocked here while the thread runs them all
         return list(await asyncio.gather(*jobs))
 
-    try:
-        assert asyncio.run(scenario()) == [i * i for i in range(10)]
-        assert len(wakeups) == 1
-    finally:
-        threads.close(wait=True)
+    assert asyncio.run(scenario()) == [i * i for i in range(10)]
+    assert len(wakeups) == 1
 
 
-def test_a_job_that_raises_raises_in_the_awaiting_task() -> None:
-    threads = DatabaseThreads(1, "test-db")
+def test_a_job_that_raises_raises_in_the_awaiting_task(threads: DatabaseThreads) -> None:
 
     def broken() -> None:
         raise LookupError("no such row")
@@ -86,14 +89,10 @@ def test_a_job_that_raises_raises_in_the_awaiting_task() -> None:
             await threads.run(broken)
         assert await threads.run(lambda: 42) == 42  # the thread lives on
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        threads.close(wait=True)
+    asyncio.run(scenario())
 
 
-def test_a_job_cancelled_before_it_starts_never_runs() -> None:
-    threads = DatabaseThreads(1, "test-db")
+def test_a_job_cancelled_before_it_starts_never_runs(threads: DatabaseThreads) -> None:
     gate = threading.Event()
     ran: list[str] = []
 
@@ -108,15 +107,11 @@ def test_a_job_cancelled_before_it_starts_never_runs() -> None:
         await busy
         await threads.run(ran.append, "after")
 
-    try:
-        asyncio.run(scenario())
-        assert ran == ["after"]
-    finally:
-        threads.close(wait=True)
+    asyncio.run(scenario())
+    assert ran == ["after"]
 
 
-def test_closing_cancels_the_jobs_still_queued_and_refuses_new_ones() -> None:
-    threads = DatabaseThreads(1, "test-db")
+def test_closing_cancels_the_queued_jobs_and_refuses_new_ones(threads: DatabaseThreads) -> None:
     gate = threading.Event()
     ran: list[str] = []
 
@@ -133,5 +128,4 @@ def test_closing_cancels_the_jobs_still_queued_and_refuses_new_ones() -> None:
             await threads.run(ran.append, "new")
 
     asyncio.run(scenario())
-    threads.close(wait=True)
     assert ran == []
