@@ -19,15 +19,12 @@ Here the jobs that finish before the loop next runs are delivered by one wake-up
 from __future__ import annotations
 
 import asyncio
-import logging
 import queue
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
-
-log = logging.getLogger(__name__)
 
 PIPELINE_THREADS_SHARED_DATABASE = 4  # PostgreSQL: replies of several chats applied at once
 
@@ -140,7 +137,7 @@ class HotPathThreads:
         self.outbox = outbox
 
     def close(self, *, wait: bool = False) -> None:
-        for threads in {id(self.pipeline): self.pipeline, id(self.outbox): self.outbox}.values():
+        for threads in {self.pipeline, self.outbox}:  # one on SQLite
             threads.close(wait=wait)
 
 

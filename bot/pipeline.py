@@ -32,7 +32,6 @@ from kernel.i18n import _, use_locale
 from kernel.textnorm import clean
 from storage.identities import (
     Link,
-    find_identity,
     find_sender,
     mark_processed,
     note_chat,
@@ -41,7 +40,6 @@ from storage.lockout import LockoutPolicy
 from storage.models import (
     OUTBOX_PRIORITY_BROADCAST,
     OUTBOX_PRIORITY_REPLY,
-    Official,
     OutboxStatus,
 )
 from storage.person import Person
@@ -318,9 +316,8 @@ def _refuse_group(
     to the group, no conversation state, nothing recorded as anyone's words)."""
     if not _addressed(inbound):
         return []
-    identity = find_identity(session, inbound.channel, inbound.external_user_id)
-    official = session.get(Official, identity.official_id) if identity is not None else None
-    with use_locale(official.locale if official is not None else settings.app.default_locale):
+    found = find_sender(session, inbound.channel, inbound.external_user_id)
+    with use_locale(found[1].locale if found is not None else settings.app.default_locale):
         text = _(
             "papi-bot works in private chats only, so nothing was done here. "
             "Please write to the bot directly, in a private chat with it."

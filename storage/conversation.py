@@ -120,7 +120,7 @@ def set_state(
     else:
         row = {"channel": channel, "chat_id": chat_id} | values
         row_id = connection.execute(_INSERT, row).scalar_one()
-    written = ChatState(row_id, kind, dict(data), now + ttl)
+    written = ChatState(row_id, kind, values["data"], values["expires_at"])
     _remember(session, (channel, chat_id), written)
     return written
 
