@@ -130,6 +130,9 @@ def test_lang_switches_and_is_stored(world: World) -> None:
     assert "Your open tasks" in world.texts(user, "/nhiemvu")
     assert "Đã chuyển" in world.texts(user, "/lang tiếng việt")
     assert "Cách dùng" in world.texts(user, "/lang fr")
+    with world.session() as session:  # an unknown language changes nothing
+        official = session.get(Official, world.people["off1a"].id)
+        assert official is not None and official.locale == "vi"
 
 
 def test_help_by_role(world: World) -> None:
