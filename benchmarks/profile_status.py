@@ -14,14 +14,21 @@ Python meanwhile (as the event loop does in ``papi-bot run``), printing the appl
 own CPU alone and contended: the share of the GIL's hand-overs in the database thread's cost
 (docs/performance.md, "Status replies, sixth pass").
 
-``--tiny`` (5 updates, top 5, contended too) is what CI runs, so the script cannot rot
-(``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
+``--process``: the same updates applied once more through the database process of
+``papi-bot run`` (``bot.dbprocess``), one after another as one chat sends them, printing the
+process's CPU per update beside the thread's alone: what the hand-over costs (pickles, the
+socket, a wake-up per job): one at a time, and all at once (the process never waits).
+
+``--tiny`` (5 updates, top 5, contended and through the process too) is what CI runs, so
+the script cannot rot (``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
+import os
 import pstats
 import shutil
 import sqlite3
@@ -34,9 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.applier import Applier, ChannelFacts
+from bot.channels.registry import default_registry
 from bot.config import FloodConfig, Settings
+from bot.dbprocess import DatabaseProcess
 from bot.demo import demo_people, ensure_demo_data
 from bot.pipeline import apply_inbound
 from handlers.queries import my_items
@@ -97,15 +108,57 @@ def contend(work: Callable[[], float]) -> float:
         spinner.join()
 
 
+async def through_process(
+    engine: Engine, settings: Settings, inbound_for: Callable[[int], Inbound], keys: range
+) -> tuple[float, float, float]:
+    """CPU seconds per update of the database process while it applies ``keys``' updates,
+    the first half one at a time (each awaited before the next: the process waits for every
+    job), the second half all at once (it never waits); and this process's, per update."""
+    facts = ChannelFacts.of(settings, default_registry(settings))
+    applier = Applier(engine, settings, facts)
+    database = DatabaseProcess(engine.url.render_as_string(hide_password=False), settings)
+
+    async def apply(i: int) -> None:
+        inbound = inbound_for(i)
+        await database.run(applier.apply, inbound, inbound.received_at)
+
+    try:
+        for i in keys[:10]:  # started, its statements compiled
+            await apply(i)
+        pid = database.pid
+        assert pid is not None
+        half = (len(keys) - 10) // 2
+        serial, parallel = keys[10 : 10 + half], keys[10 + half :]
+        start, caller = process_cpu(pid), time.process_time()
+        for i in serial:
+            await apply(i)
+        middle = process_cpu(pid)
+        await asyncio.gather(*(apply(i) for i in parallel))
+        end, caller = process_cpu(pid), time.process_time() - caller
+        return (
+            (middle - start) / len(serial),
+            (end - middle) / len(parallel),
+            caller / (len(serial) + len(parallel)),
+        )
+    finally:
+        database.close(wait=True)
+
+
+def process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--tiny", action="store_true", help="5 updates, top 5 (CI)")
     parser.add_argument("--contend", action="store_true", help="also with a busy second thread")
+    parser.add_argument("--process", action="store_true", help="also through bot.dbprocess")
     args = parser.parse_args()
     if args.tiny:
-        args.updates, args.top, args.contend = 5, 5, True
+        args.updates, args.top, args.contend, args.process = 5, 5, True, True
     # The flood guard stays on (its cost counts), but hundreds of replies a minute are the
     # point here: past 20 it would answer "please slow down" and apply nothing.
     settings = Settings(flood=FloodConfig(messages_per_minute=1000))
@@ -149,18 +202,20 @@ def main() -> None:
 
         handed: list[QueuedRow] = []  # as ``papi-bot run`` applies it (bot/app.py)
 
-        def one(i: int) -> None:
-            moment = now + timedelta(seconds=i)
-            inbound = Inbound(
+        def inbound_for(i: int) -> Inbound:
+            return Inbound(
                 channel="telegram",
                 external_user_id="u1",
                 chat_id="u1",
                 update_key=str(i),
-                received_at=moment,
+                received_at=now + timedelta(seconds=i),
                 message_id=str(i),
                 text=texts[i % 2],
             )
-            apply_inbound(engine, inbound, settings, moment, handover=handed.extend)
+
+        def one(i: int) -> None:
+            inbound = inbound_for(i)
+            apply_inbound(engine, inbound, settings, inbound.received_at, handover=handed.extend)
             handed.clear()
 
         for i in range(10):  # warm up: first queries compile, catalogs load
@@ -218,10 +273,28 @@ def main() -> None:
                 f"with a second thread running Python {1000 * contended / args.updates:.2f} ms "
                 f"({contended / alone:.1f}×)"
             )
+        if args.process:
+            alone = thread_cpu(one, range(40_000, 40_000 + args.updates))
+            keys = range(50_000, 50_000 + max(args.updates, 12))
+            serial, parallel, caller = asyncio.run(
+                through_process(engine, settings, inbound_for, keys)
+            )
+            alone /= args.updates
+
+            def ratio(cpu: float) -> str:  # /proc counts 10 ms ticks: a tiny run may see none
+                return f"{cpu / alone:.2f}×" if alone else "—"
+
+            print(
+                f"through the database process, its CPU per update: one at a time "
+                f"{1000 * serial:.2f} ms ({ratio(serial)} this thread alone, "
+                f"{1000 * alone:.2f} ms), all at once {1000 * parallel:.2f} ms "
+                f"({ratio(parallel)}); the caller's {1000 * caller:.2f} ms"
+            )
         applied = updates_so_far() - before
-        assert applied == 2 * args.updates * (2 if args.contend else 1), (
-            f"{applied} status changes for {2 * args.updates}"
-        )
+        expected = 2 * args.updates * (2 if args.contend else 1)
+        if args.process:  # alone, then through the process
+            expected += args.updates + max(args.updates, 12)
+        assert applied == expected, f"{applied} status changes for {expected}"
         stats = pstats.Stats(profile).strip_dirs()
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top)

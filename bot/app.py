@@ -16,16 +16,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from typing import IO, Any, Protocol, TextIO
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Protocol, TextIO
 
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import metrics
-from bot.channels import menu
+from bot.applier import Applier, ChannelFacts
 from bot.channels.base import StartupError
 from bot.channels.console import ConsoleChannel, run_console
 from bot.channels.kind import ChannelDeps, RunningChannel
@@ -33,18 +32,16 @@ from bot.channels.registry import ChannelRegistry, default_registry
 from bot.channels.seats import check_units
 from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
-from bot.dbthreads import DatabaseThreads, database_threads
-from bot.logjson import JsonFormatter
+from bot.dbprocess import hot_path_database
+from bot.dbthreads import Database
+from bot.logsetup import redact_text, secrets_of
 from bot.outbox import OutboxWorker
-from bot.pipeline import apply_inbound
 from bot.reports.jobs import ReportWorker
 from bot.roles import PARTS, Role, scheduler_for, serve_scheduler
-from bot.routing import Routing
 from bot.scheduler.leader import elected_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
 from kernel.i18n import _
-from kernel.phones import redact_phones
 from storage.queue import QueuedRow
 
 log = logging.getLogger("papi_bot")
@@ -53,58 +50,6 @@ STOP_GRACE_SECONDS = 10.0
 
 
 __all__ = ["StartupError", "main", "serve", "serve_console", "serve_telegram"]
-
-
-class RedactingFormatter(logging.Formatter):
-    """Formats as usual, then removes secrets and phone numbers (tracebacks included)."""
-
-    def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
-        super().__init__(fmt)
-        self._secrets = [secret for secret in secrets if secret]
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record), self._secrets)
-
-
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "<secret>")
-    return redact_phones(text)
-
-
-def _secrets(settings: Settings) -> list[str]:
-    values = [
-        settings.secrets.telegram_bot_token,
-        settings.secrets.telegram_webhook_secret,
-        settings.secrets.zalo_bot_token,
-        settings.secrets.zalo_webhook_secret,
-        settings.secrets.zalo_oa_app_secret,
-        settings.secrets.zalo_oa_secret_key,
-        settings.secrets.zalo_oa_refresh_token,
-        settings.secrets.console_secret,
-        *settings.secrets.zalo_bot_tokens.values(),
-        *settings.secrets.zalo_bot_webhook_secrets.values(),
-    ]
-    return [value.get_secret_value() for value in values if value is not None]
-
-
-def configure_logging(
-    settings: Settings, *, level: int = logging.INFO, stream: IO[str] | None = None
-) -> None:
-    """Log lines to stderr, with the tokens and phone numbers taken out."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    secrets = _secrets(settings)
-    handler.setFormatter(
-        JsonFormatter(lambda text: redact_text(text, secrets))
-        if settings.app.log_format == "json"
-        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
-    )
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # one line per update is noise
 
 
 class Wakeable(Protocol):
@@ -135,56 +80,32 @@ def inbound_applier(
     worker: Wakeable,
     registry: ChannelRegistry | None = None,
     on_report: Callable[[], None] | None = None,
-    database: DatabaseThreads | None = None,
+    database: Database | None = None,
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
-    """Apply an inbound in a thread of ``database`` (the pipeline is synchronous SQL; None:
-    asyncio's default threads), then hand the answer to the worker: the rows first in their
-    chats as they are (``offer``), and a ``wake`` to read the others. On a channel without
-    buttons, a menu choice ("2") first becomes its button's payload."""
-    registry = registry or default_registry(settings)
-    # Messages to officials may go to any declared channel, not only the ones run here.
-    routing = Routing.from_settings(settings)
-
-    def menu_channel(name: str) -> bool:
-        return name in registry and registry.capabilities(name, settings).numbered_menus
-
-    def apply_sync(inbound: Inbound) -> tuple[list[int] | None, list[QueuedRow]]:
-        now = clock.now()
-        if menu_channel(inbound.channel):
-            resolved = menu.resolve(engine, inbound, now)
-            if resolved is None:  # a stale choice, answered with the current menu
-                return [], []
-            inbound = resolved
-        limit = None
-        if inbound.channel in registry:
-            limit = registry.capabilities(inbound.channel, settings).text_limit
-        handed: list[QueuedRow] = []
-        ids = apply_inbound(
-            engine,
-            inbound,
-            settings,
-            now,
-            text_limit=limit,
-            on_report=on_report,
-            routing=routing,
-            handover=handed.extend,
-        )
-        return ids, handed
+    """Apply an inbound where ``database`` runs the hot path's database work (the pipeline
+    is synchronous SQL; None: asyncio's default threads), then hand the answer to the
+    worker: the rows first in their chats as they are (``offer``), and a ``wake`` to read
+    the others. On a channel without buttons, a menu choice ("2") first becomes its
+    button's payload (``bot.applier``)."""
+    facts = ChannelFacts.of(settings, registry or default_registry(settings))
+    applier = Applier(engine, settings, facts)
 
     async def apply(inbound: Inbound) -> list[int] | None:
         metrics.update_received(inbound.channel)
         if database is not None:
-            ids, handed = await database.run(apply_sync, inbound)
+            applied = await database.run(applier.apply, inbound, clock.now())
         else:
             loop = asyncio.get_running_loop()
-            ids, handed = await loop.run_in_executor(None, apply_sync, inbound)
-        if ids is None:
+            applied = await loop.run_in_executor(None, applier.apply, inbound, clock.now())
+        if applied.report and on_report is not None:
+            on_report()
+        if applied.ids is None:
             return None
-        if handed:
-            worker.offer(handed)
-        if not ids or len(handed) < len(ids):  # rows to read (or an answer written elsewhere)
-            worker.wake()
-        return ids
+        if applied.handed:
+            worker.offer(applied.handed)
+        if not applied.ids or len(applied.handed) < len(applied.ids):  # rows to read
+            worker.wake()  # (or an answer written elsewhere)
+        return applied.ids
 
     return apply
 
@@ -248,7 +169,7 @@ async def serve(
     waker = _WakeLater()
     hub = WebhookHub(settings.zalo.webhook_host, settings.zalo.webhook_port)  # Zalo's webhooks
     reports = ReportWorker(engine, settings, clock.now, waker.wake)  # /baocao after the commit
-    database = database_threads(engine)
+    database = hot_path_database(engine, settings, clock)
     applier = inbound_applier(
         engine, settings, clock, waker, registry, reports.wake_threadsafe, database.pipeline
     )
@@ -279,7 +200,7 @@ async def serve(
             raise
         except Exception as exc:  # e.g. the token was revoked while running
             log.exception("the bot stopped on an error")
-            reason = redact_text(f"{type(exc).__name__}: {exc}", _secrets(settings))
+            reason = redact_text(f"{type(exc).__name__}: {exc}", secrets_of(settings))
             raise StartupError(_("stopped on an error: %(reason)s") % {"reason": reason}) from None
         finally:
             scheduler.shutdown(wait=False)
@@ -287,7 +208,7 @@ async def serve(
         await hub.stop()
         for channel in running:
             await channel.close()
-        database.close()
+        database.close(wait=True)  # the process's last writes (the sends in flight) are in
 
 
 async def serve_telegram(

@@ -80,6 +80,9 @@ class AppConfig(_Section):
 
 class DatabaseConfig(_Section):
     url: str = "sqlite:///data/papi-bot.db"
+    # SQLite: `papi-bot run` applies replies and keeps the outbox in a process of its own
+    # (bot.dbprocess); false: in a thread of the bot's process.
+    process: bool = True
 
 
 class InvitesConfig(_Section):

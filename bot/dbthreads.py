@@ -22,7 +22,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -32,6 +32,20 @@ T = TypeVar("T")
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
 _Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class DatabaseLost(RuntimeError):
+    """The place running a job went away before it answered (the database process died);
+    the job may or may not have committed, and the next job runs in a new one."""
+
+
+class Database(Protocol):
+    """Where the hot path's database work runs: these threads, or the database process
+    (``bot.dbprocess``)."""
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T: ...
+
+    def close(self, *, wait: bool = False) -> None: ...
 
 
 class DatabaseThreads:
@@ -129,23 +143,24 @@ class DatabaseThreads:
                 future.set_result(result)
 
 
-class HotPathThreads:
-    """The pipeline's threads and the outbox worker's (the same ones on SQLite)."""
+class HotPathDatabase:
+    """Where the pipeline's and the outbox worker's database work runs (the same place on
+    SQLite)."""
 
-    def __init__(self, pipeline: DatabaseThreads, outbox: DatabaseThreads) -> None:
+    def __init__(self, pipeline: Database, outbox: Database) -> None:
         self.pipeline = pipeline
         self.outbox = outbox
 
     def close(self, *, wait: bool = False) -> None:
-        for threads in {self.pipeline, self.outbox}:  # one on SQLite
-            threads.close(wait=wait)
+        for place in {id(self.pipeline): self.pipeline, id(self.outbox): self.outbox}.values():
+            place.close(wait=wait)  # one on SQLite
 
 
-def database_threads(engine: Engine) -> HotPathThreads:
+def database_threads(engine: Engine) -> HotPathDatabase:
     if engine.dialect.name == "sqlite":
         one = DatabaseThreads(1, "sqlite")
-        return HotPathThreads(pipeline=one, outbox=one)
-    return HotPathThreads(
+        return HotPathDatabase(pipeline=one, outbox=one)
+    return HotPathDatabase(
         pipeline=DatabaseThreads(PIPELINE_THREADS_SHARED_DATABASE, "pipeline-db"),
         outbox=DatabaseThreads(1, "outbox-db"),
     )

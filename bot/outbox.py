@@ -79,7 +79,7 @@ from bot.channels.base import (
 )
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
-from bot.dbthreads import DatabaseThreads
+from bot.dbthreads import Database, DatabaseLost, DatabaseThreads
 from bot.outbox_batch import GroupCommit
 from bot.outbox_pacing import ChatPacer, prepared
 from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow, fresh
@@ -143,7 +143,7 @@ class OutboxWorker:
         *,
         registry: ChannelRegistry | None = None,
         max_concurrent_sends: int = MAX_CONCURRENT_SENDS,
-        database: DatabaseThreads | None = None,
+        database: Database | None = None,
     ) -> None:
         registry = registry or default_registry(settings)
         self._caps: dict[str, Capabilities | None] = {
@@ -164,7 +164,7 @@ class OutboxWorker:
         # event loop never blocks on a busy database. ``database``: the caller's, shared with
         # the pipeline on SQLite (``bot.dbthreads``), and closed by the caller.
         self._owns_db = database is None
-        self._db = database or DatabaseThreads(1, "outbox-db")
+        self._db: Database = database or DatabaseThreads(1, "outbox-db")
         # Claims and "sent" outcomes of the same moment share one transaction (group commit).
         self._claims = GroupCommit(self._store.claim_many, self._in_db)
         self._sent = GroupCommit(self._store.record_sent_many, self._in_db)
@@ -223,6 +223,8 @@ class OutboxWorker:
                 self._event.clear()
                 try:
                     await self._drain(read=False)
+                except DatabaseLost as exc:  # already logged where it happened
+                    log.warning("outbox: drain interrupted (%s); draining again", exc)
                 except Exception:  # the database may be briefly unavailable: keep going
                     log.exception("outbox: drain failed")
                 await self._sleep(self._seconds_to_next_due())

@@ -23,9 +23,10 @@ from sqlmodel import Session, col, func, or_, select
 from bot.channels import menu
 from bot.channels.base import OutgoingMessage, SendResult
 from bot.config import Settings
+from bot.dbprocess import Recipe
 from bot.routing import Routing
 from handlers.types import Button
-from kernel.clock import Clock
+from kernel.clock import Clock, SystemClock
 from storage.models import OutboxMessage, OutboxStatus
 from storage.outbox_rows import (
     Claim,
@@ -118,6 +119,7 @@ class OutboxStore:
         settings: Settings,
         clock: Clock,
         menu_channels: Sequence[str] = (),
+        routing: Routing | None = None,
     ) -> None:
         self.engine = engine
         self.channels = list(channels)
@@ -126,7 +128,7 @@ class OutboxStore:
         self.clock = clock
         # Where a row goes when its chat cannot be reached: every declared channel counts,
         # not only the ones this worker sends on.
-        self.routing = Routing.from_settings(settings)
+        self.routing = routing or Routing.from_settings(settings)
         # A claim older than this is taken to be a crashed send ([outbox] claim_lease_seconds).
         self.lease = timedelta(seconds=settings.outbox.claim_lease_seconds)
         # host:pid:random names this worker's leases (a pid alone repeats across machines).
@@ -136,6 +138,12 @@ class OutboxStore:
         self._urgent = (
             self._pending().where(_OUTBOX.c.priority >= bindparam("priority")).limit(BATCH_SIZE)
         )
+
+    def recipe(self) -> Recipe:
+        """This store in the database process (``bot.dbprocess``): the same channels and
+        settings on that process's engine, with the system clock (the only one it has)."""
+        menus = sorted(self.menu_channels)
+        return Recipe(rebuild_store, (self.channels, self.settings, menus, self.routing))
 
     def _pending(self) -> Any:
         """Pending rows of these channels that are due at ``:now`` or were tried (those
@@ -292,3 +300,26 @@ class OutboxStore:
         else:
             log.info("outbox: a %s chat blocked the bot; marked unreachable", row.channel)
         return moved
+
+
+def rebuild_store(
+    engine: Engine,
+    channels: Sequence[str],
+    settings: Settings,
+    menu_channels: Sequence[str],
+    routing: Routing,
+) -> OutboxStore:
+    """The outbox store in the database process, on that process's engine (the routing is
+    the parent's: building it imports every platform library).
+
+    A store is built when a database process starts: the bot's first, or one replacing a
+    process that died. On SQLite the bot is the one worker, and every claim still held was
+    taken by a process now gone, so it is released at once (otherwise its message would wait
+    for the lease to end): a send still in flight then is not sent twice, because the
+    worker's drain queues a row once, and a new drain begins only when that one's sends
+    have ended."""
+    store = OutboxStore(engine, channels, settings, SystemClock(), menu_channels, routing)
+    released = store.recover_claims()
+    if released:
+        log.warning("outbox: %d message(s) were in flight in an ended process; resending", released)
+    return store

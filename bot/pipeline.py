@@ -221,11 +221,12 @@ def _context(
     settings: Settings,
     now: datetime,
     text_limit: int | None,
+    conversation: ConversationSettings,
 ) -> HandlerContext:
     identity, official = _identify(session, inbound, now)
     return HandlerContext(
         session=session,
-        settings=conversation_settings(settings),
+        settings=conversation,
         now=now,
         inbound=inbound,
         identity=identity,
@@ -338,6 +339,7 @@ def apply_inbound(
     on_report: Callable[[], None] | None = None,
     routing: Routing | None = None,
     handover: Callable[[list[QueuedRow]], None] | None = None,
+    conversation: ConversationSettings | None = None,
 ) -> list[int] | None:
     """Apply one inbound update; the new outbox ids, or None if it was already applied.
     ``text_limit``: what the inbound's channel declares, for the conversation's paging;
@@ -345,7 +347,8 @@ def apply_inbound(
     report worker); ``routing``: where messages to officials go (default: built from
     ``settings``' channel declarations); ``handover``: called after the commit with the new
     rows that are the first pending ones of their chats (``first_in_chats``), which the
-    outbox worker may send without reading them back.
+    outbox worker may send without reading them back; ``conversation``: what the
+    conversation reads of the settings (default: ``conversation_settings(settings)``).
 
     A handler that crashes has none of its changes kept: the transaction is rolled back and
     done again with only the processed mark and an apology, so a bad message is still
@@ -357,6 +360,7 @@ def apply_inbound(
         raise ValueError("naive datetime: pass an aware 'now'")
     inbound = _cleaned(inbound)
     routing = routing or _routing(settings)
+    conversation = conversation or conversation_settings(settings)
     jobs: list[int] = []
     with Session(engine, expire_on_commit=False) as session:
         try:
@@ -366,7 +370,7 @@ def apply_inbound(
                 ids = _refuse_group(session, inbound, settings, now)
                 session.commit()
                 return ids
-            ctx = _context(session, inbound, settings, now, text_limit)
+            ctx = _context(session, inbound, settings, now, text_limit, conversation)
             try:
                 held = flood.hold(ctx, settings.flood)  # None: not flooding, answer as usual
                 outbounds = _rendered(ctx, handle(ctx), settings, jobs) if held is None else held
@@ -377,7 +381,7 @@ def apply_inbound(
                 jobs.clear()  # rolled back with the rest
                 if not _mark(session, inbound, now):
                     return None
-                ctx = _context(session, inbound, settings, now, text_limit)
+                ctx = _context(session, inbound, settings, now, text_limit, conversation)
                 rows = _answer(ctx, _apology(ctx), routing)
             ids = [row.id for row in rows if row.id is not None]
             first = first_in_chats(session, rows) if handover is not None and rows else []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import configure_logging
 from bot.config import load_settings
+from bot.logsetup import configure_logging
 
 TOKEN = "123456:JSON-log-token-abcdef"
 

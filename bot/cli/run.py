@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import echo, engine, fail, settings
+from bot.logsetup import configure_logging
 from kernel.clock import SystemClock
 from kernel.i18n import CatalogMissing, _, check_catalogs, use_locale
 from storage.db import make_engine, session_scope, upgrade
@@ -46,7 +47,7 @@ def run(
     with use_locale(config.app.default_locale):
         # The console chat shares the terminal: only warnings unless asked for more.
         quiet = logging.INFO if registry.enabled(config) else logging.WARNING
-        app.configure_logging(config, level=logging.DEBUG if verbose else quiet)
+        configure_logging(config, level=logging.DEBUG if verbose else quiet)
         if role not in {item.value for item in Role}:
             fail(_("--role must be one of: web, worker, scheduler, all"))
         chosen = Role(role)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.common import echo, fail, require_database, settings
 from bot.config import Settings
+from bot.logsetup import configure_logging
 from kernel.clock import SystemClock
 from kernel.i18n import _, use_locale
 from kernel.phones import mask_phone
@@ -34,7 +35,7 @@ def web_command(
     if changes:
         config = config.model_copy(update={"web": config.web.model_copy(update=changes)})
     with use_locale(config.app.default_locale):
-        bot_app.configure_logging(config, level=logging.INFO)
+        configure_logging(config, level=logging.INFO)
         db = require_database(ctx)
 
         async def serve() -> None:

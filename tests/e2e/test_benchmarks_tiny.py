@@ -120,6 +120,12 @@ BENCHES = (
                 rf"Python {N} ms \({N}×\)$",
                 1,
             ),
+            (
+                rf"^through the database process, its CPU per update: one at a time {N} ms "
+                rf"\(({N}×|—) this thread alone, {N} ms\), all at once {N} ms \(({N}×|—)\); "
+                rf"the caller's {N} ms$",
+                1,
+            ),
             (r"Ordered by: cumulative time", 1),
             (r"Ordered by: internal time", 1),
         ),

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.app import RedactingFormatter, StartupError, configure_logging, serve_telegram
+from bot.app import StartupError, serve_telegram
 from bot.config import Settings, TelegramConfig, load_settings
+from bot.logsetup import RedactingFormatter, configure_logging
 from kernel.clock import SystemClock
 from tests.fakes.fake_telegram import FakeTelegram
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.app import redact_text
+from bot.logsetup import redact_text
 from kernel.phones import normalize_phone, redact_phones
 
 FORMS = [
@@ -80,7 +80,7 @@ def test_the_log_filter_uses_it(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_logging_formatter_redacts_spaced_numbers() -> None:
-    from bot.app import RedactingFormatter
+    from bot.logsetup import RedactingFormatter
 
     formatter = RedactingFormatter("%(message)s", ["s3cret"])
     record = logging.LogRecord("x", logging.INFO, "f", 1, "%s s3cret", ("0912 999 777",), None)
