@@ -166,7 +166,7 @@ class OutboxWorker:
         self._owns_db = database is None
         self._db: Database = database or DatabaseThreads(1, "outbox-db")
         # Claims and "sent" outcomes of the same moment share one transaction (group commit).
-        self._claims = GroupCommit(self._store.claim_many, self._in_db)
+        self._claims = GroupCommit(self._store.claim_many, self._in_db, self._unclaim)
         self._sent = GroupCommit(self._store.record_sent_many, self._in_db)
         self._pacer = ChatPacer(self._caps)
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
@@ -481,6 +481,14 @@ class OutboxWorker:
             return await self._claims(row)
         except Exception as exc:
             raise _ClaimError("outbox: a claim failed") from exc
+
+    async def _unclaim(self, answered: list[tuple[PendingRow, bool]]) -> None:
+        """Claims taken for chats whose drain gave up meanwhile (it was stopped, or the
+        database failed under it): nobody sends on them, so they are due again at once."""
+        taken = [row for row, claimed in answered if claimed]
+        if taken:
+            released = await self._in_db(self._store.release_many, taken)
+            log.info("outbox: %d claim(s) nobody sends on released", released)
 
     async def _in_db(self, func_: Callable[..., T], *args: Any) -> T:
         return await self._db.run(func_, *args)

@@ -7,6 +7,12 @@ they wait *together* and go as one job: one statement and one commit for all of 
 idle worker loses nothing — the first call starts a job at once. Each caller still awaits
 its own result, so a chat's next message is claimed only after its previous one's outcome
 is committed (at most one message per chat in doubt after a crash, as before).
+
+A job that must be undone when nobody waits for its answer any more (a claim: nobody will
+send on it, and its chat would wait for the lease to end) is given ``orphaned``: an item
+whose caller gave up (its drain was cancelled, or failed) before the job ran is left out,
+and one answered after its caller left goes to ``orphaned`` with its result. Without it,
+every item is written whoever still waits (a "sent" outcome: the message went out).
 """
 
 from __future__ import annotations
@@ -28,9 +34,15 @@ class GroupCommit(Generic[I, R]):
     """``await batcher(item)`` → ``job([item, …])``'s answer for that item, the job run by
     ``submit`` (on the database thread) for every item that arrived meanwhile."""
 
-    def __init__(self, job: Callable[[list[I]], list[R]], submit: Submit[I, R]) -> None:
+    def __init__(
+        self,
+        job: Callable[[list[I]], list[R]],
+        submit: Submit[I, R],
+        orphaned: Callable[[list[tuple[I, R]]], Awaitable[None]] | None = None,
+    ) -> None:
         self._job = job
         self._submit = submit
+        self._orphaned = orphaned
         self._waiting: list[tuple[I, asyncio.Future[R]]] = []
         self._pump: asyncio.Task[None] | None = None
 
@@ -53,9 +65,12 @@ class GroupCommit(Generic[I, R]):
                 raise
 
     async def _answer(self, batch: Sequence[tuple[I, asyncio.Future[R]]]) -> None:
-        items = [item for item, _ in batch]
+        if self._orphaned is not None:  # nobody waits: not worth doing only to undo it
+            batch = [(item, future) for item, future in batch if not future.done()]
+            if not batch:
+                return
         try:
-            results = await self._submit(self._job, items)
+            results = await self._submit(self._job, [item for item, _ in batch])
         except Exception as exc:
             if len(batch) > 1:  # one bad item must not fail the others: each alone
                 log.warning("outbox: a batch of %d failed (%s); one by one", len(batch), exc)
@@ -64,9 +79,17 @@ class GroupCommit(Generic[I, R]):
                 return
             _settle(batch[0][1], exc)
             return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # its caller may have been cancelled meanwhile
+        orphans = []
+        for (item, future), result in zip(batch, results, strict=True):
+            if future.done():  # its caller was cancelled meanwhile
+                orphans.append((item, result))
+            else:
                 future.set_result(result)
+        if orphans and self._orphaned is not None:
+            try:
+                await self._orphaned(orphans)
+            except Exception:
+                log.exception("outbox: %d answer(s) nobody waited for not undone", len(orphans))
 
 
 def _settle(future: asyncio.Future[R], exc: BaseException) -> None:

@@ -38,6 +38,7 @@ from storage.outbox_rows import (
     readdress_rows,
     record_outcome,
     release_claims,
+    release_rows,
 )
 from storage.queue import QueuedRow
 
@@ -206,6 +207,12 @@ class OutboxStore:
         with self.engine.begin() as connection:  # Core only: no session to keep
             taken = claim_rows(connection, claims, self.clock.now(), self.lease, self.worker_id)
         return [row.id in taken for row in rows]
+
+    def release_many(self, rows: list[PendingRow]) -> int:
+        """This worker's claims of ``rows``, which it will not send on: due again now."""
+        ids = [row.id for row in rows]
+        with self.engine.begin() as connection:  # Core only: no session to keep
+            return release_rows(connection, ids, self.worker_id, self.clock.now())
 
     def recover_claims(self) -> int:
         """Rows claimed by a process that died mid-send: due again now (at-least-once).

@@ -1,5 +1,6 @@
-"""The outbox worker's writes: claim a row, record its outcome, recover a dead worker's
-claims, mark a chat unreachable, move its rows to another chat of their official.
+"""The outbox worker's writes: claim a row, record its outcome, release a claim not sent
+on, recover a dead worker's claims, mark a chat unreachable, move its rows to another chat
+of their official.
 ``bot.outbox_store`` reads the queue and calls these; each takes the caller's session and
 leaves the commit to it, so an outcome and what goes with it (the chat's numbered menu) are
 one transaction.
@@ -167,6 +168,23 @@ def release_claims(
             claimed_by=None,
             last_error="interrupted by a restart",
         )
+    )
+    return _rowcount(result)
+
+
+def release_rows(
+    db: Session | Connection, ids: Sequence[int], worker_id: str, now: datetime
+) -> int:
+    """Claims ``worker_id`` took but will not send on (the chat's drain gave up before the
+    send began): due again at ``now``. A row claimed since by another worker is left alone."""
+    if not ids:
+        return 0
+    result = _connection(db).execute(
+        update(_OUTBOX)
+        .where(_ROW.id.in_(list(ids)))
+        .where(_ROW.claimed_by == worker_id)
+        .where(_ROW.status == OutboxStatus.PENDING)
+        .values(claimed_at=None, claimed_by=None, next_attempt_at=now)
     )
     return _rowcount(result)
 

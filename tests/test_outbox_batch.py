@@ -149,3 +149,73 @@ async def test_an_idle_batcher_runs_a_lone_item_at_once() -> None:
     assert await batcher("a") == "A"
     assert await batcher("b") == "B"
     assert calls == [["a"], ["b"]]
+
+
+async def test_an_item_whose_caller_left_before_its_job_is_left_out() -> None:
+    """Also in the one-by-one retry after a failed batch: a drain that gave up takes nothing
+    with it (a claim taken for it would hold its chat until the lease ends)."""
+    jobs: list[list[int]] = []
+    gate = asyncio.Event()
+
+    async def submit(func: object, items: list[int]) -> list[int]:
+        jobs.append(items)
+        await gate.wait()
+        if len(items) > 1:
+            raise ConnectionError("the database went away")
+        return [item * 10 for item in items]
+
+    async def orphaned(_answered: list[tuple[int, int]]) -> None:
+        raise AssertionError("nothing was answered after its caller left")
+
+    batcher: GroupCommit[int, int] = GroupCommit(lambda items: items, submit, orphaned)
+    callers = [asyncio.ensure_future(batcher(n)) for n in (1, 2, 3)]
+    await asyncio.sleep(0.01)  # the batch [1, 2, 3] is in flight
+    callers[1].cancel()
+    gate.set()
+    assert await callers[0] == 10 and await callers[2] == 30
+    assert jobs == [[1, 2, 3], [1], [3]]  # 2 left before its own retry
+
+
+async def test_without_orphaned_every_item_is_written_whoever_waits() -> None:
+    """A "sent" outcome: the message went out, so it is recorded even if its chat's drain
+    gave up meanwhile (else it would be sent again)."""
+    jobs: list[list[int]] = []
+    gate = asyncio.Event()
+
+    async def submit(func: object, items: list[int]) -> list[None]:
+        jobs.append(items)
+        await gate.wait()
+        return [None] * len(items)
+
+    batcher: GroupCommit[int, None] = GroupCommit(lambda items: items, submit)
+    first = asyncio.ensure_future(batcher(1))
+    await asyncio.sleep(0.01)  # [1] in flight; 2 and 3 wait for the next job
+    later = [asyncio.ensure_future(batcher(n)) for n in (2, 3)]
+    await asyncio.sleep(0)
+    later[0].cancel()
+    gate.set()
+    await first
+    await later[1]
+    assert jobs == [[1], [2, 3]]
+
+
+async def test_an_answer_nobody_waits_for_any_more_goes_to_orphaned() -> None:
+    gate = asyncio.Event()
+    orphans: list[list[tuple[int, bool]]] = []
+
+    async def submit(func: object, items: list[int]) -> list[bool]:
+        await gate.wait()
+        return [item % 2 == 1 for item in items]
+
+    async def orphaned(answered: list[tuple[int, bool]]) -> None:
+        orphans.append(answered)
+
+    batcher: GroupCommit[int, bool] = GroupCommit(lambda items: items, submit, orphaned)
+    callers = [asyncio.ensure_future(batcher(n)) for n in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    callers[0].cancel()
+    callers[1].cancel()
+    gate.set()
+    assert await callers[2] is True
+    await asyncio.sleep(0.01)
+    assert orphans == [[(1, True), (2, False)]]
