@@ -187,7 +187,7 @@ async def test_without_orphaned_every_item_is_written_whoever_waits() -> None:
         await gate.wait()
         return [None] * len(items)
 
-    batcher: GroupCommit[int, None] = GroupCommit(lambda items: items, submit)
+    batcher: GroupCommit[int, None] = GroupCommit(lambda items: [None] * len(items), submit)
     first = asyncio.ensure_future(batcher(1))
     await asyncio.sleep(0.01)  # [1] in flight; 2 and 3 wait for the next job
     later = [asyncio.ensure_future(batcher(n)) for n in (2, 3)]
@@ -210,7 +210,9 @@ async def test_an_answer_nobody_waits_for_any_more_goes_to_orphaned() -> None:
     async def orphaned(answered: list[tuple[int, bool]]) -> None:
         orphans.append(answered)
 
-    batcher: GroupCommit[int, bool] = GroupCommit(lambda items: items, submit, orphaned)
+    batcher: GroupCommit[int, bool] = GroupCommit(
+        lambda items: [True] * len(items), submit, orphaned
+    )
     callers = [asyncio.ensure_future(batcher(n)) for n in (1, 2, 3)]
     await asyncio.sleep(0.01)
     callers[0].cancel()
