@@ -42,4 +42,41 @@ with use_locale("vi"):
 assert "Đăng nhập" in html, html
 assert (STATIC_DIR / "console.css").is_file() and (STATIC_DIR / "console.js").is_file()
 PY
+# papi-bot run's database process (SQLite) starts from the installed package and applies a
+# message there: what it imports ships, and nothing of the checkout is needed.
+"$work/venv/bin/python" - "$work/process.db" <<'PY' || { echo "check-wheel: the database process failed" >&2; exit 1; }
+import asyncio
+import sys
+from datetime import UTC, datetime
+
+from bot.applier import Applier, ChannelFacts
+from bot.channels.registry import default_registry
+from bot.config import Settings
+from bot.dbprocess import DatabaseProcess
+from handlers.types import Inbound
+from storage.db import make_engine, upgrade
+
+url = f"sqlite:///{sys.argv[1]}"
+engine = make_engine(url)
+upgrade(engine)
+settings = Settings()
+applier = Applier(engine, settings, ChannelFacts.of(settings, default_registry(settings)))
+
+
+async def main() -> None:
+    database = DatabaseProcess(url, settings)
+    now = datetime.now(UTC)
+    hello = Inbound(
+        channel="telegram", external_user_id="1", chat_id="1", update_key="wheel:1",
+        received_at=now, message_id="1", text="/help",
+    )
+    try:
+        applied = await database.run(applier.apply, hello, now)
+    finally:
+        database.close(wait=True)
+    assert applied.ids, applied
+
+
+asyncio.run(main())
+PY
 echo "check-wheel: the installed wheel starts and answers in Vietnamese"

@@ -21,7 +21,7 @@ from bot.demo import ensure_demo_data
 from kernel.clock import VN_TZ
 from storage.db import make_engine, session_scope, upgrade
 from storage.invites import create_invite
-from storage.models import AssignmentOfficial, Official, OutboxMessage, Unit
+from storage.models import AssignmentOfficial, Official, OutboxMessage, ProcessedUpdate, Unit
 from storage.taxonomy import sync_taxonomy
 from tests.fakes.fake_telegram import FakeTelegram, SentMessage
 
@@ -117,6 +117,24 @@ class World:
             if chat_id is not None:
                 query = query.where(OutboxMessage.chat_id == chat_id)
             return int(session.exec(query).one())
+
+    def assert_burst_applied_once(self, users: list[int], per_user: int) -> None:
+        """Each of the ``users``' ``per_user`` messages applied exactly once (a processed
+        key each, none twice) and answered by one outbox row."""
+        with Session(self.engine) as session:
+            keys = session.exec(
+                select(ProcessedUpdate.update_key).where(ProcessedUpdate.channel == "telegram")
+            ).all()
+            # "<bot id>:m:<chat id>:<message id>": the burst is every message of its chats.
+            chats = {f":m:{user}:" for user in users}
+            burst = [key for key in keys if any(chat in key for chat in chats)]
+            assert len(burst) == per_user * len(users) == len(set(burst))
+            rows = session.exec(
+                select(OutboxMessage.chat_id, func.count())
+                .where(col(OutboxMessage.chat_id).in_([str(u) for u in users]))
+                .group_by(col(OutboxMessage.chat_id))
+            ).all()
+            assert dict(rows) == {str(user): per_user for user in users}  # one answer each
 
     async def say(
         self, user_id: int, text: str | None = None, **kwargs: object

@@ -10,9 +10,9 @@ import signal
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
-from storage.models import OutboxMessage, ProcessedUpdate
+from storage.models import ProcessedUpdate
 from tests.e2e.conftest import World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -71,19 +71,7 @@ async def test_sigkill_of_the_database_process_mid_burst_loses_and_repeats_nothi
 
     await world.settle(ids[-1])
     assert _database_process(world) != first_child  # the bot started another
-    with Session(world.engine) as session:
-        keys = session.exec(
-            select(ProcessedUpdate.update_key).where(ProcessedUpdate.channel == "telegram")
-        ).all()
-        chats = {f":m:{user}:" for user in users}
-        burst = [key for key in keys if any(chat in key for chat in chats)]
-        assert len(burst) == total == len(set(burst))  # each applied once
-        rows = session.exec(
-            select(OutboxMessage.chat_id, func.count())
-            .where(col(OutboxMessage.chat_id).in_([str(u) for u in users]))
-            .group_by(col(OutboxMessage.chat_id))
-        ).all()
-        assert dict(rows) == {str(user): 8 for user in users}  # one answer per update
+    world.assert_burst_applied_once(users, 8)
     # At-least-once: only the send in flight in a chat when the process died may go twice
     # (its "sent" was never written), so each chat got its 8 answers and at most one again.
     delivered = {user: len(world.fake.sent_to(user)) for user in users}
