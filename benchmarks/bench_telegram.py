@@ -325,7 +325,10 @@ async def measure(
 
 def _ratio(figure: list[float], base: list[float]) -> str:
     median = statistics.median(base)
-    return f"{statistics.median(figure) / median:>7.2f}×" if median else f"{'—':>8}"
+    if not median:
+        return f"{'—':>8}"
+    ratio = statistics.median(figure) / median
+    return f"{0.0 if abs(ratio) < 0.005 else ratio:>7.2f}×"  # never "-0.00×"
 
 
 def _table(

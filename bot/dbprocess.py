@@ -328,7 +328,10 @@ def _serve(stream: IO[bytes], sock: socket.socket, engine: Engine) -> None:
             answer = pickle.dumps((job, True, getattr(target, name)(*args)), _PICKLE)
         except Exception as exc:
             answer = pickle.dumps((job, False, _portable(exc)), _PICKLE)
-        sock.sendall(len(answer).to_bytes(_HEADER, "big") + answer)
+        try:
+            sock.sendall(len(answer).to_bytes(_HEADER, "big") + answer)
+        except OSError:  # papi-bot run is gone: there is nobody left to answer
+            return
 
 
 def _read_frame(stream: IO[bytes]) -> bytes | None:
