@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,22 +65,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from bot import metrics
 from bot.channels.base import (
     Capabilities,
     Channel,
-    ContactStopped,
-    PermanentFailure,
-    SendError,
-    SendResult,
-    TemporaryFailure,
-    Throttled,
 )
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.dbthreads import Database, DatabaseLost, DatabaseThreads
-from bot.outbox_batch import GroupCommit
-from bot.outbox_pacing import ChatPacer, prepared
+from bot.outbox_pacing import ChatPacer
+from bot.outbox_send import MAX_CONCURRENT_SENDS, NOT_CLAIMED, RowSender
 from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow, fresh
 from kernel.clock import Clock
 from storage.models import OUTBOX_PRIORITY_REPLY
@@ -91,26 +83,12 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUED = 5_000  # rows loaded and not yet sent, at most, during a drain
 MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write rows too
-MAX_CONCURRENT_SENDS = 50
 # A chat whose next slot is further off is left to the next drain ("Fairness"); a shorter
 # pause is slept in place (cheaper than ending the drain and reading the queue again).
 PACE_INLINE_SECONDS = 0.25
 
-_CLAIMED = 1_000_000  # the pacing priority of a claimed row's later pieces: before any wait
-
 T = TypeVar("T")
 ChatKey = tuple[str, str]
-
-
-class _NotClaimed:
-    """``_send``'s answer when another worker holds the row (or it changed meanwhile)."""
-
-
-NOT_CLAIMED = _NotClaimed()
-
-
-class _ClaimError(Exception):
-    """The database failed while claiming: nothing is recorded for a row not this worker's."""
 
 
 @dataclass
@@ -159,16 +137,22 @@ class OutboxWorker:
         self._woken = asyncio.Event()  # drain(): new rows were written meanwhile
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain_lock = asyncio.Lock()
-        self._sends = asyncio.Semaphore(max_concurrent_sends)
         # One thread for the worker's database work: SQLite writes are serial anyway, and the
         # event loop never blocks on a busy database. ``database``: the caller's, shared with
         # the pipeline on SQLite (``bot.dbthreads``), and closed by the caller.
         self._owns_db = database is None
         self._db: Database = database or DatabaseThreads(1, "outbox-db")
-        # Claims and "sent" outcomes of the same moment share one transaction (group commit).
-        self._claims = GroupCommit(self._store.claim_many, self._in_db, self._unclaim)
-        self._sent = GroupCommit(self._store.record_sent_many, self._in_db)
         self._pacer = ChatPacer(self._caps)
+        self._sender = RowSender(
+            self._store,
+            self._channels,
+            self._caps,
+            self._pacer,
+            clock,
+            self._in_db,
+            lambda: self._stopping,
+            max_concurrent_sends,
+        )
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
         self._stopping = False
         self._offered: list[PendingRow] = []  # handed over, not yet queued by a drain
@@ -404,7 +388,7 @@ class OutboxWorker:
         if pause > PACE_INLINE_SECONDS:  # not its turn yet: serve the other chats meanwhile
             self._note_due(self._clock.now() + timedelta(seconds=pause))
             return False
-        retry_at = await self._send(row, run.priority.get(key, row.priority))
+        retry_at = await self._sender.send(row, run.priority.get(key, row.priority))
         if retry_at is NOT_CLAIMED:
             self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
             return False  # someone else has it: keep this chat's order
@@ -424,71 +408,6 @@ class OutboxWorker:
             return MAX_IDLE_SECONDS
         seconds = (self._next_due - self._clock.now()).total_seconds()
         return min(max(seconds, 0.0), MAX_IDLE_SECONDS)
-
-    async def _send(self, row: PendingRow, priority: int = 0) -> datetime | _NotClaimed | None:
-        """Claim ``row`` when its turn comes, send it and record the outcome: when the chat
-        may go on (None: at once), or ``NOT_CLAIMED`` when another worker has it."""
-        started = time.perf_counter()
-        try:
-            result = await self._send_pieces(row, priority)
-            if result is None:
-                return NOT_CLAIMED
-        except _ClaimError:
-            raise  # the database, not the channel: nothing to record for a row not ours
-        except Throttled as exc:
-            metrics.throttled(row.channel)
-            return await self._in_db(self._store.record_throttled, row, exc.retry_after)
-        except ContactStopped as exc:
-            moved = await self._in_db(self._store.record_unreachable, row, str(exc))
-            # Rows moved to another channel are due now: drain again at once. This chat's
-            # later rows went with them (or are unreachable): it is held.
-            return self._clock.now() if moved else None
-        except PermanentFailure as exc:
-            await self._in_db(self._store.record_failed, row, f"permanent: {exc}")
-            return None
-        except TemporaryFailure as exc:
-            return await self._in_db(self._store.record_retry, row, f"temporary: {exc}")
-        except SendError as exc:
-            return await self._in_db(self._store.record_retry, row, f"error: {exc}")
-        except Exception as exc:  # an adapter bug must not stop the worker
-            log.exception("outbox: channel %s raised on message %d", row.channel, row.id)
-            return await self._in_db(self._store.record_retry, row, f"bug: {type(exc).__name__}")
-        metrics.message_sent(row.channel, time.perf_counter() - started)
-        await self._sent((row, result))
-        return None
-
-    async def _send_pieces(self, row: PendingRow, priority: int) -> SendResult | None:
-        """The row as the channel carries it (one or more messages); the last one's id, or
-        None when it could not be claimed. The claim is taken when the first piece's turn
-        has come (paced, a send slot held): its lease covers a send, never the wait for one
-        behind a backlog. A claimed row's later pieces go before every other wait."""
-        channel = self._channels[row.channel]
-        result: SendResult | None = None
-        for index, message in enumerate(prepared(row.message, self._caps.get(row.channel))):
-            # Pacing waits outside the semaphore: a chat waiting for its next second must not
-            # hold one of the slots that bound the HTTP calls in flight.
-            await self._pacer.pace(row.channel, row.chat_id, priority if index == 0 else _CLAIMED)
-            async with self._sends:
-                if index == 0 and (self._stopping or not await self._claim(row)):
-                    return None
-                self._pacer.mark_send(row.channel, row.chat_id)  # the pause counts from here
-                result = await channel.send(message)
-        assert result is not None  # prepared() returns at least one message
-        return result
-
-    async def _claim(self, row: PendingRow) -> bool:
-        try:
-            return await self._claims(row)
-        except Exception as exc:
-            raise _ClaimError("outbox: a claim failed") from exc
-
-    async def _unclaim(self, answered: list[tuple[PendingRow, bool]]) -> None:
-        """Claims taken for chats whose drain gave up meanwhile (it was stopped, or the
-        database failed under it): nobody sends on them, so they are due again at once."""
-        taken = [row for row, claimed in answered if claimed]
-        if taken:
-            released = await self._in_db(self._store.release_many, taken)
-            log.info("outbox: %d claim(s) nobody sends on released", released)
 
     async def _in_db(self, func_: Callable[..., T], *args: Any) -> T:
         return await self._db.run(func_, *args)

@@ -187,7 +187,16 @@ async def test_two_channels_run_side_by_side_with_one_outbox(
 # --- no core module knows a platform --------------------------------------------------------
 
 CORE = ["handlers", "storage", "kernel", "bot/pipeline.py", "bot/scheduler"]
-CORE_FILES = ["bot/outbox.py", "bot/outbox_store.py", "bot/outbox_pacing.py"]
+CORE_FILES = [
+    "bot/outbox.py",
+    "bot/outbox_store.py",
+    "bot/outbox_pacing.py",
+    "bot/outbox_send.py",
+    "bot/outbox_batch.py",
+    "bot/applier.py",
+    "bot/dbprocess.py",
+    "bot/dbthreads.py",
+]
 SCHEMA_WIDTH = re.compile(r"max_length=64\b")  # a column's width, not a platform's limit
 
 
