@@ -68,11 +68,12 @@ class DatabaseThreads:
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """``func(*args)`` in one of the threads. Cancelled before a thread took it: it does
         not run. Cancelled while it runs: it finishes, its result is dropped."""
-        if self._closed:
-            raise RuntimeError("database threads closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((loop, future, func, args))
+        with self._lock:  # never queued behind the threads' stop markers (``close``)
+            if self._closed:
+                raise RuntimeError("database threads closed")
+            self._jobs.put((loop, future, func, args))
         if not self._started:
             self._start()
         return await future
@@ -89,9 +90,10 @@ class DatabaseThreads:
         """No new jobs; the threads end after the one each is running (``wait``: until
         they have). Jobs still queued are cancelled (their awaiting tasks get
         CancelledError)."""
-        self._closed = True
-        for _thread in self._threads:
-            self._jobs.put(None)
+        with self._lock:
+            self._closed = True
+            for _thread in self._threads:
+                self._jobs.put(None)
         if wait and self._started:
             for thread in self._threads:
                 if thread is not threading.current_thread():
