@@ -202,6 +202,8 @@ class DatabaseProcess:
     def _lost(self, proc: subprocess.Popen[bytes]) -> None:
         if self._proc is not proc:
             return
+        with contextlib.suppress(subprocess.TimeoutExpired):  # reaped: no zombie stays
+            proc.wait(0.5)  # its socket closed as it exited: this is a matter of moments
         if not self._closed:
             code = proc.poll()
             log.warning(

@@ -13,7 +13,9 @@ on PostgreSQL several workers share the outbox: each claim is a lease naming its
 (``claimed_by``), taken with ``FOR UPDATE SKIP LOCKED`` right before the HTTP call (never while
 the row waits its turn), and a starting worker releases only leases that ran out
 (``[outbox] claim_lease_seconds``), so a crashed worker's rows come due when its lease ends and
-a live worker's send in flight is never taken from it.
+a live worker's send in flight is never taken from it. A drain the database fails under
+lets each chat finish the message it is sending (its "sent" is still written) and claims
+nothing more; a claim taken for a chat that gave up is released (``bot.outbox_batch``).
 
 Priority: replies to an inbound message (``OUTBOX_PRIORITY_REPLY``) go before broadcasts
 (reminders, digests). When woken during a long drain, the worker loads the new replies (and
@@ -86,6 +88,7 @@ MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write 
 # A chat whose next slot is further off is left to the next drain ("Fairness"); a shorter
 # pause is slept in place (cheaper than ending the drain and reading the queue again).
 PACE_INLINE_SECONDS = 0.25
+RETRY_LOST_SECONDS = 0.5  # a drain the database process ended under: again this soon
 
 T = TypeVar("T")
 ChatKey = tuple[str, str]
@@ -107,6 +110,7 @@ class _Drain:
     read: bool = False  # the table was read (else only handed-over rows were sent)
     priority: dict[ChatKey, int] = field(default_factory=dict)  # a chat's highest waiting
     room: asyncio.Event = field(default_factory=asyncio.Event)
+    ending: bool = False  # the drain failed: each chat ends after the row in hand
 
 
 class OutboxWorker:
@@ -209,6 +213,8 @@ class OutboxWorker:
                     await self._drain(read=False)
                 except DatabaseLost as exc:  # already logged where it happened
                     log.warning("outbox: drain interrupted (%s); draining again", exc)
+                    self._unread = True  # the next job runs in a new process: soon
+                    self._note_due(self._clock.now() + timedelta(seconds=RETRY_LOST_SECONDS))
                 except Exception:  # the database may be briefly unavailable: keep going
                     log.exception("outbox: drain failed")
                 await self._sleep(self._seconds_to_next_due())
@@ -266,10 +272,12 @@ class OutboxWorker:
             self._take_offered(run)  # first in their chats: ahead of any backlog read
             try:
                 await self._drain_rows(run, exhausted=not read)
-            finally:  # cancelled (the bot stops): the chats' tasks go with it
-                for task in list(run.tasks.values()):
-                    task.cancel()
-                await asyncio.gather(*run.tasks.values(), return_exceptions=True)
+            except asyncio.CancelledError:  # the bot stops: the chats' tasks go with it
+                await self._end_chats(run, cancel=True)
+                raise
+            except BaseException:  # the database failed under it: each chat ends its row
+                await self._end_chats(run, cancel=False)
+                raise
             if run.read:
                 later = await self._in_db(self._store.earliest_scheduled, run.now)
                 if later is not None:
@@ -358,10 +366,20 @@ class OutboxWorker:
             for waiter in waiters:
                 waiter.cancel()
 
+    async def _end_chats(self, run: _Drain, *, cancel: bool) -> None:
+        """The chats' tasks, ended: cancelled, or (a drain that failed) each after the row
+        it is sending, whose outcome is still recorded (cancelling that send would leave a
+        message the official may have, claimed, to be sent again)."""
+        run.ending = True
+        if cancel:
+            for task in list(run.tasks.values()):
+                task.cancel()
+        await asyncio.gather(*run.tasks.values(), return_exceptions=True)
+
     async def _drain_chat(self, key: ChatKey, run: _Drain) -> None:
         queue = run.queues[key]
         try:
-            while queue:
+            while queue and not run.ending:
                 row = queue.popleft()
                 run.queued -= 1
                 run.room.set()

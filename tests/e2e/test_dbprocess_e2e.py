@@ -5,6 +5,7 @@ the bot starts another, every update is applied once and answered."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -31,10 +32,14 @@ def _children(pid: int) -> list[int]:
 
 
 def _database_process(world: World) -> int:
+    """The bot's one live child, its database process (a zombie has no command line)."""
     assert world.bot.proc is not None
-    (child,) = _children(world.bot.proc.pid)
-    command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-    assert b"bot.dbprocess" in command
+    live = []
+    for child in _children(world.bot.proc.pid):
+        with contextlib.suppress(OSError):
+            if b"bot.dbprocess" in Path(f"/proc/{child}/cmdline").read_bytes():
+                live.append(child)
+    (child,) = live
     return child
 
 
