@@ -55,6 +55,7 @@ _HEADER = 4  # bytes of a frame's length, big-endian
 _PICKLE = pickle.HIGHEST_PROTOCOL
 _FD_ENV = "PAPI_BOT_DB_PROCESS_FD"  # the process's end of the socket pair
 _ENDED = "the database process ended before it answered"
+_CAN_PASS_FDS = os.name == "posix"  # its socket is handed over with pass_fds
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,12 +251,14 @@ class DatabaseProcess:
 
 def hot_path_database(engine: Engine, settings: Settings, clock: Clock) -> HotPathDatabase:
     """The database process for a SQLite file read on the system clock (the process has no
-    other: a test's clock that the test moves stays in the test), unless ``[database]
-    process = false``; else the database threads (``bot.dbthreads``)."""
+    other: a test's clock that the test moves stays in the test), on a POSIX system (it is
+    handed its socket with ``pass_fds``), unless ``[database] process = false``; else the
+    database threads (``bot.dbthreads``)."""
     database = engine.url.database or ""
     own_file = database not in ("", ":memory:") and not database.startswith("file:")
     if (
-        engine.dialect.name == "sqlite"
+        _CAN_PASS_FDS
+        and engine.dialect.name == "sqlite"
         and own_file
         and settings.database.process
         and type(clock) is SystemClock

@@ -195,6 +195,16 @@ def test_run_on_a_sqlite_file_uses_the_process_and_elsewhere_threads(tmp_path: P
     chosen.close()
 
 
+def test_a_system_without_pass_fds_keeps_the_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dbprocess, "_CAN_PASS_FDS", False)  # as on Windows
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    chosen = hot_path_database(engine, Settings(), SystemClock())
+    assert isinstance(chosen.pipeline, DatabaseThreads)
+    chosen.close()
+
+
 def test_a_process_that_cannot_start_fails_the_job_and_the_next_job_tries_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
