@@ -74,7 +74,7 @@ class Applier:
         """Apply ``inbound`` at ``now`` (the event loop's clock, so both sides agree)."""
         facts = self.facts
         if inbound.channel in facts.menu_channels:
-            resolved = menu.resolve(self.engine, inbound, now)
+            resolved = menu.resolve(self.engine, inbound, now, flood=self.settings.flood)
             if resolved is None:  # a stale choice, answered with the current menu
                 return Applied([])
             inbound = resolved

@@ -9,7 +9,9 @@ messages to send instead, possibly none (dropped: recorded, not answered). Rules
    anything that is not a registration attempt (``/start CODE`` or a bare invite code); the
    rest is dropped silently, so 200 "hello"s cost 200 short transactions and ~1 message.
 2. Any sender past ``messages_per_minute`` within a minute (registration attempts included)
-   is told once to slow down; their further messages of that minute are not answered.
+   is told once to slow down; their further messages of that minute are not answered. A
+   stale menu number, answered before the pipeline (``bot.channels.menu.resolve``), counts
+   too, and past the limit it is not answered.
 3. ``/baocao`` (files rendered after the commit) is allowed ``reports_per_hour`` times per
    official within the last hour, counted on the report jobs; past it, a clear refusal.
 

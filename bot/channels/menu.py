@@ -23,10 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.channels.base import OutgoingMessage
+from bot.config import FloodConfig
 from bot.pipeline import enqueue, key_digest
 from handlers.types import Button, Inbound, Outbound
 from kernel.i18n import _
 from kernel.textnorm import fold, nfc
+from storage.flood import MESSAGE, count_message
 from storage.identities import mark_processed
 from storage.menus import MenuItems, find_menu, save_menu
 
@@ -148,11 +150,18 @@ def stale_reply(current: tuple[tuple[Button, ...], ...]) -> Outbound:
 
 
 def resolve(
-    engine: Engine, inbound: Inbound, now: datetime, *, grace: timedelta = STALE_GRACE
+    engine: Engine,
+    inbound: Inbound,
+    now: datetime,
+    *,
+    grace: timedelta = STALE_GRACE,
+    flood: FloodConfig | None = None,
 ) -> Inbound | None:
     """``inbound`` with a menu choice turned into its button's payload; None when it was a
     stale choice, answered here with the current menu (recorded as processed, like any
-    other update, so a redelivery does not answer twice)."""
+    other update, so a redelivery does not answer twice). A stale choice counts as a message
+    for the flood guard (``flood``): past ``messages_per_minute`` it is recorded and not
+    answered, since every answer costs a message on the platform."""
     with Session(engine, expire_on_commit=False) as session:
         choice = choose(session, inbound, grace=grace)
         if choice.payload is not None:
@@ -169,6 +178,9 @@ def resolve(
                 key_digest(inbound.update_key),
             )
             return None
+        if flood is not None and _flooding(session, inbound, now, flood):
+            session.commit()
+            return None
         enqueue(
             session,
             [stale_reply(choice.current)],
@@ -178,6 +190,25 @@ def resolve(
         )
         session.commit()
     return None
+
+
+def _flooding(session: Session, inbound: Inbound, now: datetime, flood: FloodConfig) -> bool:
+    """Count the stale choice as one of the sender's messages this minute (the flood
+    guard's own count, ``bot.flood``): whether it is past the limit."""
+    if not flood.enabled:
+        return False
+    counted = count_message(
+        session,
+        inbound.channel,
+        inbound.external_user_id,
+        MESSAGE,
+        now,
+        limit=flood.messages_per_minute,
+        window=timedelta(minutes=1),
+    )
+    if counted.over:
+        log.info("flood: a %s message was held back (stale menu choices)", inbound.channel)
+    return counted.over
 
 
 def _pressed(inbound: Inbound, payload: str) -> Inbound:

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot.channels import menu
 from bot.channels.base import OutgoingMessage, SendResult
 from bot.channels.registry import default_registry
-from bot.config import Settings
+from bot.config import FloodConfig, Settings
 from bot.outbox import OutboxWorker
 from handlers.types import Button, Inbound
 from kernel.clock import FixedClock
@@ -132,6 +132,30 @@ def test_resolve_answers_a_stale_number_with_the_current_menu(
     ]
     assert (row.chat_id, row.priority > 0) == ("chat1", True)  # a reply: it goes first
     assert [p.update_key for p in processed] == ["k1"]
+
+
+def test_a_flood_of_stale_numbers_is_answered_only_within_the_flood_guard(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Each stale number costs a message on the platform (a Zalo OA counts them): past
+    ``[flood] messages_per_minute`` they are recorded, not answered."""
+    show(engine, LIST, "m1", clock.now())
+    show(engine, TASK_9, "m2", clock.now())
+    flood = FloodConfig(messages_per_minute=3)
+    at = clock.now() + timedelta(seconds=1)
+    for n in range(10):
+        assert menu.resolve(engine, typed("2", at, key=f"k{n}"), at, flood=flood) is None
+    with Session(engine) as session:
+        answers = session.exec(select(OutboxMessage)).all()
+        processed = session.exec(select(ProcessedUpdate)).all()
+    assert len(answers) == 3 and len(processed) == 10  # every one recorded, three answered
+    later = at + timedelta(minutes=2)  # a new minute, the menu changed again: answered
+    show(engine, LIST, "m3", later)
+    show(engine, TASK_9, "m4", later)
+    again = later + timedelta(seconds=1)
+    assert menu.resolve(engine, typed("2", again, key="k10"), again, flood=flood) is None
+    with Session(engine) as session:
+        assert len(session.exec(select(OutboxMessage)).all()) == 4
 
 
 def test_resolve_turns_a_number_into_the_press_of_its_button(
