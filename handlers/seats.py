@@ -8,13 +8,15 @@ else on the family's unbound seat (the default bot), else anywhere.
 Decided (docs/zalo.md): a valid code sent to the wrong bot is refused with the right bot's
 name, and the code stays valid — accepting it would spend a seat of another commune's bot.
 A code sent to a full bot is refused the same way, and the coordinators and admins over the
-official's unit are told. Neither counts as a wrong code for the lockout. Someone already
-linked on this bot re-registering takes no new seat.
+official's unit are told (once a day per person, however often they try). Neither counts
+as a wrong code for the lockout. Someone already linked on this bot re-registering takes no
+new seat.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import Session
 
@@ -22,6 +24,7 @@ from handlers.context import HandlerContext, Seat
 from handlers.permissions import in_subtree, scope_root
 from handlers.types import Outbound
 from kernel.i18n import _, use_locale
+from storage.flood import FULL_BOT, count_message
 from storage.identities import find_identity
 from storage.invites import InviteProblem, check_invite, looks_like_invite_code
 from storage.models import Official, Unit
@@ -104,7 +107,24 @@ def seat_refusal(ctx: HandlerContext, code: str) -> list[Outbound] | None:
             "cannot be linked here. The Department of Home Affairs (Sở Nội vụ) has been told "
             "and will tell you where to register. Your code is still valid."
         ) % {"max": seat.max_users}
+    if not _first_refusal_today(ctx, seat):  # told already: one problem, not one per try
+        return [Outbound(text)]
     return [Outbound(text), *full_notices(ctx.session, seat, official, unit, users)]
+
+
+def _first_refusal_today(ctx: HandlerContext, seat: Seat) -> bool:
+    """Whether this is the sender's first refusal by the full ``seat`` in a day (counted as
+    the flood guard counts, in the database)."""
+    counted = count_message(
+        ctx.session,
+        seat.channel,
+        ctx.inbound.external_user_id,
+        FULL_BOT,
+        ctx.now,
+        limit=1,
+        window=timedelta(days=1),
+    )
+    return not counted.over
 
 
 def full_notices(

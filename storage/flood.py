@@ -27,6 +27,7 @@ from storage.models import FloodWindow, ReportJob
 from storage.types import UTCDateTime
 
 MESSAGE, STRANGER = "message", "stranger"  # the kinds of window
+FULL_BOT = "full_bot"  # a registration refused by a full bot: its overseers told once a day
 
 
 @dataclass(frozen=True, slots=True)

@@ -458,7 +458,7 @@ class FloodWindow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     sender: str = Field(max_length=64)
-    kind: str = Field(max_length=16)  # "message", "stranger"
+    kind: str = Field(max_length=16)  # "message", "stranger", "full_bot"
     window_start: datetime = _when()
     count: int = 0
     notified: bool = False  # the "please slow down" of this window was sent

@@ -196,3 +196,22 @@ async def test_a_full_bot_refuses_the_third_person(bots: Bots) -> None:
     (notice,) = bots.default.sent_to(coordinator)
     assert "“PAPI A” đã đầy (2/2" in (notice.text or ""), notice
     assert bots.world.people["off1b"].name in (notice.text or "")
+
+
+async def test_trying_again_on_a_full_bot_tells_the_coordinators_once_a_day(bots: Bots) -> None:
+    """The person is answered every time; the coordinators hear of them once a day, not at
+    every attempt (someone retrying their code ten times is one problem, not ten)."""
+    coordinator = bots.world.link("coord", channel="zalo")
+    await says(bots.a, "ua-1", bots.code("chair1"))
+    await says(bots.a, "ua-2", bots.code("off1a"))
+    for _ in range(3):
+        refused = joined(await says(bots.a, "ua-3", bots.code("off1b")))
+        assert "đã phục vụ đủ 2 người" in refused, refused
+    for _ in range(500):
+        if bots.default.sent_to(coordinator):
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # a second notice would have arrived by now
+    notices = [m.text or "" for m in bots.default.sent_to(coordinator)]
+    assert len(notices) == 1, notices
+    assert bots.world.people["off1b"].name in notices[0]
