@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from storage.models import ConversationState
 from storage.prebuilt import UpdateById
+from storage.prepared import Prepared
 
 _TABLE: Table = ConversationState.__table__  # type: ignore[attr-defined]
 _COLUMN = _TABLE.c
@@ -40,14 +41,18 @@ _READ = "papi_conversation_state"  # session.info key: (transaction, {(channel, 
 _MISSING = object()
 
 # Built once with bound parameters (read for every inbound message).
-_STATE = select(_COLUMN.id, _COLUMN.kind, _COLUMN.data, _COLUMN.expires_at).where(
-    _COLUMN.channel == bindparam("channel"), _COLUMN.chat_id == bindparam("chat")
+_STATE = Prepared(
+    select(_COLUMN.id, _COLUMN.kind, _COLUMN.data, _COLUMN.expires_at).where(
+        _COLUMN.channel == bindparam("channel"), _COLUMN.chat_id == bindparam("chat")
+    )
 )
 _UPDATE = UpdateById(_TABLE, ("kind", "data", "updated_at", "expires_at"))
-_INSERT = insert(_TABLE).returning(_COLUMN.id)
-_DELETE = delete(_TABLE).where(_COLUMN.id == bindparam("id"))
-_DELETE_CHAT = delete(_TABLE).where(
-    _COLUMN.channel == bindparam("channel"), _COLUMN.chat_id == bindparam("chat")
+_INSERT = Prepared(insert(_TABLE).returning(_COLUMN.id), keyed=True)
+_DELETE = Prepared(delete(_TABLE).where(_COLUMN.id == bindparam("id")))
+_DELETE_CHAT = Prepared(
+    delete(_TABLE).where(
+        _COLUMN.channel == bindparam("channel"), _COLUMN.chat_id == bindparam("chat")
+    )
 )
 
 
@@ -81,7 +86,7 @@ def _find(session: Session, channel: str, chat_id: str) -> ChatState | None:
         if found is not _MISSING:
             assert found is None or isinstance(found, ChatState)
             return found
-    row = session.connection().execute(_STATE, {"channel": channel, "chat": chat_id}).first()
+    row = _STATE.first(session.connection(), {"channel": channel, "chat": chat_id})
     state = None if row is None else ChatState(row.id, row.kind, row.data or {}, row.expires_at)
     _remember(session, key, state)
     return state
@@ -93,7 +98,7 @@ def get_state(session: Session, channel: str, chat_id: str, now: datetime) -> Ch
     if state is None:
         return None
     if state.expires_at is not None and state.expires_at <= now:
-        session.connection().execute(_DELETE, {"id": state.id})
+        _DELETE.run(session.connection(), {"id": state.id})
         _remember(session, (channel, chat_id), None)
         return None
     return state
@@ -119,12 +124,12 @@ def set_state(
         row_id = state.id
     else:
         row = {"channel": channel, "chat_id": chat_id} | values
-        row_id = connection.execute(_INSERT, row).scalar_one()
+        row_id = _INSERT.scalar_one(connection, row)
     written = ChatState(row_id, kind, values["data"], values["expires_at"])
     _remember(session, (channel, chat_id), written)
     return written
 
 
 def clear_state(session: Session, channel: str, chat_id: str) -> None:
-    session.connection().execute(_DELETE_CHAT, {"channel": channel, "chat": chat_id})
+    _DELETE_CHAT.run(session.connection(), {"channel": channel, "chat": chat_id})
     _remember(session, (channel, chat_id), None)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, case, delete, false, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import FloodWindow, ReportJob
+from storage.prepared import Prepared
 from storage.types import UTCDateTime
 
 MESSAGE, STRANGER = "message", "stranger"  # the kinds of window
@@ -49,10 +49,10 @@ def sender_key(channel: str, external_user_id: str) -> str:
 
 
 _TABLE = FloodWindow.__table__  # type: ignore[attr-defined]
-_COUNT_STATEMENTS: dict[str, Any] = {}
+_COUNT_STATEMENTS: dict[str, Prepared] = {}
 
 
-def _count_statement(dialect: str) -> Any:
+def _count_statement(dialect: str) -> Prepared:
     """The upsert of ``count_message``, built once per dialect with bound parameters: built
     anew for every inbound message, its construction cost more than running it."""
     if dialect in _COUNT_STATEMENTS:
@@ -83,8 +83,8 @@ def _count_statement(dialect: str) -> Any:
         )
         .returning(table.c.id, table.c.window_start, table.c["count"], table.c.notified)
     )
-    _COUNT_STATEMENTS[dialect] = statement
-    return statement
+    prepared = _COUNT_STATEMENTS[dialect] = Prepared(statement)
+    return prepared
 
 
 def count_message(
@@ -111,7 +111,7 @@ def count_message(
         "now": now,
         "stale_before": now - window,
     }
-    row_id, start, count, notified = session.connection().execute(statement, params).one()
+    row_id, start, count, notified = statement.one(session.connection(), params)
     notify = count > limit and not notified
     if notify:  # once per window: "please slow down"
         session.execute(update(_TABLE).where(_TABLE.c.id == row_id).values(notified=True))

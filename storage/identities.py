@@ -18,12 +18,13 @@ from sqlmodel import Session, col, select
 from storage.models import ChannelIdentity, Official, ProcessedUpdate
 from storage.person import Person
 from storage.prebuilt import UpdateById
+from storage.prepared import Prepared
 
 _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _IDENTITY: Table = ChannelIdentity.__table__  # type: ignore[attr-defined]
 # Built once: the first statement of every inbound (a new INSERT object each time cost more
 # in construction and cache-key generation than running it).
-_MARK = insert(_PROCESSED)
+_MARK = Prepared(insert(_PROCESSED), keyed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ _OFFICIAL: Table = Official.__table__  # type: ignore[attr-defined]
 # Built once with bound parameters: the statement of every inbound message, whose
 # construction cost more than running it (docs/performance.md). Plain columns, not ORM
 # objects (``storage.person``).
-_SENDER = (
+_SENDER = Prepared(
     sql_select(
         _IDENTITY.c.id,
         _IDENTITY.c.official_id,
@@ -96,7 +97,7 @@ def find_sender(
 ) -> tuple[Link, Person] | None:
     """The account's link with its official, in one query (every inbound asks this)."""
     params = {"channel": channel, "user": external_user_id}
-    row = session.connection().execute(_SENDER, params).first()
+    row = _SENDER.first(session.connection(), params)
     if row is None:
         return None
     link = Link(row.id, row.official_id, row.chat_id, row.unreachable_at, row.last_inbound_at)
@@ -213,15 +214,16 @@ def mark_processed(
     A Core INSERT (… SELECT … WHERE NOT EXISTS for the earlier key): the first statement of
     every inbound, where an ORM object, a flush and a second query cost more than it."""
     if earlier is None:
-        session.connection().execute(
-            _MARK, {"channel": channel, "update_key": update_key, "processed_at": now}
+        _MARK.run(
+            session.connection(),
+            {"channel": channel, "update_key": update_key, "processed_at": now},
         )
         return True
     params = {"channel": channel, "key": update_key, "now": now}
     params |= {"earlier": earlier[0], "since": earlier[1]}
     # RETURNING, not rowcount: psycopg gives -1 for an INSERT … SELECT.
-    written = session.connection().execute(_PROCESSED_UNLESS_EARLIER, params)
-    return written.first() is not None
+    written = _PROCESSED_UNLESS_EARLIER.first(session.connection(), params)
+    return written is not None
 
 
 def _processed_unless_earlier() -> Any:
@@ -243,4 +245,4 @@ def _processed_unless_earlier() -> Any:
 
 
 # Built once with bound parameters: the first statement of every message with an earlier key.
-_PROCESSED_UNLESS_EARLIER = _processed_unless_earlier()
+_PROCESSED_UNLESS_EARLIER = Prepared(_processed_unless_earlier())

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelIdentity, OutboxMessage, OutboxStatus
+from storage.prepared import Prepared
 
 # The per-message writes (claim, outcome) are Core UPDATEs on the table, run on the session's
 # connection: the ORM's bulk-update path (entity plugin, identity-map synchronisation) cost
@@ -30,7 +31,7 @@ _ROW = _OUTBOX.c
 # The two writes of every message sent, built once (building them cost more than running
 # them): the claim of one row (nearly every claim: the worker groups only the claims of one
 # moment) and the "sent" outcome (run once per row, as one executemany).
-_CLAIM_ONE = (
+_CLAIM_ONE = Prepared(
     update(_OUTBOX)
     .where(_ROW.id == bindparam("row_id"))
     .where(_ROW.attempts == bindparam("version"))
@@ -45,7 +46,7 @@ _CLAIM_ONE = (
     )
     .returning(_ROW.id)
 )
-_MARK_SENT = (
+_MARK_SENT = Prepared(
     update(_OUTBOX)
     .where(_ROW.id == bindparam("sent_id"))
     .values(
@@ -107,8 +108,8 @@ def claim_rows(
         return {
             row_id
             for claim in claims
-            for row_id in connection.execute(
-                _CLAIM_ONE,
+            for (row_id,) in _CLAIM_ONE.rows(
+                connection,
                 {
                     "row_id": claim.row_id,
                     "version": claim.attempts,
@@ -118,7 +119,7 @@ def claim_rows(
                     "claim_by": worker_id,
                     "lease_end": lease_end,
                 },
-            ).scalars()
+            )
         }
     versions = [(c.row_id, c.attempts, c.channel, c.chat_id) for c in claims]
     match = tuple_(_ROW.id, _ROW.attempts, _ROW.channel, _ROW.chat_id).in_(versions)
@@ -206,8 +207,8 @@ def mark_sent_rows(
     """Rows sent (id, the platform's message id): one statement run for all of them."""
     if not sent:
         return
-    _connection(db).execute(
-        _MARK_SENT,
+    _MARK_SENT.run_many(
+        _connection(db),
         [
             {"sent_id": row_id, "external_id": external, "sent_now": now}
             for row_id, external in sent

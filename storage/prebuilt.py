@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.engine import Connection
 
+from storage.prepared import Prepared
+
 
 @dataclass(frozen=True)
 class UpdateById:
@@ -18,6 +20,7 @@ class UpdateById:
     table: Table
     columns: tuple[str, ...]
     statement: Any = field(init=False)
+    prepared: Prepared = field(init=False)
 
     def __post_init__(self) -> None:
         # "v_" + column: a SET clause reserves the bare column names for its own parameters.
@@ -25,8 +28,9 @@ class UpdateById:
         values = {name: bindparam(f"v_{name}", type_=c[name].type) for name in self.columns}
         statement = update(self.table).where(c.id == bindparam("row_id")).values(values)
         object.__setattr__(self, "statement", statement)
+        object.__setattr__(self, "prepared", Prepared(statement))
 
     def run(self, connection: Connection, row_id: int, values: Mapping[str, Any]) -> None:
         """Write ``values`` (every one of ``columns``) on row ``row_id``."""
         params = {f"v_{name}": values[name] for name in self.columns}
-        connection.execute(self.statement, params | {"row_id": row_id})
+        self.prepared.run(connection, params | {"row_id": row_id})

@@ -22,6 +22,7 @@ from storage.models import (
     ProgressUpdate,
 )
 from storage.prebuilt import UpdateById
+from storage.prepared import Prepared
 
 NOTE_LIMIT = 1000
 
@@ -103,7 +104,7 @@ def record_progress(
         return
     changes |= history_state.after_update(assignment, row["status"], row["percent"], source.now)
     connection = session.connection()
-    connection.execute(_INSERT_UPDATE, row)
+    _INSERT_UPDATE.run(connection, row)
     _update_of(changes).run(connection, assignment.id, changes)
     for name, value in changes.items():
         set_committed_value(assignment, name, value)
@@ -137,7 +138,7 @@ def _changes(
 
 _PROGRESS: Table = ProgressUpdate.__table__  # type: ignore[attr-defined]
 _ASSIGNMENT: Table = Assignment.__table__  # type: ignore[attr-defined]
-_INSERT_UPDATE = insert(_PROGRESS)  # built once: every status reply writes one
+_INSERT_UPDATE = Prepared(insert(_PROGRESS), keyed=True)  # every status reply writes one
 # What a change may write on the assignment row: its own five columns and the kept state.
 _WRITTEN = ("status", "percent", "note", "done_at", "last_update_at", *history_state.KEPT)
 _UPDATES: dict[tuple[str, ...], UpdateById] = {}

@@ -16,11 +16,12 @@ from sqlalchemy import Table, bindparam, insert, select, text
 from sqlmodel import Session
 
 from storage.models import OUTBOX_PENDING_SQL, OutboxMessage, ReminderLog
+from storage.prepared import Prepared
 
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _ROW = _OUTBOX.c
 # Built once (asked for every answer): the partial index ix_outbox_pending_chat answers it.
-_EARLIER_PENDING = (
+_EARLIER_PENDING = Prepared(
     select(_ROW.id)
     .where(text(OUTBOX_PENDING_SQL))
     .where(_ROW.channel == bindparam("channel"))
@@ -32,6 +33,7 @@ _EARLIER_PENDING = (
 # construction and cache-key generation than the INSERT itself. The columns come from the
 # rows' keys when it runs.
 _INSERT_ROWS = insert(_OUTBOX).returning(_ROW.id, sort_by_parameter_order=True)
+_INSERT_ROW = Prepared(insert(_OUTBOX).returning(_ROW.id), keyed=True)  # most answers: one
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,8 @@ def insert_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> l
     in the order given."""
     if not rows:
         return []
+    if len(rows) == 1:
+        return [int(_INSERT_ROW.scalar_one(session.connection(), rows[0]))]
     inserted = session.connection().execute(_INSERT_ROWS, list(rows))
     return [int(row_id or 0) for row_id in inserted.scalars()]
 
@@ -113,9 +117,9 @@ def first_in_chats(session: Session, rows: Sequence[QueuedRow]) -> list[QueuedRo
     clear = {
         chat
         for chat, first in firsts.items()
-        if connection.execute(
-            _EARLIER_PENDING, {"channel": chat[0], "chat_id": chat[1], "first": first}
-        ).first()
+        if _EARLIER_PENDING.first(
+            connection, {"channel": chat[0], "chat_id": chat[1], "first": first}
+        )
         is None
     }
     return [row for row in rows if (row.channel, row.chat_id) in clear]

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -33,6 +32,7 @@ from storage import rollup_fold, rollup_pass, rollup_sql
 from storage.history_state import MARK_KINDS
 from storage.models import ASSIGNMENT_ROLES, Plan, Score, Task, Unit
 from storage.periods import Period, previous_period
+from storage.prepared import Prepared
 from storage.rollup_fold import TaskInfo, UnitInfo, rank
 from storage.rollup_model import (
     UNCLASSIFIED,
@@ -89,9 +89,9 @@ def _window(period: Period, now: datetime, silence_days: int) -> Window:
 # The fixed reads of a roll-up, each built once: a province's whole GROUP BY floor is about a
 # millisecond, so building a statement per call (and its cache key) is a cost it shows.
 @cache
-def _statements() -> dict[str, Any]:
+def _statements() -> dict[str, Prepared]:
     retired = col(Plan.retired_at)
-    return {
+    statements = {
         "retired": select(retired).where(retired < bindparam("later")),
         "children": select(*(col(getattr(Unit, name)) for name in UnitInfo._fields)).where(
             col(Unit.parent_id) == bindparam("parent_id")
@@ -110,16 +110,17 @@ def _statements() -> dict[str, Any]:
             Score.index_name == bindparam("index_name"),
         ),
     }
+    return {name: Prepared(statement) for name, statement in statements.items()}
 
 
 def _retired_before(session: Session, moment: datetime) -> list[datetime]:
     """When the plans retired before ``moment`` were (usually none)."""
-    found = reader(session).execute(_statements()["retired"], {"later": moment})
+    found = _statements()["retired"].rows(reader(session), {"later": moment})
     return [retired for (retired,) in found]
 
 
 def _child_units(session: Session, unit_id: int) -> list[UnitInfo]:
-    rows = reader(session).execute(_statements()["children"], {"parent_id": unit_id})
+    rows = _statements()["children"].rows(reader(session), {"parent_id": unit_id})
     return [UnitInfo(*row) for row in rows]
 
 
@@ -127,7 +128,7 @@ def _load_tasks(session: Session, rows: Sequence[GroupRow]) -> dict[int, TaskInf
     ids = sorted({row.task_id for row in rows if row.task_id is not None})
     if not ids:
         return {}
-    found = reader(session).execute(_statements()["tasks"], {"ids": ids})
+    found = _statements()["tasks"].rows(reader(session), {"ids": ids})
     return {row[0]: TaskInfo(*row) for row in found}
 
 
@@ -217,7 +218,7 @@ def latest_scores(session: Session, unit: Unit, index_name: str = "PAPI") -> Sco
     ancestry = unit_ancestry(unit) or [unit.id or 0]
     # One query for the whole ancestry: a roll-up runs it every time.
     params = {"ids": ancestry, "index_name": index_name}
-    rows = reader(session).execute(_statements()["scores"], params).all()
+    rows = _statements()["scores"].rows(reader(session), params)
     for unit_id in reversed(ancestry):
         own = [row for row in rows if row[0] == unit_id]
         if own:
@@ -233,14 +234,14 @@ def _blocked(session: Session, scope: Scope, window: Window) -> tuple[BlockedIte
     connection = reader(session)
     units = {
         unit_id: (name, path)
-        for unit_id, name, path in connection.execute(
-            _statements()["units"], {"ids": sorted({r.unit_id for r in rows})}
+        for unit_id, name, path in _statements()["units"].rows(
+            connection, {"ids": sorted({r.unit_id for r in rows})}
         )
     }
     tasks = {
         task_id: (order, text)
-        for task_id, order, text in connection.execute(
-            _statements()["task_texts"], {"ids": sorted({r.task_id for r in rows})}
+        for task_id, order, text in _statements()["task_texts"].rows(
+            connection, {"ids": sorted({r.task_id for r in rows})}
         )
     }
     items = [

@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from storage.models import Assignment, AssignmentStatus, ProgressUpdate, Task
+from storage.prepared import Prepared
 from storage.rollup_sql import (
     AS_OF,
     AS_OF_DAY,
@@ -208,6 +209,12 @@ KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": String}
 
 
 @cache
+def prepared(*args: Any) -> Prepared:
+    """``statement(*args)``, compiled once and run on the cursor (``storage.prepared``)."""
+    return Prepared(statement(*args))
+
+
+@cache
 def statement(
     dialect: str,
     by_plan: bool,
@@ -307,7 +314,7 @@ def _run(
     group's counts (it has ``1 << bits`` rows or more)."""
     dialect = session.get_bind().dialect.name
     shapes = tuple((w.historic, w.mark if w.historic else None) for w in windows)
-    query = statement(
+    query = prepared(
         dialect,
         scope.plan_id is not None,
         len(scope.roles),
@@ -318,7 +325,7 @@ def _run(
         bits,
     )
     try:
-        found = reader(session).execute(query, values).all()
+        found = query.rows(reader(session), values)
     except OperationalError as error:  # SQLite: a packed sum beyond its integers
         if bits is None or "overflow" not in str(error):
             raise

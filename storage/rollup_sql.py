@@ -47,6 +47,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session, col
 
 from storage.models import Assignment, AssignmentStatus, Plan, ProgressUpdate, Task, Unit
+from storage.prepared import Prepared
 from storage.types import UTCDateTime
 
 # Statements are built once per shape and cached; the values travel as bound parameters.
@@ -341,7 +342,7 @@ def _reason(assignment_id: Any) -> Any:
 @cache
 def _blocked_statement(
     dialect: str, historic: bool, by_plan: bool, roles: int, retired: bool, mark: str | None
-) -> Any:
+) -> Prepared:
     parts = []
     for children in (True, False):
         c = scoped_rows(
@@ -359,7 +360,7 @@ def _blocked_statement(
                 c.st == const(AssignmentStatus.BLOCKED)
             )
         )
-    return union_all(*parts)
+    return Prepared(union_all(*parts))
 
 
 def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
@@ -371,7 +372,7 @@ def blocked(session: Session, scope: Scope, window: Window) -> list[BlockedRow]:
         scope.retired,
         window.mark if window.historic else None,
     )
-    rows = reader(session).execute(query, params(scope, window)).all()
+    rows = query.rows(reader(session), params(scope, window))
     return [BlockedRow(*row) for row in rows]
 
 

@@ -199,7 +199,7 @@ def test_first_in_chats_leaves_out_the_chats_with_an_earlier_pending_row(
 def test_the_check_reads_the_partial_index_of_pending_rows(engine: Engine) -> None:
     """A chat's thousands of sent rows are not walked: SQLite answers from the index of the
     pending ones (the statement says ``status = 'pending'`` as the index does)."""
-    statement = queue._EARLIER_PENDING.compile(dialect=engine.dialect)
+    statement = queue._EARLIER_PENDING.statement.compile(dialect=engine.dialect)
     params = {"channel": "telegram", "chat_id": "1", "first": 9}
     with engine.connect() as connection:
         values = statement.construct_params(params)
