@@ -175,9 +175,12 @@ class Prepared:
 
 
 def _listened(connection: Connection) -> bool:
-    """Whether anything listens to the cursor events (they fire on SQLAlchemy's path only)."""
+    """Whether anything listens to the cursor events or echoes the SQL (SQLAlchemy's path
+    does both; the cursor's would skip them)."""
     dispatch = connection.dispatch
-    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+    return bool(
+        dispatch.before_cursor_execute or dispatch.after_cursor_execute or connection.engine.echo
+    )
 
 
 def _values(plan: _Plan, params: Mapping[str, Any]) -> list[Any]:

@@ -230,3 +230,13 @@ def test_run_many_writes_each_row_on_the_cursor(
         RENAME.run_many(connection, [{"row_id": i, "new": "z"} for i in ids])
     with engine.connect() as connection:
         assert connection.execute(select(C.name).order_by(C.id)).scalars().all() == ["x", "y"]
+
+
+def test_an_echoing_engine_logs_every_statement(caplog: pytest.LogCaptureFixture) -> None:
+    engine = create_engine("sqlite://", echo=True)
+    metadata.create_all(engine)
+    with caplog.at_level("INFO", logger="sqlalchemy.engine"), engine.begin() as connection:
+        caplog.clear()
+        INSERT.run(connection, {"name": "a", "size": 0})
+    assert any("INSERT INTO item" in record.getMessage() for record in caplog.records)
+    engine.dispose()
