@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -60,6 +61,10 @@ class _Plan:
     binds: tuple[_Bind, ...] = ()
     row: Any = None  # a named tuple of the result columns, or None (no result rows)
     results: tuple[tuple[int, Processor], ...] = ()
+    # Every placeholder's value, by its key, when the parameters give them all (most
+    # statements: the slow path also finds constants and names); then each processor's.
+    take: Callable[[Mapping[str, Any]], Sequence[Any]] | None = None
+    processors: tuple[tuple[int, Processor], ...] = ()
 
 
 class Prepared:
@@ -152,18 +157,22 @@ class Prepared:
         if dialect.name != "sqlite" or not _plain(compiled):
             return _Plan(None)
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
-        processors = compiled._bind_processors
+        bind_processors = compiled._bind_processors
         binds = []
         for name in compiled.positiontup or ():
             bind = by_name[name]
             default = _REQUIRED if bind.required else bind.effective_value
-            process = processors.get(name)
+            process = bind_processors.get(name)
             if process is not None and not callable(process):  # a tuple type: not plain
                 return _Plan(None)
             binds.append(_Bind(bind.key, name, default, process))
+        # Constants the statement binds itself (a LIMIT, a literal value): the slow path.
+        constant = any(bind.default is not _REQUIRED for bind in binds)
+        take = None if constant else _getter([bind.key for bind in binds])
+        processors = tuple((i, b.process) for i, b in enumerate(binds) if b.process)
         columns = compiled._result_columns
         if not columns:  # no SELECT, no RETURNING
-            return _Plan(compiled.string, tuple(binds))
+            return _Plan(compiled.string, tuple(binds), take=take, processors=processors)
         keys = [entry.keyname for entry in columns]
         row = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
         results = tuple(
@@ -171,25 +180,36 @@ class Prepared:
             for index, entry in enumerate(columns)
             if (process := entry.type.dialect_impl(dialect).result_processor(dialect, None))
         )
-        return _Plan(compiled.string, tuple(binds), row, results)
+        return _Plan(compiled.string, tuple(binds), row, results, take, processors)
+
+
+def _getter(keys: list[str]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    if len(keys) == 1:  # itemgetter of one key gives the value, not a tuple
+        (key,) = keys
+        return lambda params: (params[key],)
+    return itemgetter(*keys) if keys else lambda _params: ()
 
 
 def _listened(connection: Connection) -> bool:
-    """Whether anything listens to the cursor events or echoes the SQL (SQLAlchemy's path
-    does both; the cursor's would skip them)."""
-    dispatch = connection.dispatch
-    return bool(
-        dispatch.before_cursor_execute or dispatch.after_cursor_execute or connection.engine.echo
-    )
+    """Whether anything listens to the connection's events or echoes the SQL (SQLAlchemy's
+    path does both; the cursor's would skip them). The flags SQLAlchemy itself reads before
+    it dispatches: asking the listener collections costs more than the check is worth."""
+    engine = connection.engine
+    return connection._has_events or engine._has_events or bool(engine.echo)
 
 
 def _values(plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
     """The placeholders' values, each through its type's bind processor."""
     try:
-        return [
-            _value(bind, params) if bind.process is None else bind.process(_value(bind, params))
-            for bind in plan.binds
-        ]
+        try:
+            values = list(plan.take(params)) if plan.take else None
+        except KeyError:
+            values = None
+        if values is None:
+            values = [_value(bind, params) for bind in plan.binds]
+        for index, process in plan.processors:
+            values[index] = process(values[index])
+        return values
     except (TypeError, ValueError) as error:  # as SQLAlchemy reports a value it cannot bind
         raise StatementError(str(error), plan.sql, dict(params), error) from error
 

@@ -240,3 +240,18 @@ def test_an_echoing_engine_logs_every_statement(caplog: pytest.LogCaptureFixture
         INSERT.run(connection, {"name": "a", "size": 0})
     assert any("INSERT INTO item" in record.getMessage() for record in caplog.records)
     engine.dispose()
+
+
+def test_constants_the_statement_binds_itself_are_sent(
+    connection: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in "ab":
+        INSERT.run(connection, {"name": name, "size": 0})
+    paint = Prepared(update(ITEM).where(C.name == bindparam("name")).values(colour=Colour.RED))
+    first = Prepared(select(C.name).order_by(C.name.desc()).limit(1))
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "execute", refuse)
+        assert paint.run(connection, {"name": "b"}) == 1
+        assert [row.name for row in first.rows(connection)] == ["b"]
+    painted = connection.execute(select(C.name).where(C.colour == Colour.RED)).scalars()
+    assert painted.all() == ["b"]
