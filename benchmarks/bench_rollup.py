@@ -4,6 +4,9 @@ Builds a temporary SQLite database (34 provinces, 3,321 communes, 30 tasks per p
 one assignment per commune and task, 5 progress updates per assignment), then prints the time
 of a province roll-up, the national roll-up and one plain ``GROUP BY status`` over the same
 assignments, each the median of several runs, and the peak Python memory of one roll-up.
+Each ratio ("÷ floor3") is the median over runs of the roll-up's CPU ÷ the floor3 run just
+before it (``paired``): the machine's speed drifts within a minute, and neighbours drift
+together.
 
     .venv/bin/python benchmarks/bench_rollup.py [--runs 7] [--keep DIR] [--tiny]
 
@@ -164,6 +167,32 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
     return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
 
 
+def paired(
+    fn: Callable[[], Any], floor: Callable[[], Any], runs: int
+) -> tuple[float, float, float]:
+    """Median wall and CPU milliseconds of ``fn`` and the median of its CPU ÷ ``floor``'s,
+    the two run one after the other ``runs`` times: on a shared machine whose speed drifts
+    within a minute, a ratio of two blocks measured apart moved by half (3.7–5.5× for the
+    same code), a ratio of neighbours far less."""
+    fn()
+    floor()
+    walls, cpus, ratios = [], [], []
+    for _ in range(runs):
+        cpu = time.process_time()
+        floor()
+        base = time.process_time() - cpu
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+        ratios.append(cpus[-1] / base if base else float("nan"))  # a tiny floor: 0 ns
+    return (
+        statistics.median(walls) * 1000,
+        statistics.median(cpus) * 1000,
+        statistics.median(ratios),
+    )
+
+
 def peak_kib(fn: Callable[[], Any]) -> float:
     tracemalloc.start()
     fn()
@@ -238,9 +267,9 @@ def measure(db_path: Path, size: tuple[int, int, int], runs: int) -> None:
                 ("roll-up, running quarter + task × unit matrix", run(unit, running, False, True)),
                 ("roll-up, past quarter (update history)", run(unit, past, False)),
             ]
+            floor3 = floor_query(session, unit.path, with_task=True)
             for label, fn in lines:
-                wall, cpu = floor if fn is None else timed(fn, runs)
-                ratio = cpu / floor[1] if floor[1] else float("nan")  # a tiny floor: 0 ns
+                wall, cpu, ratio = (*floor, 1.0) if fn is None else paired(fn, floor3, runs)
                 print(f"  {label:<44}{wall:>9.1f}{cpu:>9.1f}{ratio:>10.2f}")
             peak = peak_kib(run(unit, running, False))
             print(f"  peak Python memory of one roll-up: {peak:,.0f} KiB")
