@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from bot.attempts import LIMIT
 from bot.channels.telegram import TelegramReceiver, make_bot
+from bot.channels.telegram import receiver as receiver_module
 from bot.channels.telegram.receiver import chat_of
+from bot.dbthreads import DatabaseLost
 from handlers.types import Inbound
 from kernel.clock import FixedClock
 from tests.fakes.fake_telegram import FakeTelegram
@@ -99,3 +103,69 @@ def test_chat_of_names_the_chat_of_messages_and_button_presses() -> None:
     keys = [chat_of(raw) for raw in odd]
     assert len({id(key) for key in keys}) == len(keys)  # each alone, none shares a chat
     assert not any(isinstance(key, int) for key in keys)
+
+
+async def test_an_update_that_always_fails_is_given_up_and_the_bot_hears_what_follows(
+    fake: FakeTelegram, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """Retried for ever, it held the offset: a hundred updates later nothing new came. Now
+    it gets ``LIMIT`` tries, is recorded as processed (its own key: a redelivery is a
+    no-op), logged at ERROR without its text, and the chat's later updates are applied."""
+    monkeypatch.setattr(receiver_module, "FIRST_POLL_BACKOFF", 0.01)
+    for user, text in [(11, "poison 0912345678"), (11, "a2"), (12, "b1")]:
+        await fake.inject_message(user, text)
+    tries: list[str] = []
+    recorded: list[str] = []
+    poison_keys: set[str] = set()
+    stop = asyncio.Event()
+
+    async def apply(inbound: Inbound) -> None:
+        tries.append(inbound.text or "")
+        if inbound.text and inbound.text.startswith("poison"):
+            poison_keys.add(inbound.update_key)
+            raise ValueError(f"cannot store {inbound.text}")
+        if {"a2", "b1"} <= set(tries):
+            stop.set()
+
+    async def record(key: str) -> None:
+        recorded.append(key)
+
+    bot = make_bot(TOKEN, fake.base_url, timeout=5)
+    try:
+        await poll_until(TelegramReceiver(bot, apply, clock, record=record), stop)
+    finally:
+        await bot.session.close()
+    assert tries.count("poison 0912345678") == LIMIT
+    assert tries.index("a2") > len(tries) - 3  # chat 11 waited for its first, in order
+    assert recorded == list(poison_keys)  # the pipeline's own key: a redelivery is a no-op
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "ValueError" in errors[0].getMessage()
+    assert "0912345678" not in caplog.text and "poison" not in caplog.text
+
+
+async def test_an_update_the_database_fails_is_retried_until_it_is_applied(
+    fake: FakeTelegram, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(receiver_module, "FIRST_POLL_BACKOFF", 0.01)
+    await fake.inject_message(11, "xong")
+    tries = 0
+    stop = asyncio.Event()
+
+    async def apply(inbound: Inbound) -> None:
+        nonlocal tries
+        tries += 1
+        if tries <= 2 * LIMIT:  # the database process is down for a while
+            raise DatabaseLost("the database process died")
+        stop.set()
+
+    recorded: list[str] = []
+
+    async def record(key: str) -> None:
+        recorded.append(key)
+
+    bot = make_bot(TOKEN, fake.base_url, timeout=5)
+    try:
+        await poll_until(TelegramReceiver(bot, apply, clock, record=record), stop)
+    finally:
+        await bot.session.close()
+    assert tries == 2 * LIMIT + 1 and recorded == []  # never given up: it was applied

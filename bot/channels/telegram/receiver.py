@@ -10,8 +10,11 @@ Updates are read one by one from their JSON (``getUpdates`` is asked for raw obj
 aiogram's typed ``list[Update]`` one update without ``chat``, or with ``"date": "yesterday"``,
 made the whole batch unreadable, the offset never moved, and nothing after it ever arrived.
 An update that cannot be read is logged (its id and which fields were wrong, never their
-values), recorded as processed and skipped; only a failure to *apply* a readable update is
-retried.
+values), recorded as processed and skipped; a failure to *apply* a readable update is
+retried: for as long as it takes when the database or the network is away, at most
+``bot.attempts.LIMIT`` times when the update itself fails (then it is recorded as processed,
+logged at ERROR and skipped: retried for ever, it held the offset, and a hundred updates
+later nothing new was fetched).
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.attempts import Attempts
 from bot.channels.telegram.errors import redact
 from bot.channels.telegram.incoming import callback_inbound, message_inbound
 from bot.channels.webhook_checks import read_limited, secret_matches
+from bot.pipeline import key_digest
 from handlers.types import Inbound
 from kernel.clock import Clock
 
@@ -42,6 +47,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+FIRST_POLL_BACKOFF = 1.0
 MAX_POLL_BACKOFF = 30.0
 MAX_WEBHOOK_BODY = 1024 * 1024  # an update is a few kilobytes
 
@@ -112,6 +118,7 @@ class TelegramReceiver:
         self._apply = apply
         self._clock = clock
         self._record = record
+        self._attempts = Attempts()
 
     def inbound(self, update: Update) -> Inbound | None:
         """The ``Inbound`` of a message or button press (None for any other update)."""
@@ -134,7 +141,14 @@ class TelegramReceiver:
             return
         if inbound is None:
             return
-        await self._apply(inbound)
+        try:
+            await self._apply(inbound)
+        except Exception as exc:
+            if not self._attempts.give_up(inbound.update_key, exc):
+                raise
+            await self._given_up(inbound, exc)
+            return
+        self._attempts.applied(inbound.update_key)
         if update.callback_query is not None:
             try:  # stop the button's spinner; the answer itself comes through the outbox
                 await update.callback_query.answer()
@@ -180,11 +194,25 @@ class TelegramReceiver:
         if self._record is not None:
             await self._record(unreadable_key(self._bot.id, raw))
 
+    async def _given_up(self, inbound: Inbound, exc: BaseException) -> None:
+        # The error's type only: its text may quote the update's values.
+        log.error(
+            "telegram: update %s failed to apply %d times (%s); recorded as processed and skipped",
+            key_digest(inbound.update_key),
+            self._attempts.limit,
+            type(exc).__name__,
+        )
+        if self._record is not None:
+            try:
+                await self._record(inbound.update_key)
+            except Exception as error:  # skipped anyway: the offset moves past it
+                log.warning("telegram: could not record the skipped update (%s)", type(error))
+
     async def poll(self, *, poll_seconds: int = 30, stop: asyncio.Event | None = None) -> None:
         """Long polling until ``stop`` is set (or cancelled); never loses an update."""
         await self._bot.delete_webhook(drop_pending_updates=False)
         offset: int | None = None
-        backoff = 1.0
+        backoff = FIRST_POLL_BACKOFF
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
@@ -195,9 +223,16 @@ class TelegramReceiver:
                     request_timeout=int(self._bot.session.timeout + poll_seconds),
                 )
                 offset, error = await self.handle_batch(updates, offset)
-                if error is not None:
-                    raise error
-                backoff = 1.0
+                if error is not None:  # its type only: its text may quote the update
+                    log.warning(
+                        "telegram: an update was not applied (%s); retrying in %.0fs",
+                        type(error).__name__,
+                        backoff,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_POLL_BACKOFF)
+                    continue
+                backoff = FIRST_POLL_BACKOFF
             except TelegramUnauthorizedError:
                 raise  # a wrong token: retrying will not help
             except TelegramRetryAfter as exc:

@@ -13,12 +13,14 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from bot.attempts import LIMIT
 from bot.channels.base import StartupError
 from bot.channels.kind import ChannelDeps
 from bot.channels.webhook_hub import WebhookHub
 from bot.channels.zalo_run import bot_runtime, oa_runtime
 from bot.channels.zalo_run.inbox import Inbox
 from bot.config import Settings
+from bot.dbthreads import DatabaseLost
 from handlers.types import Inbound
 from kernel.clock import FixedClock
 from storage.db import session_scope
@@ -86,7 +88,8 @@ async def test_the_worker_applies_what_a_previous_process_stored(
     engine: Engine, clock: FixedClock
 ) -> None:
     """A crash after the 200: the row is there, unprocessed; the next worker applies it, and
-    one update that fails to process does not block the next."""
+    one update that fails to process does not block the next for good: after ``LIMIT``
+    tries it is marked and skipped."""
     with session_scope(engine) as session:
         store_update(session, "zalo", "bad", {"n": 0}, clock.now())
         store_update(session, "zalo", "good", {"n": 1}, clock.now())
@@ -99,11 +102,37 @@ async def test_the_worker_applies_what_a_previous_process_stored(
         seen.append(event["n"])
         stop.set()
 
-    inbox = Inbox(engine, "zalo", lambda event: str(event["n"]), clock)
+    inbox = Inbox(engine, "zalo", lambda event: str(event["n"]), clock, retry_seconds=0.01)
     await asyncio.wait_for(inbox.run(process, stop), 10)
     assert seen == [1]
     with session_scope(engine) as session:
         assert pending_updates(session, "zalo") == []
+
+
+async def test_an_update_the_database_fails_is_kept_and_applied_in_order_later(
+    engine: Engine, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It used to be marked processed at once: when the database process died mid-job, the
+    official's reply was lost. Now it waits, with every later row, until it goes through."""
+    with session_scope(engine) as session:
+        store_update(session, "zalo", "first", {"n": 0, "text": "xong 0912345678"}, clock.now())
+        store_update(session, "zalo", "second", {"n": 1}, clock.now())
+    tries: list[int] = []
+    stop = asyncio.Event()
+
+    async def process(event: dict[str, Any]) -> None:
+        tries.append(event["n"])
+        if tries.count(0) <= 2 * LIMIT:  # the database is away for a while
+            raise DatabaseLost("the database process died")
+        if event["n"] == 1:
+            stop.set()
+
+    inbox = Inbox(engine, "zalo", lambda event: str(event["n"]), clock, retry_seconds=0.001)
+    await asyncio.wait_for(inbox.run(process, stop), 10)
+    assert tries == [0] * (2 * LIMIT + 1) + [1]  # never given up, and "second" never first
+    with session_scope(engine) as session:
+        assert pending_updates(session, "zalo") == []
+    assert "0912345678" not in caplog.text
 
 
 # --- the webhook server -----------------------------------------------------------------------
