@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -28,8 +28,20 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-async def poll_until(receiver: TelegramReceiver, stop: asyncio.Event) -> None:
-    await asyncio.wait_for(receiver.poll(poll_seconds=1, stop=stop), 30)
+async def poll_until(
+    fake: FakeTelegram,
+    apply: Callable[[Inbound], Awaitable[None]],
+    clock: FixedClock,
+    stop: asyncio.Event,
+    record: Callable[[str], Awaitable[None]] | None = None,
+) -> None:
+    """Poll ``fake`` with a receiver around ``apply`` until ``stop`` is set (30 s at most)."""
+    bot = make_bot(TOKEN, fake.base_url, timeout=5)
+    try:
+        receiver = TelegramReceiver(bot, apply, clock, record=record)
+        await asyncio.wait_for(receiver.poll(poll_seconds=1, stop=stop), 30)
+    finally:
+        await bot.session.close()
 
 
 async def test_a_slow_chat_does_not_hold_back_the_others_and_keeps_its_order(
@@ -50,11 +62,7 @@ async def test_a_slow_chat_does_not_hold_back_the_others_and_keeps_its_order(
         if len(applied) == 5:
             stop.set()
 
-    bot = make_bot(TOKEN, fake.base_url, timeout=5)
-    try:
-        await poll_until(TelegramReceiver(bot, apply, clock), stop)
-    finally:
-        await bot.session.close()
+    await poll_until(fake, apply, clock, stop)
     # The other chats went while chat 11 waited; chat 11's "a2" never overtook its "a1".
     assert applied.index("b2") < applied.index("a1") < applied.index("a2")
     assert applied.index("b1") < applied.index("b2")
@@ -78,11 +86,7 @@ async def test_a_failure_confirms_nothing_from_the_failed_update_on(
         if inbound.text == "b2":
             stop.set()
 
-    bot = make_bot(TOKEN, fake.base_url, timeout=5)
-    try:
-        await poll_until(TelegramReceiver(bot, apply, clock), stop)
-    finally:
-        await bot.session.close()
+    await poll_until(fake, apply, clock, stop)
     texts = [text for text, _ in seen]
     # Chat 12 stopped at its failed update and went on in order after the retry; chat 11's
     # updates after it (already applied) came again: the pipeline's dedupe makes them no-ops.
@@ -130,11 +134,7 @@ async def test_an_update_that_always_fails_is_given_up_and_the_bot_hears_what_fo
     async def record(key: str) -> None:
         recorded.append(key)
 
-    bot = make_bot(TOKEN, fake.base_url, timeout=5)
-    try:
-        await poll_until(TelegramReceiver(bot, apply, clock, record=record), stop)
-    finally:
-        await bot.session.close()
+    await poll_until(fake, apply, clock, stop, record)
     assert tries.count("poison 0912345678") == LIMIT
     assert tries.index("a2") > len(tries) - 3  # chat 11 waited for its first, in order
     assert recorded == list(poison_keys)  # the pipeline's own key: a redelivery is a no-op
@@ -163,9 +163,5 @@ async def test_an_update_the_database_fails_is_retried_until_it_is_applied(
     async def record(key: str) -> None:
         recorded.append(key)
 
-    bot = make_bot(TOKEN, fake.base_url, timeout=5)
-    try:
-        await poll_until(TelegramReceiver(bot, apply, clock, record=record), stop)
-    finally:
-        await bot.session.close()
+    await poll_until(fake, apply, clock, stop, record)
     assert tries == 2 * LIMIT + 1 and recorded == []  # never given up: it was applied
