@@ -207,9 +207,7 @@ def _values(plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
             values = None
         if values is None:
             values = [_value(bind, params) for bind in plan.binds]
-        for index, process in plan.processors:
-            values[index] = process(values[index])
-        return values
+        return _processed(values, plan.processors)
     except (TypeError, ValueError) as error:  # as SQLAlchemy reports a value it cannot bind
         raise StatementError(str(error), plan.sql, dict(params), error) from error
 
@@ -242,8 +240,9 @@ def _value(bind: _Bind, params: Mapping[str, Any]) -> Any:
     return bind.default
 
 
-def _processed(row: Sequence[Any], results: tuple[tuple[int, Processor], ...]) -> list[Any]:
+def _processed(row: Sequence[Any], processors: tuple[tuple[int, Processor], ...]) -> list[Any]:
+    """``row``'s values, each one with a processor through it (bind or result)."""
     values = list(row)
-    for index, process in results:
+    for index, process in processors:
         values[index] = process(values[index])
     return values

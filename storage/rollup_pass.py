@@ -209,12 +209,6 @@ KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": String}
 
 
 @cache
-def prepared(*args: Any) -> Prepared:
-    """``statement(*args)``, compiled once and run on the cursor (``storage.prepared``)."""
-    return Prepared(statement(*args))
-
-
-@cache
 def statement(
     dialect: str,
     by_plan: bool,
@@ -224,9 +218,10 @@ def statement(
     sets: tuple[tuple[str, ...], ...],
     materialize: bool,
     bits: int | None,
-) -> Any:
+) -> Prepared:
     """(set index, child, task, role, count, then per window the eight figures, or with
-    ``bits`` three packed sums) per group of each set."""
+    ``bits`` three packed sums) per group of each set; compiled once and run on the cursor
+    (``storage.prepared``)."""
     windows = list(zip(shapes, BINDS, strict=False))
     figures = [f for shape, b in windows for f in _figures(shape, b, bits)]
     keys: list[Any] = [col(Assignment.task_id).label("task_id"), col(Assignment.role).label("role")]
@@ -260,7 +255,7 @@ def statement(
             .select_from(source)
             .group_by(*(r[key] for key in by))
         )
-    return selects[0] if len(selects) == 1 else union_all(*selects)
+    return Prepared(selects[0] if len(selects) == 1 else union_all(*selects))
 
 
 def _materialize(session: Session) -> bool:
@@ -314,7 +309,7 @@ def _run(
     group's counts (it has ``1 << bits`` rows or more)."""
     dialect = session.get_bind().dialect.name
     shapes = tuple((w.historic, w.mark if w.historic else None) for w in windows)
-    query = prepared(
+    query = statement(
         dialect,
         scope.plan_id is not None,
         len(scope.roles),
