@@ -107,6 +107,10 @@ def _field(data: dict[str, Any], name: str) -> object:
     return value if isinstance(value, int | str) else object()
 
 
+class NotApplied(Exception):
+    """An update of the batch failed to apply; names the error's type, never its text."""
+
+
 class TelegramReceiver:
     """Feeds Telegram updates to ``apply`` (the pipeline), by long polling or webhook;
     ``record`` records the key of an update that could not be read (None: only logged)."""
@@ -224,14 +228,7 @@ class TelegramReceiver:
                 )
                 offset, error = await self.handle_batch(updates, offset)
                 if error is not None:  # its type only: its text may quote the update
-                    log.warning(
-                        "telegram: an update was not applied (%s); retrying in %.0fs",
-                        type(error).__name__,
-                        backoff,
-                    )
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, MAX_POLL_BACKOFF)
-                    continue
+                    raise NotApplied(f"an update was not applied ({type(error).__name__})")
                 backoff = FIRST_POLL_BACKOFF
             except TelegramUnauthorizedError:
                 raise  # a wrong token: retrying will not help
