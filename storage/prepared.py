@@ -65,6 +65,9 @@ class _Plan:
     # statements: the slow path also finds constants and names); then each processor's.
     take: Callable[[Mapping[str, Any]], Sequence[Any]] | None = None
     processors: tuple[tuple[int, Processor], ...] = ()
+    # ``binds`` holds each parameter once; where the text repeats one (a roll-up's moments:
+    # 140 placeholders, 14 parameters), this spreads their values over the placeholders.
+    spread: Callable[[Sequence[Any]], Sequence[Any]] | None = None
 
 
 class Prepared:
@@ -158,21 +161,28 @@ class Prepared:
             return _Plan(None)
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         bind_processors = compiled._bind_processors
+        placeholders = list(compiled.positiontup or ())
         binds = []
-        for name in compiled.positiontup or ():
+        for name in dict.fromkeys(placeholders):  # each parameter once, in order
             bind = by_name[name]
             default = _REQUIRED if bind.required else bind.effective_value
             process = bind_processors.get(name)
             if process is not None and not callable(process):  # a tuple type: not plain
                 return _Plan(None)
             binds.append(_Bind(bind.key, name, default, process))
+        spread = None
+        if len(binds) < len(placeholders):
+            index = {bind.name: i for i, bind in enumerate(binds)}
+            spread = itemgetter(*(index[name] for name in placeholders))  # two or more
         # Constants the statement binds itself (a LIMIT, a literal value): the slow path.
         constant = any(bind.default is not _REQUIRED for bind in binds)
         take = None if constant else _getter([bind.key for bind in binds])
         processors = tuple((i, b.process) for i, b in enumerate(binds) if b.process)
         columns = compiled._result_columns
         if not columns:  # no SELECT, no RETURNING
-            return _Plan(compiled.string, tuple(binds), take=take, processors=processors)
+            return _Plan(
+                compiled.string, tuple(binds), take=take, processors=processors, spread=spread
+            )
         keys = [entry.keyname for entry in columns]
         row = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
         results = tuple(
@@ -180,7 +190,7 @@ class Prepared:
             for index, entry in enumerate(columns)
             if (process := entry.type.dialect_impl(dialect).result_processor(dialect, None))
         )
-        return _Plan(compiled.string, tuple(binds), row, results, take, processors)
+        return _Plan(compiled.string, tuple(binds), row, results, take, processors, spread)
 
 
 def _getter(keys: list[str]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
@@ -207,7 +217,8 @@ def _values(plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
             values = None
         if values is None:
             values = [_value(bind, params) for bind in plan.binds]
-        return _processed(values, plan.processors)
+        values = _processed(values, plan.processors)
+        return list(plan.spread(values)) if plan.spread else values
     except (TypeError, ValueError) as error:  # as SQLAlchemy reports a value it cannot bind
         raise StatementError(str(error), plan.sql, dict(params), error) from error
 

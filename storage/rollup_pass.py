@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     null,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy import cast as sql_cast
@@ -224,7 +225,10 @@ def statement(
     (``storage.prepared``)."""
     windows = list(zip(shapes, BINDS, strict=False))
     figures = [f for shape, b in windows for f in _figures(shape, b, bits)]
-    keys: list[Any] = [col(Assignment.task_id).label("task_id"), col(Assignment.role).label("role")]
+    # The role as its plain string: an enum made of each grouped row's costs more than the key
+    # is worth (``Rollup.roles`` is keyed by the same strings).
+    role = type_coerce(col(Assignment.role), String).label("role")
+    keys: list[Any] = [col(Assignment.task_id).label("task_id"), role]
     # The plan filter is the first window's (the caller makes sure both windows agree).
     parts = [
         subtree_rows(

@@ -37,6 +37,7 @@ from sqlalchemy.exc import (
 )
 
 from storage.db import make_engine
+from storage.listbind import any_of
 from storage.prepared import Prepared
 from storage.types import UTCDateTime
 from tests.pgdb import SERVER_URL, fresh_database
@@ -166,6 +167,51 @@ def test_an_expanding_in_goes_sqlalchemys_way(connection: Connection) -> None:
     assert [row.name for row in among.rows(connection, {"names": ["a", "c"]})] == ["a", "c"]
 
 
+def test_a_parameter_the_text_repeats_is_bound_at_each_place(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The roll-up names one moment in many places: it is converted once and sent to each
+    placeholder, in order, beside parameters used once."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO item (name, at, size) VALUES "
+            "('early', '2026-06-22 01:00:00.000000', 1), ('late', '2026-06-22 03:00:00.000000', 2)"
+        )
+    moment = bindparam("moment", type_=UTCDateTime)
+    around = Prepared(
+        select(C.name, (C.at < moment).label("before"))
+        .where(C.size >= bindparam("size"), (C.at < moment) | (C.at > moment))
+        .order_by(C.name)
+    )
+    params = {"moment": datetime(2026, 6, 22, 9, 0, tzinfo=VIETNAM), "size": 1}
+    with engine.connect() as connection, monkeypatch.context() as patch:
+        patch.setattr(Connection, "execute", refuse)
+        direct = around.rows(connection, params)
+    through_sqlalchemy(engine)
+    with engine.connect() as connection:
+        slow = around.rows(connection, params)
+    assert [tuple(row) for row in direct] == [("early", 1), ("late", 0)]
+    assert direct == slow
+
+
+def test_a_list_bound_with_any_of_runs_on_the_cursor(
+    connection: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in "abc":
+        INSERT.run(connection, {"name": name, "size": 0})
+    among = Prepared(select(C.name).where(any_of(C.name, "names")).order_by(C.name))
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "execute", refuse)
+        assert [row.name for row in among.rows(connection, {"names": ["c", "a", "z"]})] == [
+            "a",
+            "c",
+        ]
+        assert among.rows(connection, {"names": []}) == []
+    # SQLAlchemy's own path (and PostgreSQL's expanding IN) gives the same rows.
+    found = connection.execute(among.statement, {"names": ["c", "a"]}).all()
+    assert [row.name for row in found] == ["a", "c"]
+
+
 def test_errors_are_sqlalchemys_and_change_nothing(engine: Engine) -> None:
     with engine.begin() as connection:
         INSERT.run(connection, {"name": "a", "size": 0})
@@ -213,6 +259,9 @@ def test_postgresql_takes_sqlalchemys_path_with_the_same_results() -> None:
             assert len(calls) == 4  # no cursor of its own: pool invalidation, events as ever
             assert (found.name, found.at, found.day) == ("b", ROW["at"], ROW["day"])
             assert (found.data, found.tint, renamed, missing) == (ROW["data"], Colour.BLUE, 1, None)
+            among = Prepared(select(C.name).where(any_of(C.name, "names")))  # an expanding IN
+            with engine.connect() as connection:
+                assert [r.name for r in among.rows(connection, {"names": ["b", "z"]})] == ["b"]
         finally:
             engine.dispose()
 
