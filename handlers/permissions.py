@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
+from storage.item_values import AssignmentValues
 from storage.models import Assignment, AssignmentOfficial, Official, Role, Unit, UnitLevel
 from storage.person import OfficialFacts
 from storage.units import province_of
@@ -88,7 +89,7 @@ def in_subtree(unit: Unit, root: Unit) -> bool:
 def owns(
     session: Session,
     official: OfficialFacts,
-    assignment: Assignment,
+    assignment: Assignment | AssignmentValues,
     assignees: Assignees | None = None,
 ) -> bool:
     """The assignment is on the official's own list ("my tasks"). ``assignees``: already
@@ -107,7 +108,7 @@ def owns(
 def can_act(
     session: Session,
     official: OfficialFacts,
-    assignment: Assignment,
+    assignment: Assignment | AssignmentValues,
     assignees: Assignees | None = None,
 ) -> bool:
     """May see the assignment and report on it."""
@@ -122,7 +123,9 @@ def can_act(
     return unit is not None and in_subtree(unit, root)
 
 
-def can_assign(session: Session, official: OfficialFacts, assignment: Assignment) -> bool:
+def can_assign(
+    session: Session, official: OfficialFacts, assignment: Assignment | AssignmentValues
+) -> bool:
     """Only a chair hands a task of their own unit (subtree) to its officials."""
     if official.role != Role.CHAIR or not official.active:
         return False

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, or_
-from sqlalchemy import select as sql_select
+from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from handlers.permissions import Assignees, unit_has_chair_clause
+from storage.item_values import AssignmentValues, TaskValues, read_item
 from storage.models import (
     Assignment,
     AssignmentOfficial,
@@ -34,8 +33,11 @@ REMOVED_FLAG = FLAG_REMOVED  # set by the plan import on tasks a new file droppe
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    assignment: Assignment
-    task: Task
+    """An assignment with its task: ORM objects, or (``item_with_assignees``, every status
+    reply) the same columns as plain values (``storage.item_values``)."""
+
+    assignment: Assignment | AssignmentValues
+    task: Task | TaskValues
     # The plan's report calendar, read with the item (``item_deadlines``: no query for the
     # plan, and no ORM object of it); None: not read.
     plan_deadlines: tuple[str, ...] | None = None
@@ -119,39 +121,18 @@ def item(session: Session, assignment_id: int) -> Item | None:
     return Item(row[0], row[1], tuple(row[2] or ())) if row is not None else None
 
 
-def _item_with_assignees_query() -> Any:
-    mine = (
-        exists()
-        .where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
-        .where(col(AssignmentOfficial.official_id) == bindparam("official"))
-    )
-    anyone = exists().where(col(AssignmentOfficial.assignment_id) == col(Assignment.id))
-    return (  # five columns: more than sqlmodel's select() is typed for
-        sql_select(
-            Assignment, Task, col(Plan.report_deadlines), mine.label("mine"), anyone.label("anyone")
-        )
-        .join(Task, col(Task.id) == col(Assignment.task_id))
-        .join(Plan, col(Plan.id) == col(Task.plan_id))
-        .where(col(Assignment.id) == bindparam("assignment"))
-    )
-
-
-# Built once with bound parameters: asked for every status reply, and building it cost more
-# than running it (docs/performance.md). An official id of None matches no assignee.
-_ITEM_WITH_ASSIGNEES = _item_with_assignees_query()
-
-
 def item_with_assignees(
     session: Session, assignment_id: int, official_id: int | None
 ) -> tuple[Item, Assignees] | None:
     """The assignment with its task and who it is assigned to (is it ``official_id``, is it
-    anyone), all in one query: what a permission check needs for an official's own task."""
-    params = {"assignment": assignment_id, "official": official_id}
-    row = session.execute(_ITEM_WITH_ASSIGNEES, params).first()
-    if row is None:
+    anyone), all in one statement, as plain values: what a permission check and a status
+    reply need for an official's own task."""
+    session.flush()  # as the ORM's own reads would (nothing pending: nothing to do)
+    found = read_item(session.connection(), assignment_id, official_id)
+    if found is None:
         return None
-    entry = Item(row[0], row[1], tuple(row[2] or ()))
-    return entry, Assignees(mine=bool(row[3]), anyone=bool(row[4]))
+    entry = Item(found.assignment, found.task, found.report_deadlines)
+    return entry, Assignees(mine=found.mine, anyone=found.anyone)
 
 
 def recent_updates(
@@ -185,7 +166,9 @@ def item_deadlines(session: Session, entry: Item, configured: Sequence[str]) -> 
     return list(entry.plan_deadlines) or list(configured)
 
 
-def report_deadlines(session: Session, task: Task, configured: Sequence[str]) -> list[str]:
+def report_deadlines(
+    session: Session, task: Task | TaskValues, configured: Sequence[str]
+) -> list[str]:
     """The plan's report calendar, else the configured one."""
     plan = session.get(Plan, task.plan_id)
     if plan is not None and plan.report_deadlines:

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Integer, String, bindparam, column, event, select, table, update
 from sqlalchemy.engine import Connection
@@ -51,6 +51,9 @@ from storage.enums import AssignmentStatus
 from storage.models import Assignment, ProgressUpdate
 from storage.periods import current_period
 from storage.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from storage.item_values import AssignmentValues
 
 MARK_KINDS = ("week", "month", "quarter", "half", "year")
 FIELDS = ("status", "percent", "at", "done_since")
@@ -119,7 +122,7 @@ def columns(latest: State, marks: Marks) -> dict[str, Any]:
     return out
 
 
-def latest_of(assignment: Assignment) -> State:
+def latest_of(assignment: Assignment | AssignmentValues) -> State:
     a = assignment
     return State(a.history_status, a.history_percent, a.history_at, a.done_since)
 
@@ -137,7 +140,7 @@ def apply(assignment: Assignment, status: str, percent: int | None, at: datetime
 
 
 def after_update(
-    assignment: Assignment, status: str, percent: int | None, at: datetime
+    assignment: Assignment | AssignmentValues, status: str, percent: int | None, at: datetime
 ) -> dict[str, Any]:
     """The kept columns that one new update (no older than the latest one kept) sets: the
     latest state, and each period's start state where ``at`` begins a new period."""
@@ -154,7 +157,7 @@ def after_update(
     return columns(advance(before, status, percent, at), marks)
 
 
-def kept_as_read(session: Session, assignment: Assignment, at: datetime) -> bool:
+def kept_as_read(session: Session, assignment: Assignment | AssignmentValues, at: datetime) -> bool:
     """Whether ``after_update`` alone keeps the state for a new update at ``at``: none older
     than it is kept, and the flush holds no other update of the assignment (else the hook
     replays its history when they are flushed)."""

@@ -11,9 +11,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from storage import history_state
+from storage.item_values import VALUE_NAMES, AssignmentValues, read_locked
 from storage.models import (
     Assignment,
     AssignmentOfficial,
@@ -58,7 +60,7 @@ class EvidenceFile(Protocol):
 
 def record_progress(
     session: Session,
-    assignment: Assignment,
+    assignment: Assignment | AssignmentValues,
     status: str | None,
     percent: int | None,
     note: str | None,
@@ -72,18 +74,22 @@ def record_progress(
 
     Every status reply comes here, so the two rows are two prebuilt Core statements (the
     history row, then the whole changed assignment row with the state its history now gives,
-    ``storage.history_state``), and the loaded assignment takes the values as its committed
-    state: as ORM objects they cost a flush of their own. An assignment with other changes
-    pending in the session, or an update older than the latest one kept, goes through the
-    ORM instead, whose flush hook replays the history.
+    ``storage.history_state``), and ``assignment`` takes the values written (an ORM object as
+    its committed state: as ORM objects they cost a flush of their own). An assignment with
+    other changes pending in the session, or an update older than the latest one kept, goes
+    through the ORM instead, whose flush hook replays the history.
     """
     assert assignment.id is not None
-    dirty = session.is_modified(assignment)  # changes of its own pending: through the ORM
+    loaded = _loaded(session, assignment)
+    dirty = loaded is not None and session.is_modified(loaded)  # pending changes: the ORM
     if not dirty and session.get_bind().dialect.name == "postgresql":
         # Several workers: another transaction may have changed the row since it was read
         # (READ COMMITTED). Locked and read again, the row written is that one plus this
         # change. SQLite needs no lock: the transaction's first statement took the write lock.
-        session.refresh(assignment, with_for_update=True)
+        if isinstance(assignment, Assignment):
+            session.refresh(assignment, with_for_update=True)
+        else:
+            read_locked(session.connection(), assignment)
     changes = _changes(assignment, status, percent, note, source.now)
     row = {
         "assignment_id": assignment.id,
@@ -97,21 +103,41 @@ def record_progress(
         "created_at": source.now,
     }
     if dirty or not history_state.kept_as_read(session, assignment, source.now):
+        target = loaded or session.get_one(Assignment, assignment.id)
         for name, value in changes.items():
-            setattr(assignment, name, value)
-        session.add(assignment)
+            setattr(target, name, value)
+        session.add(target)
         session.add(ProgressUpdate(**row))
+        _took(assignment, changes)
         return
     changes |= history_state.after_update(assignment, row["status"], row["percent"], source.now)
     connection = session.connection()
     _INSERT_UPDATE.run(connection, row)
     _update_of(changes).run(connection, assignment.id, changes)
-    for name, value in changes.items():
-        set_committed_value(assignment, name, value)
+    if loaded is not None:  # the session's own copy, if it has one, agrees with the row
+        for name, value in changes.items():
+            set_committed_value(loaded, name, value)
+    _took(assignment, changes)
+
+
+def _loaded(session: Session, assignment: Assignment | AssignmentValues) -> Assignment | None:
+    """The session's ORM object of the assignment: the one given, or the one its identity map
+    holds for plain values (None: it holds none)."""
+    if isinstance(assignment, Assignment):
+        return assignment
+    found = session.identity_map.get(identity_key(Assignment, assignment.id))
+    return found if isinstance(found, Assignment) else None
+
+
+def _took(assignment: Assignment | AssignmentValues, changes: Mapping[str, Any]) -> None:
+    """Plain values take what was written (what they hold of it): the confirmation reads them."""
+    if isinstance(assignment, AssignmentValues):
+        for name in VALUE_NAMES.intersection(changes):
+            setattr(assignment, name, changes[name])
 
 
 def _changes(
-    assignment: Assignment,
+    assignment: Assignment | AssignmentValues,
     status: str | None,
     percent: int | None,
     note: str | None,
@@ -159,7 +185,7 @@ def _update_of(changes: Mapping[str, Any]) -> UpdateById:
 
 def record_evidence(
     session: Session,
-    assignment: Assignment,
+    assignment: Assignment | AssignmentValues,
     files: Iterable[EvidenceFile],
     caption: str | None,
     source: Source,
@@ -186,8 +212,9 @@ def record_evidence(
         for file in files
     ]
     session.add_all(rows)
-    assignment.last_update_at = source.now
-    session.add(assignment)
+    loaded = _loaded(session, assignment) or session.get_one(Assignment, assignment.id)
+    loaded.last_update_at = assignment.last_update_at = source.now
+    session.add(loaded)
     session.flush()
     return rows
 

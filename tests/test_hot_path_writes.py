@@ -10,6 +10,7 @@ The PostgreSQL half runs when ``PAPI_BOT_TEST_POSTGRES_URL`` points at a server 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict, fields
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,15 +19,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.pipeline import apply_inbound
+from handlers.queries import item_with_assignees
 from handlers.types import EarlierKey, Inbound
 from kernel.clock import FixedClock
 from storage.db import session_scope
+from storage.item_values import AssignmentValues, TaskValues
 from storage.models import (
     Assignment,
     ChannelIdentity,
     ConversationState,
     ProcessedUpdate,
     ProgressUpdate,
+    Task,
 )
 from storage.progress import Source, record_progress
 from tests.handlers.helpers import World, make_world
@@ -170,6 +174,45 @@ def test_two_updates_in_one_transaction_still_agree_with_the_history(world: Worl
         stored = world.assignment(number)
         assert kept(stored) == from_history(session, number)
         assert stored.history_status == "done" and stored.quarter_status == "blocked"
+
+
+def test_plain_values_are_the_rows_columns_and_take_what_is_written(world: World) -> None:
+    """A status reply reads its item as plain values (``storage.item_values``): the same
+    columns the ORM gives; written at once, then back-dated (through the ORM, whose flush
+    hook replays the history), they hold what was written, and an ORM copy the session
+    holds of the assignment agrees with the row."""
+    number = world.assignments_of("off1a")[0]
+    official = world.people["off1a"].id
+    with Session(world.engine, expire_on_commit=False) as session:
+        found = item_with_assignees(session, number, official)
+        assert found is not None
+        entry, assignees = found
+        values, task = entry.assignment, entry.task
+        assert isinstance(values, AssignmentValues) and isinstance(task, TaskValues)
+        orm = session.get_one(Assignment, number)
+        orm_task = session.get_one(Task, orm.task_id)
+        assert {f.name: getattr(orm, f.name) for f in fields(values)} == asdict(values)
+        assert {f.name: getattr(orm_task, f.name) for f in fields(task)} == asdict(task)
+        assert assignees.mine or not assignees.anyone
+        at = world.now
+        record_progress(session, values, "in_progress", 40, "họp dân", Source(None, None, None, at))
+        assert (values.status, values.percent, values.note) == ("in_progress", 40, "họp dân")
+        assert (values.last_update_at, values.history_at) == (at, at)
+        assert (orm.status, orm.percent, orm.history_at) == ("in_progress", 40, at)  # kept in step
+        back = at - timedelta(days=1)
+        record_progress(session, values, "blocked", None, "x", Source(None, None, None, back))
+        assert (values.status, values.note, values.last_update_at) == ("blocked", "x", back)
+        session.commit()
+    with world.session() as session:
+        stored = world.assignment(number)
+        assert (stored.status, stored.note) == ("blocked", "x")
+        assert kept(stored) == from_history(session, number)
+        assert stored.history_status == "in_progress"  # the back-dated one is not the latest
+
+
+def test_an_item_that_does_not_exist_reads_as_none(world: World) -> None:
+    with world.session() as session:
+        assert item_with_assignees(session, 999_999, None) is None
 
 
 @pytest.mark.postgres
