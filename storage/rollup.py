@@ -23,10 +23,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
-from typing import Any
 
-from sqlalchemy import String, Table, bindparam, type_coerce
-from sqlmodel import Session, SQLModel, col, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from kernel.dates import today_local
 from storage import rollup_fold, rollup_pass, rollup_sql
@@ -48,7 +47,7 @@ from storage.rollup_model import (
     UnitRow,
 )
 from storage.rollup_sql import GROUP_KEYS, GroupRow, Scope, Window, reader
-from storage.types import EnumText
+from storage.types import read_plain
 
 __all__ = [
     "UNCLASSIFIED",
@@ -89,16 +88,6 @@ def _window(period: Period, now: datetime, silence_days: int) -> Window:
     )
 
 
-def _plain_columns(model: type[SQLModel], names: Sequence[str]) -> list[Any]:
-    """The columns, an enum's as its plain string: a roll-up shows them, and an enum made of
-    each of a province's hundred children is a cost its floor shows."""
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    columns = [table.c[name] for name in names]
-    return [
-        type_coerce(c, String).label(c.key) if isinstance(c.type, EnumText) else c for c in columns
-    ]
-
-
 # The fixed reads of a roll-up, each built once: a province's whole GROUP BY floor is about a
 # millisecond, so building a statement per call (and its cache key) is a cost it shows.
 @cache
@@ -106,7 +95,7 @@ def _statements() -> dict[str, Prepared]:
     retired = col(Plan.retired_at)
     statements = {
         "retired": select(retired).where(retired < bindparam("later")),
-        "children": select(*_plain_columns(Unit, UnitInfo._fields)).where(
+        "children": select(*(read_plain(col(getattr(Unit, n))) for n in UnitInfo._fields)).where(
             col(Unit.parent_id) == bindparam("parent_id")
         ),
         "tasks": select(*(col(getattr(Task, name)) for name in TaskInfo._fields)).where(

@@ -29,7 +29,6 @@ from sqlalchemy import (
     func,
     null,
     select,
-    type_coerce,
     union_all,
 )
 from sqlalchemy import cast as sql_cast
@@ -58,7 +57,7 @@ from storage.rollup_sql import (
     state_columns,
     subtree_rows,
 )
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, read_plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,10 +224,8 @@ def statement(
     (``storage.prepared``)."""
     windows = list(zip(shapes, BINDS, strict=False))
     figures = [f for shape, b in windows for f in _figures(shape, b, bits)]
-    # The role as its plain string: an enum made of each grouped row's costs more than the key
-    # is worth (``Rollup.roles`` is keyed by the same strings).
-    role = type_coerce(col(Assignment.role), String).label("role")
-    keys: list[Any] = [col(Assignment.task_id).label("task_id"), role]
+    # The role as its plain string (``Rollup.roles`` is keyed by the same strings).
+    keys: list[Any] = [col(Assignment.task_id).label("task_id"), read_plain(col(Assignment.role))]
     # The plan filter is the first window's (the caller makes sure both windows agree).
     parts = [
         subtree_rows(
