@@ -81,20 +81,23 @@ def record_progress(
     """
     assert assignment.id is not None
     loaded = _loaded(session, assignment)
+    # The session's ORM copy, where it holds one, is what its flushes have kept up to date
+    # (the history hook among them): the change is read against it, not against the values.
+    current = loaded if loaded is not None else assignment
     dirty = loaded is not None and session.is_modified(loaded)  # pending changes: the ORM
     if not dirty and session.get_bind().dialect.name == "postgresql":
         # Several workers: another transaction may have changed the row since it was read
         # (READ COMMITTED). Locked and read again, the row written is that one plus this
         # change. SQLite needs no lock: the transaction's first statement took the write lock.
-        if isinstance(assignment, Assignment):
-            session.refresh(assignment, with_for_update=True)
+        if isinstance(current, Assignment):
+            session.refresh(current, with_for_update=True)
         else:
-            read_locked(session.connection(), assignment)
-    changes = _changes(assignment, status, percent, note, source.now)
+            read_locked(session.connection(), current)
+    changes = _changes(current, status, percent, note, source.now)
     row = {
         "assignment_id": assignment.id,
         "official_id": source.official_id,
-        "status": changes.get("status", assignment.status),
+        "status": changes.get("status", current.status),
         "percent": percent if status != AssignmentStatus.DONE else 100,
         "note": note[:NOTE_LIMIT] if note else None,
         "note_only": status is None,
@@ -102,7 +105,7 @@ def record_progress(
         "external_message_id": source.message_id,
         "created_at": source.now,
     }
-    if dirty or not history_state.kept_as_read(session, assignment, source.now):
+    if dirty or not history_state.kept_as_read(session, current, source.now):
         target = loaded or session.get_one(Assignment, assignment.id)
         for name, value in changes.items():
             setattr(target, name, value)
@@ -110,7 +113,7 @@ def record_progress(
         session.add(ProgressUpdate(**row))
         _took(assignment, changes)
         return
-    changes |= history_state.after_update(assignment, row["status"], row["percent"], source.now)
+    changes |= history_state.after_update(current, row["status"], row["percent"], source.now)
     connection = session.connection()
     _INSERT_UPDATE.run(connection, row)
     _update_of(changes).run(connection, assignment.id, changes)

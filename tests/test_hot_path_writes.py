@@ -210,6 +210,26 @@ def test_plain_values_are_the_rows_columns_and_take_what_is_written(world: World
         assert stored.history_status == "in_progress"  # the back-dated one is not the latest
 
 
+def test_plain_values_read_earlier_defer_to_the_sessions_own_copy(world: World) -> None:
+    """Values read before the session's ORM copy took a later update are older than the row:
+    an update between the two is read against the copy (back-dated: replayed by the ORM), so
+    the kept state still says what the history says."""
+    number = world.assignments_of("off1a")[0]
+    with Session(world.engine, expire_on_commit=False) as session:
+        found = item_with_assignees(session, number, world.people["off1a"].id)
+        assert found is not None
+        values = found[0].assignment
+        orm = session.get_one(Assignment, number)
+        later, between = world.now + timedelta(hours=2), world.now + timedelta(hours=1)
+        record_progress(session, orm, "in_progress", 60, None, Source(None, None, None, later))
+        record_progress(session, values, "blocked", None, "x", Source(None, None, None, between))
+        session.commit()
+    with world.session() as session:
+        stored = world.assignment(number)
+        assert kept(stored) == from_history(session, number)
+        assert (stored.history_status, stored.history_at) == ("in_progress", later)
+
+
 def test_an_item_that_does_not_exist_reads_as_none(world: World) -> None:
     with world.session() as session:
         assert item_with_assignees(session, 999_999, None) is None
