@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import (
     Date,
     Integer,
-    String,
     and_,
     bindparam,
     case,
@@ -53,11 +52,12 @@ from storage.rollup_sql import (
     const,
     latest_before,
     reader,
+    role_binds,
     role_values,
     state_columns,
     subtree_rows,
 )
-from storage.types import UTCDateTime, read_plain
+from storage.types import UTCDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +205,20 @@ def unpack(sums: Sequence[int], bits: int) -> tuple[int, ...]:
     )
 
 
-KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": String}
+KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": Integer}
+
+
+def role_index(roles: int) -> Any:
+    """The assignment's role as its index among the scope's roles (``role_0`` …): grouping
+    and materialising a small integer instead of its text costs SQLite less per row (a
+    province's roll-up ≈ 8 %); ``grouped`` gives the role's string back."""
+    binds = role_binds(roles)
+    if len(binds) == 1:
+        return ZERO.label("role")
+    return case(
+        *((col(Assignment.role) == bind, const(i)) for i, bind in enumerate(binds[:-1])),
+        else_=const(len(binds) - 1),
+    ).label("role")
 
 
 @cache
@@ -224,8 +237,7 @@ def statement(
     (``storage.prepared``)."""
     windows = list(zip(shapes, BINDS, strict=False))
     figures = [f for shape, b in windows for f in _figures(shape, b, bits)]
-    # The role as its plain string (``Rollup.roles`` is keyed by the same strings).
-    keys: list[Any] = [col(Assignment.task_id).label("task_id"), read_plain(col(Assignment.role))]
+    keys: list[Any] = [col(Assignment.task_id).label("task_id"), role_index(roles)]
     # The plan filter is the first window's (the caller makes sure both windows agree).
     parts = [
         subtree_rows(
@@ -289,13 +301,15 @@ def grouped(
         rows = _run(session, scope, windows, sets, values, None)
     assert rows is not None
     out: list[list[list[GroupRow]]] = [[[] for _ in windows] for _ in sets]
+    roles = scope.roles
     for index, child, task, role, figures in rows:
+        name = None if role is None else roles[role]
         for w, found in enumerate(out[index]):
-            found.append(GroupRow(child, task, role, figures[w]))
+            found.append(GroupRow(child, task, name, figures[w]))
     return out
 
 
-Row = tuple[int, int | None, int | None, str | None, list[tuple[int, ...]]]
+Row = tuple[int, int | None, int | None, int | None, list[tuple[int, ...]]]  # role: its index
 
 
 def _run(
