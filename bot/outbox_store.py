@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, tuple_
+from sqlalchemy import Table, bindparam, text, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, or_, select
 
@@ -27,7 +27,7 @@ from bot.dbprocess import Recipe
 from bot.routing import Routing
 from handlers.types import Button
 from kernel.clock import Clock, SystemClock
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OUTBOX_PENDING_SQL, OutboxMessage, OutboxStatus
 from storage.outbox_rows import (
     Claim,
     claim_rows,
@@ -153,7 +153,7 @@ class OutboxStore:
         reads them, and they are only copied into ``PendingRow``s."""
         return (
             select(*_OUTBOX.c)
-            .where(_OUTBOX.c.status == OutboxStatus.PENDING)
+            .where(text(OUTBOX_PENDING_SQL))  # the partial indexes of the queue
             .where(_OUTBOX.c.channel.in_(self.channels))
             .where(
                 or_(
@@ -196,7 +196,7 @@ class OutboxStore:
         with Session(self.engine) as session:
             return session.exec(
                 select(func.min(OutboxMessage.next_attempt_at))
-                .where(OutboxMessage.status == OutboxStatus.PENDING)
+                .where(text(OUTBOX_PENDING_SQL))  # ix_outbox_due
                 .where(col(OutboxMessage.channel).in_(self.channels))
                 .where(col(OutboxMessage.next_attempt_at) > now)
             ).one()

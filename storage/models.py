@@ -35,9 +35,10 @@ OUTBOX_STATUSES = tuple(OutboxStatus)
 # Replies to an inbound message go before broadcasts (reminders, digests); same order per chat.
 OUTBOX_PRIORITY_BROADCAST = 0
 OUTBOX_PRIORITY_REPLY = 10
-# A literal, not a bound parameter: SQLite only uses a partial index for a query whose WHERE
-# contains the index's own condition as written.
+# The partial indexes' conditions. A query that wants one writes its condition as this literal,
+# not as a bound parameter: then SQLite and PostgreSQL's generic plans can both use it.
 OUTBOX_PENDING_SQL = f"status = '{OutboxStatus.PENDING.value}'"
+OUTBOX_EXTERNAL_SQL = "external_message_id IS NOT NULL"
 
 
 def utcnow() -> datetime:
@@ -291,11 +292,33 @@ class OutboxMessage(SQLModel, table=True):
     caused it; one worker sends them in order per chat."""
 
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-        Index("ix_outbox_chat", "channel", "chat_id", "id"),
-        Index("ix_outbox_external", "channel", "chat_id", "external_message_id"),
+        # Each answer writes a row and its send rewrites it: only the indexes its queries
+        # need, holding only the rows they ask for (migration 0016).
         Index("ix_outbox_status_created", "status", "created_at"),  # digests: undelivered
-        Index("ix_outbox_priority", "status", "priority", "id"),  # replies first
+        Index(
+            "ix_outbox_due",
+            "status",  # first, as the queries ask: then their planners prefer these
+            "next_attempt_at",
+            sqlite_where=text(OUTBOX_PENDING_SQL),
+            postgresql_where=text(OUTBOX_PENDING_SQL),
+        ),
+        Index(  # replies first
+            "ix_outbox_priority",
+            "status",
+            "priority",
+            "id",
+            sqlite_where=text(OUTBOX_PENDING_SQL),
+            postgresql_where=text(OUTBOX_PENDING_SQL),
+        ),
+        # A reply to a bot message finds it by its id on the platform (a sent row's).
+        Index(
+            "ix_outbox_external",
+            "channel",
+            "chat_id",
+            "external_message_id",
+            sqlite_where=text(OUTBOX_EXTERNAL_SQL),
+            postgresql_where=text(OUTBOX_EXTERNAL_SQL),
+        ),
         # A chat's pending rows (a handful) among its sent ones (thousands): is an answer
         # the first thing its chat is waiting for (storage.queue.first_in_chats).
         Index(
