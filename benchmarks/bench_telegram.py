@@ -3,20 +3,23 @@ aiogram echo bot.
 
 M officials (linked with invite codes on demo data) each send N/M quick status replies
 ("<task> 40%"), one after another: the next only once the bot's answer arrived (closed loop,
-M at a time). Both bots run as real processes that long-poll the same kind of fake server
-(127.0.0.1, no rate limits, so the bots' own ceilings show). Printed per bot: updates/s,
-p50/p99 reply latency (update injected → answer received by the server), the process's peak
-memory (VmHWM, with its database process's added), "ready": seconds from starting the
-process to its first getUpdates (``papi-bot run`` connected and polling) with the CPU
-seconds the process had used by then ("(cpu s)", steadier on a shared machine), and
-"answer": seconds from starting the process to its first answer (to a message that was
-waiting when it started). The echo bot is benchmarks/echo_bot.py, a file importing aiogram
-and nothing else: its "ready" is the floor of any aiogram bot on the machine. The "durable
-floor" is benchmarks/floor_bot.py (aiogram and the standard library): the cheapest bot that
-keeps papi-bot's durability contract, the same SQL statements and commits per update in bare
-sqlite3 on one database thread, without the ORM or the conversation. papi-bot ÷ floor is
-what the ORM and the conversation cost; floor ÷ echo (printed under the table) is what
-durability itself costs in Python.
+M at a time). The bots run as real processes that long-poll the same kind of fake server
+(127.0.0.1, no rate limits, so the bots' own ceilings show), side by side, each on a server
+of its own: their rounds run in turn (the order rotated each round), and each ratio is the
+median of the ratios of rounds run seconds apart (the machine's speed drifts within a
+minute: on 3 December the echo bot's own CPU per update moved between 0.75 and 1.58 ms from
+one run to the next). Printed per bot: updates/s, p50/p99 reply latency (update injected →
+answer received by the server), the process's peak memory (VmHWM, with its database
+process's added), "ready": seconds from starting the process to its first getUpdates
+(``papi-bot run`` connected and polling) with the CPU seconds the process had used by then
+("(cpu s)", steadier on a shared machine), and "answer": seconds from starting the process
+to its first answer (to a message that was waiting when it started). The echo bot is
+benchmarks/echo_bot.py, a file importing aiogram and nothing else: its "ready" is the floor
+of any aiogram bot on the machine. The "durable floor" is benchmarks/floor_bot.py (aiogram
+and the standard library): the cheapest bot that keeps papi-bot's durability contract, the
+same SQL statements and commits per update in bare sqlite3 on one database thread, without
+the ORM or the conversation. papi-bot ÷ floor is what the ORM and the conversation cost;
+floor ÷ echo (printed under the table) is what durability itself costs in Python.
 
     .venv/bin/python benchmarks/bench_telegram.py [--messages 1000] [--officials 20]
 
@@ -238,104 +241,127 @@ def _percentile(samples: list[float], share: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-async def measure(
-    command: list[str],
-    env: dict[str, str],
-    fake: FakeTelegram,
-    warmup: dict[int, list[str]],
-    work: dict[int, list[str]],
-    rounds: int,
-    rate: float,
-    settle_seconds: float,
-) -> dict[str, list[float]]:
-    """Per round (closed loop): updates/s, CPU per update, p50/p99; then one open-loop
-    round at ``rate`` updates/s: its p50/p99; peak memory and time to the first poll."""
-    latencies = Latencies()
-    fake.on_sent = latencies.sent
-    spawned = time.perf_counter()
-    ready: list[float] = []  # when the bot first polled: started and connected
-    ready_cpu: list[float] = []  # the bot's CPU seconds by then (steadier than wall time)
-    pids: list[int] = []
-    polls = fake._m_getUpdates
-    polled = [0]  # getUpdates calls so far
+class Measured:
+    """One bot, started on its own fake server, measured round by round (``bench`` runs the
+    bots' rounds in turn, so each ratio pairs rounds a few seconds apart: the machine's speed
+    drifts within a minute). Per closed-loop round: updates/s, CPU per update, p50/p99; at
+    the end one open-loop round at ``rate`` updates/s (its p50/p99), peak memory and the time
+    to the first poll."""
 
-    async def poll(params: dict[str, Any]) -> web.Response:
-        if not ready:
-            ready.append(time.perf_counter() - spawned)
-            ready_cpu.extend(cpu_seconds(pid) for pid in pids)
-        polled[0] += 1
-        return await polls(params)
+    def __init__(self, command: list[str], env: dict[str, str], fake: FakeTelegram) -> None:
+        self.command, self.env, self.fake = command, env, fake
+        self.latencies = Latencies()
+        fake.on_sent = self.latencies.sent
+        self.figures: dict[str, list[float]] = defaultdict(list)
+        self.ready: list[float] = []  # when the bot first polled: started and connected
+        self.ready_cpu: list[float] = []  # its CPU seconds by then (steadier than wall time)
+        self.polled = 0  # getUpdates calls so far
+        self.proc: asyncio.subprocess.Process | None = None
 
-    fake._m_getUpdates = poll  # type: ignore[method-assign]
-    proc = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    pids.append(proc.pid)
-    figures: dict[str, list[float]] = defaultdict(list)
-    count = sum(len(t) for t in work.values())
-    try:
-        await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in warmup.items()))
-        await settle(proc.pid, settle_seconds)
-        for _ in range(rounds):
-            latencies.samples = []
-            latencies.recording = True
-            started, cpu = time.perf_counter(), cpu_seconds(proc.pid)
-            loop_cpu, polls_before = cpu_seconds(proc.pid, proc.pid), polled[0]
-            own_cpu = _cpu(f"/proc/{proc.pid}/stat")
-            await asyncio.gather(*(converse(fake, latencies, u, t) for u, t in work.items()))
-            elapsed, cpu = time.perf_counter() - started, cpu_seconds(proc.pid) - cpu
-            loop_cpu = cpu_seconds(proc.pid, proc.pid) - loop_cpu
-            own_cpu = _cpu(f"/proc/{proc.pid}/stat") - own_cpu
-            figures["updates/s"].append(count / elapsed)
-            figures["cpu ms/upd"].append(1000 * cpu / count)
-            # The main thread runs the event loop (aiogram, aiohttp, the outbox's logic); the
-            # others are the database threads (and the scheduler's); on SQLite papi-bot's
-            # database work is in a process of its own.
-            figures["  loop thread"].append(1000 * loop_cpu / count)
-            figures["  other threads"].append(1000 * (own_cpu - loop_cpu) / count)
-            figures["  child process"].append(1000 * (cpu - own_cpu) / count)
-            # Updates per getUpdates answer: a bot that polls again only once it handled the
-            # last answer's updates gets more per poll, and pays less per update for polling.
-            figures["upd/getUpdates"].append(count / max(1, polled[0] - polls_before))
-            figures["p50 ms"].append(_percentile(latencies.samples, 0.5))
-            figures["p99 ms"].append(_percentile(latencies.samples, 0.99))
-        if rate > 0:
-            latencies.samples = []
-            await settle(proc.pid, settle_seconds)
-            await open_loop(fake, latencies, work, rate)
-            figures[f"p50 @{rate:g}/s"].append(_percentile(latencies.samples, 0.5))
-            figures[f"p99 @{rate:g}/s"].append(_percentile(latencies.samples, 0.99))
-        figures["peak MB"].append(peak_memory_mb(proc.pid) or float("nan"))
-        figures["ready s"].append(ready[0] if ready else float("nan"))
-        figures["ready cpu s"].append(ready_cpu[0] if ready_cpu else float("nan"))
-        first = latencies.first_answer
-        figures["answer s"].append(first - spawned if first is not None else float("nan"))
-    finally:
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def start(self, warmup: dict[int, list[str]], settle_seconds: float) -> None:
+        spawned = time.perf_counter()
+        self.spawned = spawned
+        polls = self.fake._m_getUpdates
+
+        async def poll(params: dict[str, Any]) -> web.Response:
+            if not self.ready:
+                self.ready.append(time.perf_counter() - spawned)
+                self.ready_cpu.append(cpu_seconds(self.pid))
+            self.polled += 1
+            return await polls(params)
+
+        self.fake._m_getUpdates = poll  # type: ignore[method-assign]
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.command,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await asyncio.gather(
+            *(converse(self.fake, self.latencies, u, t) for u, t in warmup.items())
+        )
+        await settle(self.pid, settle_seconds)
+
+    async def round(self, work: dict[int, list[str]]) -> None:
+        """One closed-loop round: every official's replies, each after the last answer."""
+        pid, figures, latencies = self.pid, self.figures, self.latencies
+        count = sum(len(t) for t in work.values())
+        latencies.samples = []
+        latencies.recording = True
+        started, cpu = time.perf_counter(), cpu_seconds(pid)
+        loop_cpu, polls_before = cpu_seconds(pid, pid), self.polled
+        own_cpu = _cpu(f"/proc/{pid}/stat")
+        await asyncio.gather(*(converse(self.fake, latencies, u, t) for u, t in work.items()))
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu
+        loop_cpu = cpu_seconds(pid, pid) - loop_cpu
+        own_cpu = _cpu(f"/proc/{pid}/stat") - own_cpu
+        figures["updates/s"].append(count / elapsed)
+        figures["cpu ms/upd"].append(1000 * cpu / count)
+        # The main thread runs the event loop (aiogram, aiohttp, the outbox's logic); the
+        # others are the database threads (and the scheduler's); on SQLite papi-bot's
+        # database work is in a process of its own.
+        figures["  loop thread"].append(1000 * loop_cpu / count)
+        figures["  other threads"].append(1000 * (own_cpu - loop_cpu) / count)
+        figures["  child process"].append(1000 * (cpu - own_cpu) / count)
+        # Updates per getUpdates answer: a bot that polls again only once it handled the
+        # last answer's updates gets more per poll, and pays less per update for polling.
+        figures["upd/getUpdates"].append(count / max(1, self.polled - polls_before))
+        figures["p50 ms"].append(_percentile(latencies.samples, 0.5))
+        figures["p99 ms"].append(_percentile(latencies.samples, 0.99))
+
+    async def finish(self, work: dict[int, list[str]], rate: float, settle_seconds: float) -> None:
+        """The open-loop round, then the figures of the whole run; stops the bot."""
+        figures, latencies = self.figures, self.latencies
+        try:
+            if rate > 0:
+                latencies.samples = []
+                await settle(self.pid, settle_seconds)
+                await open_loop(self.fake, latencies, work, rate)
+                figures[f"p50 @{rate:g}/s"].append(_percentile(latencies.samples, 0.5))
+                figures[f"p99 @{rate:g}/s"].append(_percentile(latencies.samples, 0.99))
+            figures["peak MB"].append(peak_memory_mb(self.pid) or float("nan"))
+            figures["ready s"].append(self.ready[0] if self.ready else float("nan"))
+            figures["ready cpu s"].append(self.ready_cpu[0] if self.ready_cpu else float("nan"))
+            first = latencies.first_answer
+            answer = first - self.spawned if first is not None else float("nan")
+            figures["answer s"].append(answer)
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
         if os.environ.get("BENCH_WRAP"):
-            proc.send_signal(signal.SIGINT)  # a wrapping profiler writes its file on ^C
+            self.proc.send_signal(signal.SIGINT)  # a wrapping profiler writes its file on ^C
         else:
-            proc.terminate()
-        await proc.wait()
-    return figures
+            self.proc.terminate()
+        await self.proc.wait()
 
 
 def _ratio(figure: list[float], base: list[float]) -> str:
-    median = statistics.median(base)
-    if not median:
+    """The median of the ratios of rounds run one after the other (paired), or of the
+    medians when the figures are not per round."""
+    if len(figure) == len(base) and all(base):
+        ratios = [f / b for f, b in zip(figure, base, strict=True)]
+        ratio = statistics.median(ratios)
+    elif statistics.median(base):
+        ratio = statistics.median(figure) / statistics.median(base)
+    else:
         return f"{'—':>8}"
-    ratio = statistics.median(figure) / median
     return f"{0.0 if abs(ratio) < 0.005 else ratio:>7.2f}×"  # never "-0.00×"
 
 
 def _table(
     papi: dict[str, list[float]], floor: dict[str, list[float]], echo: dict[str, list[float]]
 ) -> None:
-    """papi-bot, the durable floor, the echo bot; then papi-bot ÷ each (medians). Under 100
-    columns."""
+    """papi-bot, the durable floor, the echo bot; then papi-bot ÷ each (the median of the
+    paired rounds' ratios, ``_ratio``). Under 100 columns."""
     names = "".join(f"{name:>22}" for name in ("papi-bot", "durable floor", "aiogram echo"))
     print(f"{'':<14}{names}{'÷floor':>8}{'÷echo':>8}")
     for key in papi:
@@ -373,21 +399,20 @@ async def bench(
     per_user = max(1, messages // officials)
     users = {FIRST_USER + n: person for n, person in enumerate(people)}
 
-    results: dict[str, dict[str, list[float]]] = {}
     # papi-bot: register (warm-up), then status replies.
-    fake = FakeTelegram(TOKEN)
-    await fake.start()
+    fakes = [FakeTelegram(TOKEN) for _ in range(3)]
+    for fake in fakes:
+        await fake.start()
     config = tmp / "config.toml"
     config.write_text(
         f'[database]\nurl = "{url}"\nprocess = {str(db_process).lower()}\n\n'
-        f'[telegram]\napi_base = "{fake.base_url}"\n'
+        f'[telegram]\napi_base = "{fakes[0].base_url}"\n'
         "global_rate_per_second = 100000\nper_chat_rate_per_second = 100000\n\n"
         # The guard stays on (its cost counts), but many replies a minute are the point here.
         "[flood]\nmessages_per_minute = 1000\n",
         encoding="utf-8",
     )
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PAPI_BOT_CONFIG": str(config)}
-    warmup = {u: [f"/start {code}"] for u, (code, _ids) in users.items()}
     work = {
         u: [f"{ids[k % len(ids)]} {10 + (k * 7) % 80}%" for k in range(per_user)]
         for u, (_code, ids) in users.items()
@@ -397,34 +422,38 @@ async def bench(
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
     command = shlex.split(os.environ.get("BENCH_WRAP", "")) + command
-    results["papi-bot"] = await measure(
-        command, env, fake, warmup, work, rounds, rate, settle_seconds
-    )
-    await fake.stop()
-
+    bots = {"papi-bot": Measured(command, env, fakes[0])}
+    hello = {"papi-bot": {u: [f"/start {code}"] for u, (code, _ids) in users.items()}}
     # The durable floor (the same transaction and outbox commits in bare sqlite3) and the
-    # bare aiogram echo bot, each on a fresh fake server: files of their own that import
+    # bare aiogram echo bot, each on a fake server of its own: files of their own that import
     # aiogram and the standard library only.
-    links = {u: [f"/start {','.join(map(str, ids))}"] for u, (_code, ids) in users.items()}
-    for name, script, hello in (
-        ("durable floor", "floor_bot.py", links),
-        ("aiogram echo", "echo_bot.py", {u: ["hi"] for u in users}),
+    hello["durable floor"] = {
+        u: [f"/start {','.join(map(str, ids))}"] for u, (_code, ids) in users.items()
+    }
+    hello["aiogram echo"] = {u: ["hi"] for u in users}
+    for (name, script), fake in zip(
+        (("durable floor", "floor_bot.py"), ("aiogram echo", "echo_bot.py")), fakes[1:], strict=True
     ):
-        fake = FakeTelegram(TOKEN)
-        await fake.start()
-        env = {**os.environ, "BENCH_API_BASE": fake.base_url, "BENCH_TOKEN": TOKEN}
-        env["BENCH_DB"] = str(tmp / "floor.db")
-        results[name] = await measure(
-            [sys.executable, str(Path(__file__).with_name(script))],
-            env,
-            fake,
-            hello,
-            work,
-            rounds,
-            rate,
-            settle_seconds,
+        base_env = {**os.environ, "BENCH_API_BASE": fake.base_url, "BENCH_TOKEN": TOKEN}
+        base_env["BENCH_DB"] = str(tmp / "floor.db")
+        bots[name] = Measured(
+            [sys.executable, str(Path(__file__).with_name(script))], base_env, fake
         )
-        await fake.stop()
+    try:
+        for name, one in bots.items():  # one at a time: "ready" with the others idle
+            await one.start(hello[name], settle_seconds)
+        order = list(bots.values())
+        for r in range(rounds):  # in turn, each round in a rotated order
+            for one in order[r % 3 :] + order[: r % 3]:
+                await one.round(work)
+        for one in bots.values():
+            await one.finish(work, rate, settle_seconds)
+    finally:
+        for one in bots.values():
+            await one.stop()
+        for fake in fakes:
+            await fake.stop()
+    results = {name: one.figures for name, one in bots.items()}
 
     print(
         f"{messages} status replies from {officials} officials (closed loop) × {rounds} rounds,"
