@@ -384,6 +384,19 @@ def _show(values: list[float]) -> str:
     return f"{median} ({_number(min(values), 3)}–{_number(max(values), 3)})"
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM cancels the benchmark as ^C does (``asyncio.run``), so its ``finally`` stops
+    the bots it started instead of leaving them polling (they were, once: a killed run's
+    bots idled on through the next runs)."""
+    task = asyncio.current_task()
+    if task is None:
+        return
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+        return
+
+
 async def bench(
     messages: int,
     officials: int,
@@ -439,6 +452,7 @@ async def bench(
         bots[name] = Measured(
             [sys.executable, str(Path(__file__).with_name(script))], base_env, fake
         )
+    _stop_on_sigterm()  # the bots are stopped below, not left running when this one is
     try:
         for name, one in bots.items():  # one at a time: "ready" with the others idle
             await one.start(hello[name], settle_seconds)
@@ -486,16 +500,19 @@ def main(argv: Sequence[str] | None = None, run: Callable[..., object] = asyncio
         # 40 replies: the CPU clock of /proc ticks every 10 ms, and 4 could all fall in one
         args.messages, args.officials, args.rounds, args.rate = 40, 4, 1, 20
     settle_seconds = 2.0 if args.tiny else 20.0  # at most, waiting for the bot to be idle
-    run(
-        bench(
-            args.messages,
-            args.officials,
-            args.rounds,
-            args.rate,
-            settle_seconds,
-            db_process=not args.db_threads,
+    try:
+        run(
+            bench(
+                args.messages,
+                args.officials,
+                args.rounds,
+                args.rate,
+                settle_seconds,
+                db_process=not args.db_threads,
+            )
         )
-    )
+    except asyncio.CancelledError:  # SIGTERM (_stop_on_sigterm): the bots were stopped
+        sys.exit("bench_telegram: stopped before its end; the bots it started are stopped too")
 
 
 if __name__ == "__main__":
