@@ -170,6 +170,7 @@ def collect(session: Session, unit: Unit, now: datetime, silence_days: int) -> D
         done=_lines(
             session,
             unit,
+            Assignment.role == AssignmentRole.LEAD,  # as the header and the other lists
             Assignment.status == AssignmentStatus.DONE,
             col(Assignment.done_at) >= week_ago,
             day="done",

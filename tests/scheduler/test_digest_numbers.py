@@ -51,6 +51,33 @@ def test_the_header_counts_what_the_lists_count(session: Session) -> None:
     assert "2 tasks, 3 lead assignments" in english
 
 
+def test_a_coordinating_assignment_done_this_week_is_not_listed_as_done(
+    session: Session,
+) -> None:
+    """The header counts lead assignments: so must "Done this week" (it listed a helping
+    unit's part as done while the header said none of the lead assignments was)."""
+    world = small_province(session)
+    world.unit("SNV", "Sở Nội vụ", "department", "P")
+    world.make_plan()
+    created = vn(2026, 7, 1, 9)
+    task = world.task(1, "Họp dân lấy ý kiến quy hoạch", due=date(2026, 9, 10))
+    world.assign(task, "A", created=created)
+    helping = world.assign(task, "SNV", created=created, role="coordinating")
+    helping.status, helping.percent = "done", 100
+    helping.done_at = helping.last_update_at = vn(2026, 8, 14)
+    lead_done = world.assign(world.task(2, "Rà soát hộ nghèo"), "B", created=created)
+    lead_done.status, lead_done.percent = "done", 100
+    lead_done.done_at = lead_done.last_update_at = vn(2026, 8, 14)
+    world.commit()
+    province = session.exec(select(Unit).where(Unit.code == "P")).one()
+    data = collect(session, province, MONDAY, silence_days=60)
+    assert [line.unit for line in data.done] == [world.units["B"].name]
+    with use_locale("vi"):
+        (text,) = render(data)
+    assert "1/2 lượt giao chủ trì đã hoàn thành" in text
+    assert "Hoàn thành trong tuần (1)" in text
+
+
 def test_the_percent_has_a_decimal_comma(session: Session) -> None:
     world = small_province(session)
     world.make_plan()
