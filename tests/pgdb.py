@@ -8,7 +8,9 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
@@ -44,3 +46,17 @@ def migrated(url: str) -> Iterator[Engine]:
         sync_taxonomy(session)
     yield engine
     engine.dispose()
+
+
+def migrated_on(kind: str, folder: Path) -> Iterator[Engine]:
+    """A migrated engine of ``kind``: "sqlite" (a file in ``folder``) or "postgres" (a
+    database of its own on the test server, dropped afterwards; the test is skipped when no
+    server is set). A fixture's body, as ``migrated``."""
+    if kind == "sqlite":
+        yield from migrated(f"sqlite:///{folder / 'papi-bot.db'}")
+        return
+    assert kind == "postgres", kind
+    if not SERVER_URL:
+        pytest.skip("set PAPI_BOT_TEST_POSTGRES_URL (scripts/postgres-for-tests.sh prints one)")
+    with fresh_database() as url:
+        yield from migrated(url)

@@ -34,29 +34,18 @@ from storage.models import (
 )
 from storage.progress import Source, record_progress
 from tests.handlers.helpers import World, make_world
-from tests.pgdb import SERVER_URL, fresh_database, migrated
+from tests.pgdb import migrated_on
 from tests.test_history_state import from_history, kept
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def hot_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        yield from migrated(f"sqlite:///{tmp_path / 'papi-bot.db'}")
-    else:
-        yield from _on_postgres()
+    yield from migrated_on(request.param, tmp_path)
 
 
 @pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    yield from _on_postgres()
-
-
-def _on_postgres() -> Iterator[Engine]:
-    """A migrated engine on a database of its own, dropped afterwards."""
-    if not SERVER_URL:
-        pytest.skip("set PAPI_BOT_TEST_POSTGRES_URL (scripts/postgres-for-tests.sh prints one)")
-    with fresh_database() as url:
-        yield from migrated(url)
+def pg_engine(tmp_path: Path) -> Iterator[Engine]:
+    yield from migrated_on("postgres", tmp_path)
 
 
 @pytest.fixture

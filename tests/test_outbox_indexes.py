@@ -8,13 +8,12 @@ the rows with an external id only, and the per-chat index of all rows is gone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -22,7 +21,8 @@ from bot.outbox_store import OutboxStore
 from kernel.clock import FixedClock
 from storage.models import OutboxMessage, OutboxStatus
 from storage.outbox_rows import mark_sent
-from tests.pgdb import SERVER_URL, fresh_database, migrated
+from tests.pgdb import migrated_on
+from tests.sqltrace import executions_run
 from tests.test_outbox import FAST
 
 PENDING_ONLY = {"ix_outbox_due", "ix_outbox_priority", "ix_outbox_pending_chat"}
@@ -31,13 +31,7 @@ EXPECTED = PENDING_ONLY | {"ix_outbox_external", "ix_outbox_status_created"}
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        yield from migrated(f"sqlite:///{tmp_path / 'papi-bot.db'}")
-        return
-    if not SERVER_URL:
-        pytest.skip("set PAPI_BOT_TEST_POSTGRES_URL (scripts/postgres-for-tests.sh prints one)")
-    with fresh_database() as url:
-        yield from migrated(url)
+    yield from migrated_on(request.param, tmp_path)
 
 
 def _index_sql(engine: Engine) -> dict[str, str]:
@@ -63,20 +57,11 @@ def test_the_outbox_keeps_only_the_indexes_its_queries_read(any_engine: Engine) 
     assert "WHERE" not in indexes["ix_outbox_status_created"].upper()
 
 
-def _plans(engine: Engine, work: Any) -> list[str]:
+def _plans(engine: Engine, work: Callable[[], object]) -> list[str]:
     """The query plan (SQLite's ``EXPLAIN QUERY PLAN``) of each outbox SELECT ``work`` runs,
     with the values it was run with."""
-    seen: list[tuple[str, Any]] = []
-
-    def note(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM outboxmessage" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with executions_run(engine, _outbox_select) as seen:
         work()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     assert seen, "no outbox query ran"
     with engine.connect() as connection:
         return [
@@ -86,6 +71,10 @@ def _plans(engine: Engine, work: Any) -> list[str]:
             )
             for sql, params in seen
         ]
+
+
+def _outbox_select(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and "FROM outboxmessage" in statement
 
 
 @pytest.fixture
