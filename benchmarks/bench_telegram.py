@@ -257,6 +257,7 @@ class Measured:
         self.ready_cpu: list[float] = []  # its CPU seconds by then (steadier than wall time)
         self.polled = 0  # getUpdates calls so far
         self.proc: asyncio.subprocess.Process | None = None
+        self.spawned = 0.0  # when the process was started (perf_counter)
 
     @property
     def pid(self) -> int:
@@ -264,8 +265,7 @@ class Measured:
         return self.proc.pid
 
     async def start(self, warmup: dict[int, list[str]], settle_seconds: float) -> None:
-        spawned = time.perf_counter()
-        self.spawned = spawned
+        spawned = self.spawned = time.perf_counter()
         polls = self.fake._m_getUpdates
 
         async def poll(params: dict[str, Any]) -> web.Response:
@@ -458,7 +458,8 @@ async def bench(
             await one.start(hello[name], settle_seconds)
         order = list(bots.values())
         for r in range(rounds):  # in turn, each round in a rotated order
-            for one in order[r % 3 :] + order[: r % 3]:
+            turn = r % len(order)
+            for one in order[turn:] + order[:turn]:
                 await one.round(work)
         for one in bots.values():
             await one.finish(work, rate, settle_seconds)
