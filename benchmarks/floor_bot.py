@@ -8,9 +8,10 @@ The contract it keeps, as papi-bot does (bot/pipeline.py, bot/outbox.py):
 - the offset of getUpdates moves past an update only once that transaction committed
   (aiogram's ``handle_as_tasks=False``: the handler returns after the commit, the send goes
   on in a task of its own);
-- the answer is sent from the outbox row: claimed (a committed lease), sent, marked sent (a
-  commit); rows left unsent by a crash are sent at the next start (at least once); a chat's
-  answers go in order;
+- the answer is sent from the outbox row: claimed (a lease, committed with the answer when
+  nothing of its chat is pending before it, else in a transaction of its own), sent, marked
+  sent (a commit); rows left unsent by a crash are sent at the next start (at least once); a
+  chat's answers go in order;
 - all database work runs on ONE thread (``ThreadPoolExecutor(max_workers=1)``), as papi-bot
   does on SQLite (bot/dbthreads.py), with storage/db.py's pragmas: WAL, synchronous=NORMAL,
   foreign_keys=ON.
@@ -29,18 +30,19 @@ tests/test_floor_bot.py holds the two lists equal), in papi-bot's order:
     INSERT progress
     UPDATE assignment                   status, percent, last update
     INSERT outbox … RETURNING id
-    SELECT an earlier pending row of the chat   none: the answer is handed to the sender as is
+    UPDATE outbox SET the claim WHERE id AND NOT EXISTS (an earlier pending row of the chat)
+                                        claimed: the answer is handed to the sender as is
     COMMIT
 
-then, on the same thread, ``UPDATE outbox SET attempts = attempts + 1, claimed_at,
-claimed_by, next_attempt_at (the lease) WHERE id AND status = 'pending' AND attempts
-RETURNING`` + COMMIT, the HTTP send, ``UPDATE outbox SET status = 'sent', sent_at,
-external_message_id, claimed_at = NULL …`` + COMMIT (papi-bot's claim_rows and
-mark_sent_rows, one row each: papi-bot may group the claims of one moment, the floor never
-does). What papi-bot does beyond this is not in the floor: the ORM, the handler's parsing
-and wording (Babel, gettext, the plan's period), the plan join, the roll-up state columns,
-the outbox's drains (a chat with older rows waiting), pacing and retries (a failed send
-here stays pending until the next start).
+then the HTTP send and, on the same thread, ``UPDATE outbox SET status = 'sent', sent_at,
+external_message_id, claimed_at = NULL …`` + COMMIT (papi-bot's mark_sent_rows, one row:
+papi-bot may group the outcomes of one moment, the floor never does). An answer behind an
+earlier row of its chat is claimed when its turn comes: ``UPDATE outbox SET attempts =
+attempts + 1, claimed_at, claimed_by, next_attempt_at (the lease) WHERE id AND status =
+'pending' AND attempts RETURNING`` + COMMIT (claim_rows). What papi-bot does beyond this
+is not in the floor: the ORM, the handler's parsing and wording (Babel, gettext, the plan's
+period), the plan join, the roll-up state columns, the outbox's drains (a chat with older
+rows waiting), pacing and retries (a failed send here stays pending until the next start).
 
 Schema (created at start; each table holds what those statements touch, each index is one
 a lookup needs): official(id, name, role, locale); identity(official, channel,
@@ -152,9 +154,11 @@ OUTBOX = (
     "INSERT INTO outbox (channel, chat_id, official_id, text, status, attempts,"
     " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING id"
 )
-EARLIER = (  # storage/queue.py first_in_chats: papi-bot hands over an answer first in its chat
-    "SELECT id FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ? AND id < ?"
-    " LIMIT 1"
+CLAIM_IF_FIRST = (  # storage/queue.py first_in_chats: the answer first in its chat, claimed
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_at = ?,"
+    " claimed_by = ? WHERE id = ? AND NOT (EXISTS (SELECT * FROM outbox AS earlier"
+    " WHERE earlier.status = 'pending' AND earlier.channel = ? AND earlier.chat_id = ?"
+    " AND earlier.id < ?)) RETURNING id"
 )
 CLAIM = (  # storage/outbox_rows.py claim_rows: the attempt count is the row's version
     "UPDATE outbox SET attempts = attempts + 1, claimed_at = ?, claimed_by = ?,"
@@ -202,9 +206,10 @@ class FloorStore:
 
     def apply(
         self, update_key: str, message: str, user: str, chat: str, text: str
-    ) -> tuple[int, int] | None:
+    ) -> tuple[int, int, str | None] | None:
         """The inbound transaction of update ``update_key`` (message ``message`` from
-        ``user`` in ``chat``): its outbox row's (id, attempts), or None (a duplicate)."""
+        ``user`` in ``chat``): its outbox row's (id, attempts, the answer if it was claimed
+        with it), or None (a duplicate)."""
         db, now = self.db, datetime.now(UTC)
         try:
             db.execute("INSERT INTO processed VALUES (?, ?, ?)", (CHANNEL, update_key, _stamp(now)))
@@ -223,12 +228,13 @@ class FloorStore:
             (row_id,) = db.execute(
                 OUTBOX, (CHANNEL, chat, official, answer, stamp, stamp)
             ).fetchone()
-            db.execute(EARLIER, (CHANNEL, chat, row_id)).fetchone()  # sent as it is either way
+            lease = (_stamp(now + LEASE), stamp, self.worker, row_id, CHANNEL, chat, row_id)
+            claimed = db.execute(CLAIM_IF_FIRST, lease).fetchone() is not None
             db.commit()
         except BaseException:
             db.rollback()  # nothing of the update is kept: it comes again
             raise
-        return row_id, 0
+        return row_id, 0, answer if claimed else None
 
     def _read(
         self, db: sqlite3.Connection, user: str, chat: str, text: str, message: str, now: datetime
@@ -361,8 +367,10 @@ class FloorBot:
         if row is not None:
             self.send_later(chat, *row)
 
-    def send_later(self, chat: str, row_id: int, attempts: int) -> None:
-        task = asyncio.create_task(self.send(self.chats.get(chat), row_id, attempts))
+    def send_later(self, chat: str, row_id: int, attempts: int, claimed: str | None) -> None:
+        """``claimed``: the answer, claimed in its own transaction (else claimed here)."""
+        previous = self.chats.get(chat)
+        task = asyncio.create_task(self.send(previous, row_id, attempts, chat, claimed))
         self.chats[chat] = task
         task.add_done_callback(lambda done: self._forget(chat, done))
 
@@ -370,11 +378,20 @@ class FloorBot:
         if self.chats.get(chat) is done:  # the chat's last send: nothing waits on it
             del self.chats[chat]
 
-    async def send(self, before: asyncio.Task[None] | None, row_id: int, attempts: int) -> None:
+    async def send(
+        self,
+        before: asyncio.Task[None] | None,
+        row_id: int,
+        attempts: int,
+        chat: str = "",
+        answer: str | None = None,
+    ) -> None:
         if before is not None:
             await asyncio.wait([before])  # its failure is its own: logged there
         try:
-            claimed = await self.in_db(self.store.claim, row_id, attempts)
+            claimed = (chat, answer) if answer is not None else None
+            if claimed is None:
+                claimed = await self.in_db(self.store.claim, row_id, attempts)
             if claimed is None:  # already sent, or taken by another try
                 return
             sent = await self.bot.send_message(claimed[0], claimed[1])

@@ -42,7 +42,7 @@ from bot.scheduler.leader import elected_scheduler
 from handlers.types import Inbound
 from kernel.clock import Clock
 from kernel.i18n import _
-from storage.queue import QueuedRow
+from storage.queue import ClaimTerms, QueuedRow
 
 log = logging.getLogger("papi_bot")
 
@@ -56,6 +56,8 @@ class Wakeable(Protocol):
     def wake(self) -> None: ...
 
     def offer(self, rows: Sequence[QueuedRow]) -> None: ...
+
+    def claims(self) -> ClaimTerms | None: ...
 
 
 class _WakeLater:
@@ -72,6 +74,9 @@ class _WakeLater:
         if self.worker is not None:
             self.worker.offer(rows)
 
+    def claims(self) -> ClaimTerms | None:
+        return self.worker.claims() if self.worker is not None else None
+
 
 def inbound_applier(
     engine: Engine,
@@ -84,19 +89,21 @@ def inbound_applier(
 ) -> Callable[[Inbound], Awaitable[list[int] | None]]:
     """Apply an inbound where ``database`` runs the hot path's database work (the pipeline
     is synchronous SQL; None: asyncio's default threads), then hand the answer to the
-    worker: the rows first in their chats as they are (``offer``), and a ``wake`` to read
-    the others. On a channel without buttons, a menu choice ("2") first becomes its
-    button's payload (``bot.applier``)."""
+    worker: the rows first in their chats as they are (``offer``; claimed for it in the
+    answer's transaction while it runs, ``claims``), and a ``wake`` to read the others. On
+    a channel without buttons, a menu choice ("2") first becomes its button's payload
+    (``bot.applier``)."""
     facts = ChannelFacts.of(settings, registry or default_registry(settings))
     applier = Applier(engine, settings, facts)
 
     async def apply(inbound: Inbound) -> list[int] | None:
         metrics.update_received(inbound.channel)
+        claim = worker.claims()
         if database is not None:
-            applied = await database.run(applier.apply, inbound, clock.now())
+            applied = await database.run(applier.apply, inbound, clock.now(), claim)
         else:
             loop = asyncio.get_running_loop()
-            applied = await loop.run_in_executor(None, applier.apply, inbound, clock.now())
+            applied = await loop.run_in_executor(None, applier.apply, inbound, clock.now(), claim)
         if applied.report and on_report is not None:
             on_report()
         if applied.ids is None:

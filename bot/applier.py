@@ -23,7 +23,7 @@ from bot.pipeline import apply_inbound, conversation_settings
 from bot.routing import Routing
 from handlers.context import ConversationSettings
 from handlers.types import Inbound
-from storage.queue import QueuedRow
+from storage.queue import ClaimTerms, QueuedRow
 
 if TYPE_CHECKING:  # the registry imports every platform library: not in the database process
     from bot.channels.registry import ChannelRegistry
@@ -32,8 +32,9 @@ if TYPE_CHECKING:  # the registry imports every platform library: not in the dat
 @dataclass(frozen=True, slots=True)
 class Applied:
     """``ids``: the new outbox rows (None: the update was already applied); ``handed``: those
-    first pending in their chats, which the outbox worker may send as they are; ``report``: a
-    report job was recorded (the report worker is woken)."""
+    first pending in their chats, which the outbox worker may send as they are (claimed for
+    it, where it gave its terms); ``report``: a report job was recorded (the report worker is
+    woken)."""
 
     ids: list[int] | None
     handed: list[QueuedRow] = field(default_factory=list)
@@ -70,8 +71,9 @@ class Applier:
     def recipe(self) -> Recipe:
         return Recipe(rebuild_applier, (self.settings, self.facts))
 
-    def apply(self, inbound: Inbound, now: datetime) -> Applied:
-        """Apply ``inbound`` at ``now`` (the event loop's clock, so both sides agree)."""
+    def apply(self, inbound: Inbound, now: datetime, claim: ClaimTerms | None = None) -> Applied:
+        """Apply ``inbound`` at ``now`` (the event loop's clock, so both sides agree);
+        ``claim``: the running outbox worker's terms, to claim the answer for it."""
         facts = self.facts
         if inbound.channel in facts.menu_channels:
             resolved = menu.resolve(self.engine, inbound, now, flood=self.settings.flood)
@@ -90,6 +92,7 @@ class Applier:
             routing=facts.routing,
             handover=handed.extend,
             conversation=facts.conversation,
+            claim=claim,
         )
         return Applied(ids, handed, bool(reported))
 

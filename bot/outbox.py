@@ -25,7 +25,12 @@ channel's global rate is handed out replies first (``PriorityLimiter``).
 Hand-over: the answer to an inbound message is usually the only thing its chat waits for.
 The pipeline asks that in the answer's own transaction (``storage.queue.first_in_chats``) and
 hands such rows over as written (``offer``): the worker queues them without reading them back,
-and a drain started only by hand-overs reads nothing. Every other writer ``wake``s the worker,
+and a drain started only by hand-overs reads nothing. While the worker runs, the same
+statement claims such a row for it (``claims``: its lease, as above), so the worker sends it
+without a claim of its own: a transaction and a round trip to the database less per answer.
+Such a row waits for its chat's slot in place (a second at most), and one the worker will not
+send because it stops is released; one a crash left claimed is released at the next start
+(SQLite) or when its lease ends (PostgreSQL), as any claim. Every other writer ``wake``s the worker,
 which then reads the table; so does a row it left waiting that came due, and at least every
 ``MAX_IDLE_SECONDS`` (other processes write rows too).
 
@@ -79,7 +84,7 @@ from bot.outbox_send import MAX_CONCURRENT_SENDS, NOT_CLAIMED, RowSender
 from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow, fresh
 from kernel.clock import Clock
 from storage.models import OUTBOX_PRIORITY_REPLY
-from storage.queue import QueuedRow
+from storage.queue import ClaimTerms, QueuedRow
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +165,8 @@ class OutboxWorker:
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
         self._stopping = False
         self._offered: list[PendingRow] = []  # handed over, not yet queued by a drain
+        self._terms = ClaimTerms(self._store.worker_id, self._store.lease, frozenset(channels))
+        self._claiming = False  # run() is sending: answers may be claimed for it (``claims``)
         self._unread = True  # rows may have been written that no drain has read (``wake``)
         self._last_read = -MAX_IDLE_SECONDS  # loop time the last drain began reading
 
@@ -197,6 +204,13 @@ class OutboxWorker:
             self._event.set()
             self._woken.set()
 
+    def claims(self) -> ClaimTerms | None:
+        """The terms on which an answer's transaction claims its row for this worker (the
+        row then comes back through ``offer``, to be sent without a claim of its own); None
+        when the worker is not sending: not started yet (its start releases every claim of
+        an earlier run), stopping, or in a process that only receives."""
+        return self._terms if self._claiming and not self._stopping else None
+
     async def run(self) -> None:
         """Drain, then sleep until woken or the next row is due; until cancelled."""
         self._loop = asyncio.get_running_loop()
@@ -206,6 +220,7 @@ class OutboxWorker:
             log.warning(
                 "outbox: %d message(s) were in flight at the last stop; resending", recovered
             )
+        self._claiming = True
         try:
             while not self._stopping:
                 self._event.clear()
@@ -218,7 +233,9 @@ class OutboxWorker:
                 except Exception:  # the database may be briefly unavailable: keep going
                     log.exception("outbox: drain failed")
                 await self._sleep(self._seconds_to_next_due())
+            await self._release_offered()
         finally:
+            self._claiming = False
             self._pacer.close()
             if self._owns_db:
                 self._db.close()
@@ -239,6 +256,23 @@ class OutboxWorker:
         """Finish the messages in flight, claim no new one, and let ``run`` return."""
         self._stopping = True
         self.wake()
+
+    async def _release_offered(self) -> None:
+        """At a stop: the answers claimed for this worker and handed over after its last
+        drain, due again at once (the next start, or another worker, sends them)."""
+        offered, self._offered = self._offered, []
+        await self._release_claimed(offered)
+
+    async def _release_claimed(self, rows: Sequence[PendingRow]) -> None:
+        """Those of ``rows`` claimed for this worker by their writer, which it will not send
+        (it stops): due again at once."""
+        claimed = [row for row in rows if row.claimed]
+        if not claimed:
+            return
+        try:
+            await self._in_db(self._store.release_many, claimed)
+        except Exception as exc:  # the next start releases them (SQLite), or their lease ends
+            log.warning("outbox: %d claimed answer(s) not released (%s)", len(claimed), exc)
 
     def close(self) -> None:
         """Release the database thread (``run`` does this itself when cancelled)."""
@@ -344,9 +378,18 @@ class OutboxWorker:
         for row in rows:
             if row.id in run.seen:
                 continue
-            run.seen.add(row.id)
             key = (row.channel, row.chat_id)
-            if key in run.held:
+            if row.awaited and row.next_attempt_at > run.now:
+                # Claimed for this worker by its writer, read before its hand-over arrived:
+                # the hand-over sends it (sent from here too, it would go twice; it is not
+                # "seen" so that it can come). The chat's later rows wait for it, as behind
+                # a send in flight. Once its lease is over it is an ordinary lost claim.
+                run.held.add(key)
+                continue
+            run.seen.add(row.id)
+            # A held chat's later rows wait for the next drain; one claimed by its writer had
+            # nothing of its chat pending before it, so it keeps no order by waiting.
+            if key in run.held and not row.claimed:
                 continue
             run.queues[key].append(row)
             run.queued += 1
@@ -396,6 +439,7 @@ class OutboxWorker:
     async def _try_row(self, key: ChatKey, row: PendingRow, run: _Drain) -> bool:
         """Send ``row`` if it is due; False when the chat's later rows must wait."""
         if self._stopping:
+            await self._release_claimed([row])
             return False
         if row.next_attempt_at > run.now:
             self._note_due(row.next_attempt_at)
@@ -403,7 +447,9 @@ class OutboxWorker:
             # (quiet hours): it does not block the chat.
             return not row.tried
         pause = self._pacer.pause(row.channel, row.chat_id)
-        if pause > PACE_INLINE_SECONDS:  # not its turn yet: serve the other chats meanwhile
+        # Not its turn yet: serve the other chats meanwhile. A row claimed for this worker
+        # waits for its chat's slot in place (a second or so, well inside its lease).
+        if pause > PACE_INLINE_SECONDS and not row.claimed:
             self._note_due(self._clock.now() + timedelta(seconds=pause))
             return False
         retry_at = await self._sender.send(row, run.priority.get(key, row.priority))

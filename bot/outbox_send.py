@@ -116,7 +116,9 @@ class RowSender:
         """The row as the channel carries it (one or more messages); the last one's id, or
         None when it could not be claimed. The claim is taken when the first piece's turn
         has come (paced, a send slot held): its lease covers a send, never the wait for one
-        behind a backlog. A claimed row's later pieces go before every other wait."""
+        behind a backlog; a row its writer claimed for this worker (an answer first in its
+        chat, ``storage.queue.first_in_chats``) is sent on that claim. A claimed row's later
+        pieces go before every other wait."""
         channel = self._channels[row.channel]
         result: SendResult | None = None
         for index, message in enumerate(prepared(row.message, self._caps.get(row.channel))):
@@ -124,7 +126,11 @@ class RowSender:
             # hold one of the slots that bound the HTTP calls in flight.
             await self._pacer.pace(row.channel, row.chat_id, priority if index == 0 else _CLAIMED)
             async with self._sends:
-                if index == 0 and (self._stopping() or not await self._claim(row)):
+                if index == 0 and self._stopping():
+                    if row.claimed:  # claimed for this worker by its writer: let it go
+                        await self._let_go(row)
+                    return None
+                if index == 0 and not row.claimed and not await self._claim(row):
                     return None
                 self._pacer.mark_send(row.channel, row.chat_id)  # the pause counts from here
                 result = await channel.send(message)
@@ -136,6 +142,12 @@ class RowSender:
             return await self._claims(row)
         except Exception as exc:
             raise ClaimError("outbox: a claim failed") from exc
+
+    async def _let_go(self, row: PendingRow) -> None:
+        try:
+            await self._unclaim([(row, True)])
+        except Exception as exc:  # the next start releases it (SQLite), or its lease ends
+            log.warning("outbox: a claimed answer not released (%s)", type(exc).__name__)
 
     async def _unclaim(self, answered: list[tuple[PendingRow, bool]]) -> None:
         """Claims taken for chats whose drain gave up meanwhile (it was stopped, or the

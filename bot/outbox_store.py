@@ -60,6 +60,8 @@ class PendingRow:
     next_attempt_at: datetime
     message: OutgoingMessage
     priority: int = 0
+    claimed: bool = False  # claimed for this worker by its writer (``storage.queue``)
+    awaited: bool = False  # the same, read from the table: its hand-over is on its way
 
 
 def backoff_delay(settings: Settings, attempts: int) -> timedelta:
@@ -84,20 +86,24 @@ def _message(row: Any) -> OutgoingMessage:
     )
 
 
-def snapshot(row: Any) -> PendingRow:
-    """``row``: an ``OutboxMessage`` or a Core row of its table."""
+def snapshot(row: Any, worker_id: str | None = None) -> PendingRow:
+    """``row``: an ``OutboxMessage`` or a Core row of its table, read by the worker
+    ``worker_id``: ``awaited`` when it holds that worker's claim (an answer claimed for it
+    and read before its hand-over arrived, ``storage.queue.first_in_chats``)."""
     if row.id is None:
         raise ValueError("outbox row without id")
     tried = row.attempts > 0 or row.last_error is not None or row.claimed_at is not None
-    return _pending(row, tried)
+    mine = worker_id is not None and row.claimed_at is not None and row.claimed_by == worker_id
+    return _pending(row, tried, awaited=mine)
 
 
 def fresh(row: QueuedRow) -> PendingRow:
-    """A row as its writer handed it over, just written (never tried nor claimed)."""
-    return _pending(row, row.attempts > 0)
+    """A row as its writer handed it over, just written (never tried; maybe claimed for
+    this worker in the same transaction)."""
+    return _pending(row, row.attempts > 0, claimed=row.claimed)
 
 
-def _pending(row: Any, tried: bool) -> PendingRow:
+def _pending(row: Any, tried: bool, *, claimed: bool = False, awaited: bool = False) -> PendingRow:
     return PendingRow(
         id=row.id,
         channel=row.channel,
@@ -107,6 +113,8 @@ def _pending(row: Any, tried: bool) -> PendingRow:
         next_attempt_at=row.next_attempt_at,
         message=_message(row),
         priority=row.priority,
+        claimed=claimed,
+        awaited=awaited,
     )
 
 
@@ -121,6 +129,7 @@ class OutboxStore:
         clock: Clock,
         menu_channels: Sequence[str] = (),
         routing: Routing | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.engine = engine
         self.channels = list(channels)
@@ -132,8 +141,11 @@ class OutboxStore:
         self.routing = routing or Routing.from_settings(settings)
         # A claim older than this is taken to be a crashed send ([outbox] claim_lease_seconds).
         self.lease = timedelta(seconds=settings.outbox.claim_lease_seconds)
-        # host:pid:random names this worker's leases (a pid alone repeats across machines).
-        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        # host:pid:random names this worker's leases (a pid alone repeats across machines);
+        # its copy in the database process keeps it: the answers' claims are taken there.
+        self.worker_id = worker_id or (
+            f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        )
         # The statements of every drain, built once (their construction cost more than them).
         self._next_batch = self._pending().limit(BATCH_SIZE)
         self._urgent = (
@@ -144,7 +156,8 @@ class OutboxStore:
         """This store in the database process (``bot.dbprocess``): the same channels and
         settings on that process's engine, with the system clock (the only one it has)."""
         menus = sorted(self.menu_channels)
-        return Recipe(rebuild_store, (self.channels, self.settings, menus, self.routing))
+        args = (self.channels, self.settings, menus, self.routing, self.worker_id)
+        return Recipe(rebuild_store, args)
 
     def _pending(self) -> Any:
         """Pending rows of these channels that are due at ``:now`` or were tried (those
@@ -170,7 +183,7 @@ class OutboxStore:
         """The next batch of pending rows after ``after_id``, in id order."""
         with self.engine.connect() as connection:
             rows = connection.execute(self._next_batch, {"after": after_id, "now": now})
-            return [snapshot(row) for row in rows]
+            return [snapshot(row, self.worker_id) for row in rows]
 
     def load_urgent(self, after_id: int, now: datetime, priority: int) -> list[PendingRow]:
         """Rows after ``after_id`` of the chats that have a due row of at least ``priority``
@@ -190,7 +203,7 @@ class OutboxStore:
                 .where(_OUTBOX.c.id <= last),
                 params,
             )
-            return [snapshot(row) for row in rows]
+            return [snapshot(row, self.worker_id) for row in rows]
 
     def earliest_scheduled(self, now: datetime) -> datetime | None:
         with Session(self.engine) as session:
@@ -315,6 +328,7 @@ def rebuild_store(
     settings: Settings,
     menu_channels: Sequence[str],
     routing: Routing,
+    worker_id: str,
 ) -> OutboxStore:
     """The outbox store in the database process, on that process's engine (the routing is
     the parent's: building it imports every platform library).
@@ -325,7 +339,8 @@ def rebuild_store(
     for the lease to end): a send still in flight then is not sent twice, because the
     worker's drain queues a row once, and a new drain begins only when that one's sends
     have ended."""
-    store = OutboxStore(engine, channels, settings, SystemClock(), menu_channels, routing)
+    clock = SystemClock()
+    store = OutboxStore(engine, channels, settings, clock, menu_channels, routing, worker_id)
     released = store.recover_claims()
     if released:
         log.warning("outbox: %d message(s) were in flight in an ended process; resending", released)

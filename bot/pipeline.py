@@ -43,7 +43,7 @@ from storage.models import (
     OutboxStatus,
 )
 from storage.person import Person
-from storage.queue import QueuedRow, add_outbox_rows, first_in_chats
+from storage.queue import ClaimTerms, QueuedRow, add_outbox_rows, first_in_chats
 from storage.report_jobs import add_report_job
 
 log = logging.getLogger(__name__)
@@ -340,6 +340,7 @@ def apply_inbound(
     routing: Routing | None = None,
     handover: Callable[[list[QueuedRow]], None] | None = None,
     conversation: ConversationSettings | None = None,
+    claim: ClaimTerms | None = None,
 ) -> list[int] | None:
     """Apply one inbound update; the new outbox ids, or None if it was already applied.
     ``text_limit``: what the inbound's channel declares, for the conversation's paging;
@@ -347,7 +348,8 @@ def apply_inbound(
     report worker); ``routing``: where messages to officials go (default: built from
     ``settings``' channel declarations); ``handover``: called after the commit with the new
     rows that are the first pending ones of their chats (``first_in_chats``), which the
-    outbox worker may send without reading them back; ``conversation``: what the
+    outbox worker may send without reading them back, each chat's first one claimed for it
+    in this same transaction when ``claim`` gives its terms; ``conversation``: what the
     conversation reads of the settings (default: ``conversation_settings(settings)``).
 
     A handler that crashes has none of its changes kept: the transaction is rolled back and
@@ -384,7 +386,7 @@ def apply_inbound(
                 ctx = _context(session, inbound, settings, now, text_limit, conversation)
                 rows = _answer(ctx, _apology(ctx), routing)
             ids = [row.id for row in rows if row.id is not None]
-            first = first_in_chats(session, rows) if handover is not None and rows else []
+            first = first_in_chats(session, rows, claim, now) if handover and rows else []
             session.commit()
         except BaseException:
             session.rollback()

@@ -20,9 +20,12 @@ from bot.pipeline import apply_inbound
 from handlers.types import Inbound
 from kernel.clock import FixedClock
 from storage.models import OutboxMessage, OutboxStatus
+from storage.queue import ClaimTerms
 from tests.handlers.helpers import World, make_world
 from tests.test_pipeline_statements import statements
 
+# The worker of ``papi-bot run``: the answer is claimed for it in its own transaction.
+RUNNING = ClaimTerms("here:1:abc", timedelta(seconds=300), frozenset({"telegram"}))
 FLOOR_BOT = Path(__file__).resolve().parents[1] / "benchmarks" / "floor_bot.py"
 
 
@@ -66,7 +69,9 @@ def papi_bot_statements(world: World) -> list[str]:
     )
     handed: list[object] = []
     with statements(world.engine) as seen:
-        assert apply_inbound(world.engine, inbound, world.settings, later, handover=handed.extend)
+        assert apply_inbound(
+            world.engine, inbound, world.settings, later, handover=handed.extend, claim=RUNNING
+        )
     assert len(handed) == 1  # as ``papi-bot run`` applies it: the answer is handed over
     return seen
 
@@ -104,12 +109,12 @@ def test_an_answer_claimed_but_not_sent_is_sent_at_the_next_start(
     floor: ModuleType, tmp_path: Path
 ) -> None:
     store = floor.FloorStore(str(tmp_path / "floor.db"))
-    link = store.apply("1", "m1", "u1", "u1", "/start 12")
-    status = store.apply("2", "m2", "u1", "u1", "12 40%")
-    assert store.claim(*link) == ("u1", "Đã liên kết tài khoản.")
-    assert store.claim(*link) is None  # its version moved on: claimed once
+    link = store.apply("1", "m1", "u1", "u1", "/start 12")  # first in its chat: claimed with it
+    status = store.apply("2", "m2", "u1", "u1", "12 40%")  # behind it: claimed in its turn
+    assert (link[2], status[2]) == ("Đã liên kết tài khoản.", None)
+    assert store.claim(*link[:2]) is None  # its version moved on: claimed once
     store.sent(link[0], 7)
-    assert store.claim(*status) is not None  # the process dies before sending it
+    assert store.claim(*status[:2]) is not None  # the process dies before sending it
     again = floor.FloorStore(store.path)  # the next start
     [(row_id, attempts)] = again.unsent()
     assert row_id == status[0] and attempts == 1

@@ -1,8 +1,9 @@
 """The answer to an inbound message, handed to the outbox worker as written (issue 11).
 
 When nothing of its chat is pending before it (``storage.queue.first_in_chats``, asked in the
-answer's own transaction) the worker sends it without reading the outbox back; otherwise it
-is read with what waits before it, and sent after it. Rows of other writers are still read.
+answer's own transaction, which also claims it for the running worker) the worker sends it
+without reading the outbox back and without a claim of its own; otherwise it is read with
+what waits before it, and sent after it. Rows of other writers are still read.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def outbox_reads(engine: Engine) -> AbstractContextManager[list[str]]:
     return statements_run(
         engine,
         lambda sql: sql.lstrip().upper().startswith("SELECT") and "FROM outboxmessage" in sql,
+    )
+
+
+def outbox_writes(engine: Engine) -> AbstractContextManager[list[str]]:
+    """The statements writing the outbox table run meanwhile, and the commits."""
+    return statements_run(
+        engine,
+        lambda sql: sql.lstrip().upper().startswith(("INSERT INTO OUTBOXMESSAGE", "UPDATE OUTBOX")),
     )
 
 
@@ -109,14 +118,31 @@ async def test_an_answer_first_in_its_chat_is_sent_without_reading_the_outbox(
 ) -> None:
     user = await chatting(world, send, channel)
     number = world.assignments_of("off1a")[0]
-    with outbox_reads(world.engine) as reads:
+    with outbox_reads(world.engine) as reads, outbox_writes(world.engine) as writes:
         ids = await send(user, f"{number} 50%")
         await delivered(channel, 2)
+        await recorded(writes, 3)
     assert ids and len(ids) == 1
     assert "50%" in channel.delivered[-1][1]
-    # the answer's own transaction asks whether its chat waits for anything; nothing else
-    assert len(reads) == 1 and "status = 'pending'" in reads[0], reads
+    assert reads == []  # neither read back nor claimed by the worker
+    # written; claimed in the answer's own transaction, as the first pending of its chat;
+    # marked sent. No claim of the worker's own between the last two.
+    assert [sql.split()[0] for sql in writes] == ["INSERT", "UPDATE", "UPDATE"], writes
+    assert "claimed_by" in writes[1] and "NOT (EXISTS" in writes[1], writes
+    assert "status" in writes[2] and "sent_at" in writes[2], writes
     assert world.assignment(number).percent == 50
+    with Session(world.engine) as session:
+        row = session.get_one(OutboxMessage, ids[0])
+    assert (row.status, row.attempts, row.claimed_at, row.claimed_by) == ("sent", 1, None, None)
+
+
+async def recorded(writes: list[str], count: int, seconds: float = 3.0) -> None:
+    """Until ``count`` statements were seen (the "sent" comes just after the delivery)."""
+    for _ in range(int(seconds / 0.01)):
+        if len(writes) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{len(writes)} of {count} statements: {writes}")
 
 
 async def test_an_answer_behind_an_earlier_row_of_its_chat_goes_after_it(

@@ -48,6 +48,9 @@ class _Nudge:
     def offer(self, rows: Sequence[QueuedRow]) -> None:
         """Nor is anything handed over: the test drains the table."""
 
+    def claims(self) -> None:
+        """No worker runs meanwhile: nothing is claimed for one."""
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
