@@ -30,7 +30,9 @@ statement claims such a row for it (``claims``: its lease, as above), so the wor
 without a claim of its own: a transaction and a round trip to the database less per answer.
 Such a row waits for its chat's slot in place (a second at most), and one the worker will not
 send because it stops is released; one a crash left claimed is released at the next start
-(SQLite) or when its lease ends (PostgreSQL), as any claim. Every other writer ``wake``s the worker,
+(SQLite) or when its lease ends (PostgreSQL), as any claim. The table stays the truth: a
+read that finds a row claimed for this worker before its hand-over was queued sends it on
+that claim, and the hand-over that comes later is dropped. Every other writer ``wake``s the worker,
 which then reads the table; so does a row it left waiting that came due, and at least every
 ``MAX_IDLE_SECONDS`` (other processes write rows too).
 
@@ -64,9 +66,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -79,6 +80,7 @@ from bot.channels.base import (
 from bot.channels.registry import ChannelRegistry, default_registry
 from bot.config import Settings
 from bot.dbthreads import Database, DatabaseLost, DatabaseThreads
+from bot.outbox_drain import ChatKey, Drain
 from bot.outbox_pacing import ChatPacer
 from bot.outbox_send import MAX_CONCURRENT_SENDS, NOT_CLAIMED, RowSender
 from bot.outbox_store import BATCH_SIZE, OutboxStore, PendingRow, fresh
@@ -95,27 +97,9 @@ MAX_IDLE_SECONDS = 5.0  # poll at least this often: other processes (CLI) write 
 PACE_INLINE_SECONDS = 0.25
 RETRY_LOST_SECONDS = 0.5  # a drain the database process ended under: again this soon
 
+MAX_TAKEN = 10_000  # answers taken from the table before their hand-over, remembered
+
 T = TypeVar("T")
-ChatKey = tuple[str, str]
-
-
-@dataclass
-class _Drain:
-    """The state of one ``drain``: the per-chat queues and the chats held back."""
-
-    now: datetime
-    queues: defaultdict[ChatKey, deque[PendingRow]] = field(
-        default_factory=lambda: defaultdict(deque)
-    )
-    tasks: dict[ChatKey, asyncio.Task[None]] = field(default_factory=dict)
-    held: set[ChatKey] = field(default_factory=set)
-    queued: int = 0
-    handled: int = 0
-    seen: set[int] = field(default_factory=set)  # ids queued (read or handed over)
-    read: bool = False  # the table was read (else only handed-over rows were sent)
-    priority: dict[ChatKey, int] = field(default_factory=dict)  # a chat's highest waiting
-    room: asyncio.Event = field(default_factory=asyncio.Event)
-    ending: bool = False  # the drain failed: each chat ends after the row in hand
 
 
 class OutboxWorker:
@@ -165,6 +149,7 @@ class OutboxWorker:
         self._next_due: datetime | None = None  # earliest row the last drain left waiting
         self._stopping = False
         self._offered: list[PendingRow] = []  # handed over, not yet queued by a drain
+        self._taken: OrderedDict[int, None] = OrderedDict()  # see ``_enqueue``
         self._terms = ClaimTerms(self._store.worker_id, self._store.lease, frozenset(channels))
         self._claiming = False  # run() is sending: answers may be claimed for it (``claims``)
         self._unread = True  # rows may have been written that no drain has read (``wake``)
@@ -198,11 +183,23 @@ class OutboxWorker:
         (``storage.queue.first_in_chats``): queued as they are, without reading them back.
         A row of a channel this worker does not send on is left to the table. Call it on
         the worker's event loop."""
-        mine = [fresh(row) for row in rows if row.channel in self._channels]
+        mine = [
+            fresh(row)
+            for row in rows
+            if row.channel in self._channels and not self._was_taken(row.id)
+        ]
         if mine:
             self._offered.extend(mine)
             self._event.set()
             self._woken.set()
+
+    def _was_taken(self, row_id: int) -> bool:
+        """Whether a drain took this answer from the table before its hand-over came (and
+        sent it, or will): asked once, by its one hand-over."""
+        if row_id not in self._taken:
+            return False
+        del self._taken[row_id]
+        return True
 
     def claims(self) -> ClaimTerms | None:
         """The terms on which an answer's transaction claims its row for this worker (the
@@ -297,7 +294,7 @@ class OutboxWorker:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         async with self._drain_lock:
-            run = _Drain(self._clock.now())
+            run = Drain(self._clock.now())
             self._woken.clear()
             read = read or self._must_read(run.now)
             if read:
@@ -329,17 +326,17 @@ class OutboxWorker:
             or self._loop.time() - self._last_read >= MAX_IDLE_SECONDS
         )
 
-    def _begin_reading(self, run: _Drain) -> None:
+    def _begin_reading(self, run: Drain) -> None:
         assert self._loop is not None
         self._unread = False
         self._last_read = self._loop.time()
         run.read = True
 
-    def _take_offered(self, run: _Drain) -> None:
+    def _take_offered(self, run: Drain) -> None:
         rows, self._offered = self._offered, []
         self._enqueue(run, rows)
 
-    async def _drain_rows(self, run: _Drain, *, exhausted: bool) -> None:
+    async def _drain_rows(self, run: Drain, *, exhausted: bool) -> None:
         """Load and send until every due row was tried (see ``drain``); ``exhausted``:
         nothing to read (a drain of handed-over rows)."""
         after_id = 0
@@ -366,40 +363,23 @@ class OutboxWorker:
                 break
             await self._wait_for_change(run)
 
-    async def _load_urgent(self, run: _Drain, after_id: int) -> None:
+    async def _load_urgent(self, run: Drain, after_id: int) -> None:
         rows = await self._in_db(self._store.load_urgent, after_id, run.now, OUTBOX_PRIORITY_REPLY)
         self._enqueue(run, rows)
 
-    def _enqueue(self, run: _Drain, rows: list[PendingRow]) -> None:
-        """Queue ``rows`` (in id order) per chat, each once a drain (a row may come both read
-        and handed over); start the new chats' tasks, those with a reply first, so their
-        claims and sends come first too."""
-        started: list[ChatKey] = []
+    def _enqueue(self, run: Drain, rows: list[PendingRow]) -> None:
+        """Queue ``rows`` (``Drain.queue``) and start the new chats' tasks. An answer read
+        from the table before its hand-over was queued is sent from here: its hand-over,
+        if it comes after this drain, is dropped (``offer``)."""
         for row in rows:
-            if row.id in run.seen:
-                continue
-            key = (row.channel, row.chat_id)
-            if row.awaited and row.next_attempt_at > run.now:
-                # Claimed for this worker by its writer, read before its hand-over arrived:
-                # the hand-over sends it (sent from here too, it would go twice; it is not
-                # "seen" so that it can come). The chat's later rows wait for it, as behind
-                # a send in flight. Once its lease is over it is an ordinary lost claim.
-                run.held.add(key)
-                continue
-            run.seen.add(row.id)
-            # A held chat's later rows wait for the next drain; one claimed by its writer had
-            # nothing of its chat pending before it, so it keeps no order by waiting.
-            if key in run.held and not row.claimed:
-                continue
-            run.queues[key].append(row)
-            run.queued += 1
-            run.priority[key] = max(run.priority.get(key, row.priority), row.priority)
-            if key not in run.tasks and key not in started:
-                started.append(key)
-        for key in sorted(started, key=lambda chat: -run.priority[chat]):  # stable
+            if row.awaited and row.id not in run.seen:
+                self._taken[row.id] = None
+                if len(self._taken) > MAX_TAKEN:
+                    self._taken.popitem(last=False)
+        for key in run.queue(rows):
             run.tasks[key] = asyncio.create_task(self._drain_chat(key, run))
 
-    async def _wait_for_change(self, run: _Drain) -> None:
+    async def _wait_for_change(self, run: Drain) -> None:
         """Until there is room for more rows, a chat finished, or new rows were written."""
         run.room.clear()
         waiters = [asyncio.create_task(run.room.wait()), asyncio.create_task(self._woken.wait())]
@@ -409,7 +389,7 @@ class OutboxWorker:
             for waiter in waiters:
                 waiter.cancel()
 
-    async def _end_chats(self, run: _Drain, *, cancel: bool) -> None:
+    async def _end_chats(self, run: Drain, *, cancel: bool) -> None:
         """The chats' tasks, ended: cancelled, or (a drain that failed) each after the row
         it is sending, whose outcome is still recorded (cancelling that send would leave a
         message the official may have, claimed, to be sent again)."""
@@ -419,7 +399,7 @@ class OutboxWorker:
                 task.cancel()
         await asyncio.gather(*run.tasks.values(), return_exceptions=True)
 
-    async def _drain_chat(self, key: ChatKey, run: _Drain) -> None:
+    async def _drain_chat(self, key: ChatKey, run: Drain) -> None:
         queue = run.queues[key]
         try:
             while queue and not run.ending:
@@ -436,7 +416,7 @@ class OutboxWorker:
             run.priority.pop(key, None)
             run.room.set()  # the drain may be waiting for the last chat to finish
 
-    async def _try_row(self, key: ChatKey, row: PendingRow, run: _Drain) -> bool:
+    async def _try_row(self, key: ChatKey, row: PendingRow, run: Drain) -> bool:
         """Send ``row`` if it is due; False when the chat's later rows must wait."""
         if self._stopping:
             await self._release_claimed([row])

@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,7 +61,7 @@ class PendingRow:
     message: OutgoingMessage
     priority: int = 0
     claimed: bool = False  # claimed for this worker by its writer (``storage.queue``)
-    awaited: bool = False  # the same, read from the table: its hand-over is on its way
+    awaited: bool = False  # the same, read from the table before its hand-over was queued
 
 
 def backoff_delay(settings: Settings, attempts: int) -> timedelta:
@@ -88,13 +88,22 @@ def _message(row: Any) -> OutgoingMessage:
 
 def snapshot(row: Any, worker_id: str | None = None) -> PendingRow:
     """``row``: an ``OutboxMessage`` or a Core row of its table, read by the worker
-    ``worker_id``: ``awaited`` when it holds that worker's claim (an answer claimed for it
-    and read before its hand-over arrived, ``storage.queue.first_in_chats``)."""
+    ``worker_id``. A row holding that worker's claim is an answer claimed for it by its
+    writer (``storage.queue.first_in_chats``) and read before its hand-over was queued
+    (``awaited``): the worker's to send on that claim, due since it was claimed, with the
+    attempts before it."""
     if row.id is None:
         raise ValueError("outbox row without id")
+    if worker_id is not None and row.claimed_at is not None and row.claimed_by == worker_id:
+        before = row.attempts - 1
+        tried = before > 0 or row.last_error is not None
+        return replace(
+            _pending(row, tried, claimed=True, awaited=True),
+            attempts=before,
+            next_attempt_at=row.claimed_at,
+        )
     tried = row.attempts > 0 or row.last_error is not None or row.claimed_at is not None
-    mine = worker_id is not None and row.claimed_at is not None and row.claimed_by == worker_id
-    return _pending(row, tried, awaited=mine)
+    return _pending(row, tried)
 
 
 def fresh(row: QueuedRow) -> PendingRow:
