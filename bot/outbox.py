@@ -421,7 +421,9 @@ class OutboxWorker:
         if self._stopping:
             await self._release_claimed([row])
             return False
-        if row.next_attempt_at > run.now:
+        # A row claimed for this worker is due: its claim was taken to send it now (a read
+        # may have found it at a moment of the drain's taken before the claim's).
+        if row.next_attempt_at > run.now and not row.claimed:
             self._note_due(row.next_attempt_at)
             # Waiting for a retry: later rows wait behind it. Merely scheduled for later
             # (quiet hours): it does not block the chat.

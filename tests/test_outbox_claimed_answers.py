@@ -351,3 +351,38 @@ async def claiming(worker: OutboxWorker) -> ClaimTerms:
             return terms
         await asyncio.sleep(0.01)
     raise AssertionError("the worker gives no terms")
+
+
+async def test_an_answer_claimed_after_the_drain_began_is_sent_by_the_read_that_finds_it(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """The drain's moment was taken before the answer's (its read waited behind the answer's
+    transaction): the row claimed for this worker is due all the same. Compared with that
+    moment it looked scheduled for later, was passed over, and its hand-over then dropped:
+    answers waited for the drain to end (0.3–1.2 s in the paired bench)."""
+    world = make_world(engine, clock.now())
+    user = world.link("off1a")
+    channel = ScriptedChannel()
+    worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
+    task = asyncio.create_task(worker.run())
+    try:
+        terms = await claiming(worker)
+        await asyncio.sleep(0.1)  # the first drain is over
+        handed: list[QueuedRow] = []
+        ids = apply_inbound(
+            engine,
+            inbound(user, "/nhiemvu", "1", clock),
+            LIVELY,
+            clock.now() + timedelta(seconds=1),  # the answer's moment, after the drain's
+            handover=handed.extend,
+            claim=terms,
+        )
+        assert ids
+        worker.wake()  # read at the drain's moment (the clock stands still)
+        await delivered(channel, 1)
+        worker.offer(handed)
+        await asyncio.sleep(0.2)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 5)
+    assert len(channel.delivered) == 1
