@@ -10,7 +10,10 @@ it to the next start, and a worker that is not sending gets nothing claimed for 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import itertools
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -20,30 +23,53 @@ from bot.channels.base import OutgoingMessage, SendResult
 from bot.config import TelegramConfig
 from bot.outbox import OutboxWorker
 from bot.pipeline import apply_inbound
-from handlers.types import Inbound
 from kernel.clock import FixedClock
 from storage import queue
 from storage.models import OutboxMessage
 from storage.queue import ClaimTerms, QueuedRow, add_outbox_rows, first_in_chats
-from tests.handlers.helpers import make_world
+from tests.handlers.helpers import World, make_world
 from tests.test_outbox import FAST, ScriptedChannel, add_rows, rows_by_id
-from tests.test_outbox_handover import LIVELY, delivered
+from tests.test_outbox_handover import LIVELY, delivered, inbound
 
 # Telegram's own pace in a chat: a message a second (with the worker's margin).
 PACED = FAST.model_copy(update={"telegram": TelegramConfig(per_chat_rate_per_second=1)})
+UPDATES = itertools.count(1)  # each update its own key
 TERMS = ClaimTerms("here:1:abc", timedelta(seconds=300), frozenset({"telegram"}))
 
 
-def inbound(user: str, text: str, key: str, clock: FixedClock) -> Inbound:
-    return Inbound(
-        channel="telegram",
-        external_user_id=user,
-        chat_id=user,
-        update_key=key,
-        received_at=clock.now(),
-        message_id=f"m{key}",
-        text=text,
+def answered(
+    world: World,
+    user: str,
+    terms: ClaimTerms,
+    *,
+    now: datetime | None = None,
+    handover: Callable[[list[QueuedRow]], None] | None = None,
+) -> tuple[list[int], list[QueuedRow]]:
+    """``user``'s "/nhiemvu" applied with ``terms``, as papi-bot run applies it: the new
+    rows' ids and the rows handed over (to ``handover`` when given)."""
+    handed: list[QueuedRow] = []
+    clock = FixedClock(world.now)
+    ids = apply_inbound(
+        world.engine,
+        inbound(user, "/nhiemvu", f"u{next(UPDATES)}", clock),
+        LIVELY,
+        now or world.now,
+        handover=handover or handed.extend,
+        claim=terms,
     )
+    assert ids
+    return ids, handed
+
+
+@asynccontextmanager
+async def sending(worker: OutboxWorker) -> AsyncIterator[ClaimTerms]:
+    """The worker running, its terms given; stopped after."""
+    task = asyncio.create_task(worker.run())
+    try:
+        yield await claiming(worker)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 5)
 
 
 def written(engine: Engine, clock: FixedClock, chats: list[tuple[str, str, str]]) -> list[int]:
@@ -108,15 +134,10 @@ async def test_a_worker_not_sending_gets_nothing_claimed(engine: Engine, clock: 
         inbound(user, "/nhiemvu", "1", clock)
     )
     assert ids and rows_by_id(engine)[ids[0]].claimed_at is None
-    task = asyncio.create_task(worker.run())
-    for _ in range(300):
-        if worker.claims() is not None:
-            break
-        await asyncio.sleep(0.01)
-    assert worker.claims() is not None
-    worker.stop()
-    assert worker.claims() is None
-    await asyncio.wait_for(task, 5)
+    async with sending(worker):
+        assert worker.claims() is not None
+        worker.stop()
+        assert worker.claims() is None
 
 
 async def test_a_stop_releases_an_answer_claimed_for_the_worker_and_not_sent(
@@ -128,26 +149,12 @@ async def test_a_stop_releases_an_answer_claimed_for_the_worker_and_not_sent(
     user = world.link("off1a")
     channel = ScriptedChannel()
     worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
-    task = asyncio.create_task(worker.run())
-    for _ in range(300):
-        if (terms := worker.claims()) is not None:
-            break
-        await asyncio.sleep(0.01)
-    assert terms is not None
-    handed: list[QueuedRow] = []
-    ids = apply_inbound(
-        engine,
-        inbound(user, "/nhiemvu", "1", clock),
-        LIVELY,
-        clock.now(),
-        handover=handed.extend,
-        claim=terms,
-    )
-    assert ids and [row.claimed for row in handed] == [True]
-    assert rows_by_id(engine)[ids[0]].claimed_by == terms.worker_id
-    worker.stop()
-    worker.offer(handed)
-    await asyncio.wait_for(task, 5)
+    async with sending(worker) as terms:
+        ids, handed = answered(world, user, terms)
+        assert [row.claimed for row in handed] == [True]
+        assert rows_by_id(engine)[ids[0]].claimed_by == terms.worker_id
+        worker.stop()
+        worker.offer(handed)
     row = rows_by_id(engine)[ids[0]]
     assert channel.delivered == []
     assert (row.status, row.claimed_at, row.claimed_by) == ("pending", None, None)
@@ -161,24 +168,11 @@ async def test_an_answer_claimed_but_never_sent_goes_at_the_next_start(
     claim (SQLite has one worker) and sends it."""
     world = make_world(engine, clock.now())
     user = world.link("off1a")
-    handed: list[QueuedRow] = []
-    ids = apply_inbound(
-        engine,
-        inbound(user, "/nhiemvu", "1", clock),
-        LIVELY,
-        clock.now(),
-        handover=handed.extend,
-        claim=TERMS,
-    )
-    assert ids and [row.claimed for row in handed] == [True]  # … and the process is gone
+    ids, handed = answered(world, user, TERMS)
+    assert [row.claimed for row in handed] == [True]  # … and the process is gone
     channel = ScriptedChannel()
-    worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
-    task = asyncio.create_task(worker.run())
-    try:
+    async with sending(OutboxWorker(engine, {"telegram": channel}, FAST, clock)):
         await delivered(channel, 1)
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 5)
     with Session(engine) as session:
         row = session.get_one(OutboxMessage, ids[0])
     assert (row.status, row.claimed_by) == ("sent", None)
@@ -195,13 +189,8 @@ async def test_an_answer_claimed_while_its_chat_waits_for_its_slot_goes_in_that_
     user = world.link("off1a")
     channel = ScriptedChannel()
     worker = OutboxWorker(engine, {"telegram": channel}, PACED, clock)
-    task = asyncio.create_task(worker.run())
     apply = inbound_applier(engine, LIVELY, clock, worker)
-    try:
-        for _ in range(300):
-            if worker.claims() is not None:
-                break
-            await asyncio.sleep(0.01)
+    async with sending(worker):
         await apply(inbound(user, "/nhiemvu", "1", clock))
         await delivered(channel, 1)
         for _ in range(300):  # its "sent" is written: nothing of the chat is pending
@@ -211,9 +200,6 @@ async def test_an_answer_claimed_while_its_chat_waits_for_its_slot_goes_in_that_
         ids = await apply(inbound(user, "/nhiemvu", "2", clock))
         assert ids and rows_by_id(engine)[ids[0]].claimed_by is not None
         await delivered(channel, 2, seconds=4.0)  # Telegram's chat slot: about a second
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 5)
     assert rows_by_id(engine)[ids[0]].status == "sent"
 
 
@@ -243,37 +229,21 @@ async def test_an_answer_read_from_the_table_before_its_hand_over_is_sent_once(
     user = world.link("off1a")
     channel = GatedChannel()
     worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
-    task = asyncio.create_task(worker.run())
     try:
-        for _ in range(300):
-            if (terms := worker.claims()) is not None:
-                break
-            await asyncio.sleep(0.01)
-        assert terms is not None
-        await asyncio.sleep(0.1)  # the first drain (reading the table) is over
-        handed: list[QueuedRow] = []
-        ids = apply_inbound(
-            engine,
-            inbound(user, "/nhiemvu", "1", clock),
-            LIVELY,
-            clock.now(),
-            handover=handed.extend,
-            claim=terms,
-        )
-        assert ids and [row.claimed for row in handed] == [True]
-        add_rows(engine, clock, [("slow", "viết ở nơi khác")])
-        worker.wake()  # the table is read: both rows
-        await asyncio.wait_for(channel.waiting.wait(), 3)  # the drain is busy with "slow"
-        await delivered(channel, 1)  # the answer went meanwhile, from the table
-        worker.offer(handed)  # its hand-over arrives now, in the same drain
-        assert channel.delivered[0][0] == user
-        channel.gate.set()
-        await delivered(channel, 2)
-        await asyncio.sleep(0.2)
+        async with sending(worker) as terms:
+            await asyncio.sleep(0.1)  # the first drain (reading the table) is over
+            ids, handed = answered(world, user, terms)
+            add_rows(engine, clock, [("slow", "viết ở nơi khác")])
+            worker.wake()  # the table is read: both rows
+            await asyncio.wait_for(channel.waiting.wait(), 3)  # the drain is busy with "slow"
+            await delivered(channel, 1)  # the answer went meanwhile, from the table
+            worker.offer(handed)  # its hand-over arrives now, in the same drain
+            assert channel.delivered[0][0] == user
+            channel.gate.set()
+            await delivered(channel, 2)
+            await asyncio.sleep(0.2)
     finally:
         channel.gate.set()
-        worker.stop()
-        await asyncio.wait_for(task, 5)
     assert [chat for chat, _ in channel.delivered] == [user, "slow"]
     assert rows_by_id(engine)[ids[0]].status == "sent"
 
@@ -287,28 +257,14 @@ async def test_a_hand_over_after_the_drain_that_sent_its_row_is_dropped(
     user = world.link("off1a")
     channel = ScriptedChannel()
     worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
-    task = asyncio.create_task(worker.run())
-    try:
-        terms = await claiming(worker)
+    async with sending(worker) as terms:
         await asyncio.sleep(0.1)  # the first drain (reading the table) is over
-        handed: list[QueuedRow] = []
-        ids = apply_inbound(
-            engine,
-            inbound(user, "/nhiemvu", "1", clock),
-            LIVELY,
-            clock.now(),
-            handover=handed.extend,
-            claim=terms,
-        )
-        assert ids
+        ids, handed = answered(world, user, terms)
         worker.wake()  # a row written elsewhere: the table is read, the answer sent
         await delivered(channel, 1)
         await asyncio.sleep(0.2)  # that drain is over
         worker.offer(handed)
         await asyncio.sleep(0.3)
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 5)
     assert len(channel.delivered) == 1
     row = rows_by_id(engine)[ids[0]]
     assert (row.status, row.attempts, row.claimed_by) == ("sent", 1, None)
@@ -323,23 +279,10 @@ async def test_an_answer_whose_hand_over_never_came_goes_with_the_next_read(
     user = world.link("off1a")
     channel = ScriptedChannel()
     worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
-    task = asyncio.create_task(worker.run())
-    try:
-        terms = await claiming(worker)
-        ids = apply_inbound(
-            engine,
-            inbound(user, "/nhiemvu", "1", clock),
-            LIVELY,
-            clock.now(),
-            handover=lambda rows: None,  # never offered
-            claim=terms,
-        )
-        assert ids
+    async with sending(worker) as terms:
+        ids, _ = answered(world, user, terms, handover=lambda rows: None)  # never offered
         worker.wake()
         await delivered(channel, 1)
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 5)
     row = rows_by_id(engine)[ids[0]]
     assert (row.status, row.attempts) == ("sent", 1)  # one try: the writer's claim
 
@@ -364,25 +307,12 @@ async def test_an_answer_claimed_after_the_drain_began_is_sent_by_the_read_that_
     user = world.link("off1a")
     channel = ScriptedChannel()
     worker = OutboxWorker(engine, {"telegram": channel}, FAST, clock)
-    task = asyncio.create_task(worker.run())
-    try:
-        terms = await claiming(worker)
+    async with sending(worker) as terms:
         await asyncio.sleep(0.1)  # the first drain is over
-        handed: list[QueuedRow] = []
-        ids = apply_inbound(
-            engine,
-            inbound(user, "/nhiemvu", "1", clock),
-            LIVELY,
-            clock.now() + timedelta(seconds=1),  # the answer's moment, after the drain's
-            handover=handed.extend,
-            claim=terms,
-        )
-        assert ids
+        later = clock.now() + timedelta(seconds=1)  # the answer's moment, after the drain's
+        _, handed = answered(world, user, terms, now=later)
         worker.wake()  # read at the drain's moment (the clock stands still)
         await delivered(channel, 1)
         worker.offer(handed)
         await asyncio.sleep(0.2)
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 5)
     assert len(channel.delivered) == 1

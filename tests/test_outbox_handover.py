@@ -50,6 +50,19 @@ def outbox_writes(engine: Engine) -> AbstractContextManager[list[str]]:
     )
 
 
+def inbound(user: str, text: str, key: str, clock: FixedClock) -> Inbound:
+    """``user``'s message ``text`` in their own Telegram chat, update ``key``."""
+    return Inbound(
+        channel="telegram",
+        external_user_id=user,
+        chat_id=user,
+        update_key=key,
+        received_at=clock.now(),
+        message_id=f"m{key}",
+        text=text,
+    )
+
+
 @pytest.fixture
 def world(engine: Engine, clock: FixedClock) -> World:
     return make_world(engine, clock.now())
@@ -80,18 +93,7 @@ def send(engine: Engine, clock: FixedClock, running: OutboxWorker) -> Send:
     count = iter(range(1, 10_000))
 
     async def send(user: str, message: str) -> list[int] | None:
-        key = str(next(count))
-        return await apply(
-            Inbound(
-                channel="telegram",
-                external_user_id=user,
-                chat_id=user,
-                update_key=key,
-                received_at=clock.now(),
-                message_id=f"m{key}",
-                text=message,
-            )
-        )
+        return await apply(inbound(user, message, str(next(count)), clock))
 
     return send
 
