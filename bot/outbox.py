@@ -436,8 +436,11 @@ class OutboxWorker:
             return False
         retry_at = await self._sender.send(row, run.priority.get(key, row.priority))
         if retry_at is NOT_CLAIMED:
+            # Someone else has it: keep this chat's order. A row its writer claimed for this
+            # worker comes back so only when the worker stops: its claim is let go.
+            await self._release_claimed([row])
             self._note_due(run.now + timedelta(seconds=MAX_IDLE_SECONDS))
-            return False  # someone else has it: keep this chat's order
+            return False
         run.handled += 1
         if isinstance(retry_at, datetime):
             self._note_due(retry_at)

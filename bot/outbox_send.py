@@ -127,9 +127,7 @@ class RowSender:
             await self._pacer.pace(row.channel, row.chat_id, priority if index == 0 else _CLAIMED)
             async with self._sends:
                 if index == 0 and self._stopping():
-                    if row.claimed:  # claimed for this worker by its writer: let it go
-                        await self._let_go(row)
-                    return None
+                    return None  # a row its writer claimed: the worker lets the claim go
                 if index == 0 and not row.claimed and not await self._claim(row):
                     return None
                 self._pacer.mark_send(row.channel, row.chat_id)  # the pause counts from here
@@ -142,12 +140,6 @@ class RowSender:
             return await self._claims(row)
         except Exception as exc:
             raise ClaimError("outbox: a claim failed") from exc
-
-    async def _let_go(self, row: PendingRow) -> None:
-        try:
-            await self._unclaim([(row, True)])
-        except Exception as exc:  # the next start releases it (SQLite), or its lease ends
-            log.warning("outbox: a claimed answer not released (%s)", type(exc).__name__)
 
     async def _unclaim(self, answered: list[tuple[PendingRow, bool]]) -> None:
         """Claims taken for chats whose drain gave up meanwhile (it was stopped, or the

@@ -90,18 +90,14 @@ def snapshot(row: Any, worker_id: str | None = None) -> PendingRow:
     """``row``: an ``OutboxMessage`` or a Core row of its table, read by the worker
     ``worker_id``. A row holding that worker's claim is an answer claimed for it by its
     writer (``storage.queue.first_in_chats``) and read before its hand-over was queued
-    (``awaited``): the worker's to send on that claim, due since it was claimed, with the
+    (``awaited``): the worker's to send on that claim (a claimed row is due), with the
     attempts before it."""
     if row.id is None:
         raise ValueError("outbox row without id")
     if worker_id is not None and row.claimed_at is not None and row.claimed_by == worker_id:
         before = row.attempts - 1
         tried = before > 0 or row.last_error is not None
-        return replace(
-            _pending(row, tried, claimed=True, awaited=True),
-            attempts=before,
-            next_attempt_at=row.claimed_at,
-        )
+        return replace(_pending(row, tried, claimed=True, awaited=True), attempts=before)
     tried = row.attempts > 0 or row.last_error is not None or row.claimed_at is not None
     return _pending(row, tried)
 
