@@ -176,3 +176,20 @@ def head_revision(engine: Engine) -> str | None:
 
     heads = ScriptDirectory.from_config(_alembic_config(engine)).get_heads()
     return "+".join(sorted(heads)) or None
+
+
+def revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """The applied revision and the latest one (``current_revision``, ``head_revision``).
+
+    Plain SQL when the database is at the migration files' head, the everyday case; Alembic
+    (≈ 100 ms of imports) only to name what differs."""
+    if at_file_head(engine):
+        head = file_head()
+        return head, head
+    return current_revision(engine), head_revision(engine)
+
+
+def is_current(engine: Engine) -> bool:
+    """The database is initialised and at the latest revision (see ``revisions``)."""
+    revision, head = revisions(engine)
+    return revision is not None and revision == head

@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+import storage.db
 from bot.cli import app, common
-from storage.db import make_engine
 
 
 def test_each_invocation_builds_and_closes_its_own_engine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made: list[tuple[str, list[bool]]] = []
+    make_engine = storage.db.make_engine
 
     def recording(url: str, **kwargs: Any) -> Engine:
         engine = make_engine(url, **kwargs)
@@ -32,7 +33,7 @@ def test_each_invocation_builds_and_closes_its_own_engine(
         made.append((url, disposed))
         return engine
 
-    monkeypatch.setattr(common, "make_engine", recording)
+    monkeypatch.setattr(storage.db, "make_engine", recording)  # imported when first needed
     monkeypatch.delenv("PAPI_BOT_CONFIG", raising=False)
     runner = CliRunner()
     for name in ("first", "second"):

@@ -14,7 +14,9 @@ from storage.db import (
     current_revision,
     file_head,
     head_revision,
+    is_current,
     make_engine,
+    revisions,
     upgrade,
 )
 from tests.e2e.conftest import REPO_ROOT
@@ -57,6 +59,23 @@ def test_only_a_database_at_head_is_left_alone(tmp_path: Path) -> None:
     with engine.begin() as connection:  # a revision these files do not know (a newer build)
         connection.execute(text("UPDATE alembic_version SET version_num = 'zz99'"))
     assert at_file_head(engine) is False
+    engine.dispose()
+
+
+def test_the_revisions_are_alembics_whichever_way_they_are_read(tmp_path: Path) -> None:
+    """Plain SQL at the head, Alembic elsewhere: the same pair either way."""
+    path = tmp_path / "db.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    head = head_revision(engine)
+    assert revisions(engine) == (None, head) and is_current(engine) is False
+    assert not path.exists()  # asking creates no file
+    upgrade(engine, "0012")
+    assert revisions(engine) == ("0012", head) and is_current(engine) is False
+    upgrade(engine)
+    assert revisions(engine) == (head, head) and is_current(engine) is True
+    with engine.begin() as connection:  # a newer build's revision: not current for this one
+        connection.execute(text("UPDATE alembic_version SET version_num = 'zz99'"))
+    assert is_current(engine) is False
     engine.dispose()
 
 

@@ -12,31 +12,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
 
 from bot.cli.common import EXIT_BAD_INPUT, echo, engine, fail, require_database, settings
 from kernel.clock import SystemClock
 from kernel.dates import local, long_date
 from kernel.i18n import _, ngettext, use_locale
 from kernel.phones import mask_phone, normalize_phone
-from storage.csvrows import CsvFileError, ImportRefused
-from storage.db import current_revision, head_revision, session_scope, upgrade
-from storage.invites import create_invite
-from storage.models import Assignment, ChannelIdentity, Official, Plan, Task, Unit
-from storage.officials import (
-    add_official,
-    get_official_by_phone,
-    import_officials_file,
-    officials_in,
-    parse_locale,
-    parse_role,
-)
-from storage.taxonomy import sync_taxonomy
-from storage.units import ImportCounts, get_unit_by_code, import_units_file, list_units, tree_order
 
+# The storage layer (SQLAlchemy, the models: ≈ 0.5 s) is imported inside each command, so
+# that `papi-bot --help` and the commands that do not open a database never load it.
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
     from bot.config import Settings
+    from storage.csvrows import ImportRefused
+    from storage.models import Official
+    from storage.units import ImportCounts
 
 units_app = typer.Typer(help="The administrative units (province, district, commune, department).")
 officials_app = typer.Typer(help="The officials who get tasks on their phones.")
@@ -53,6 +45,9 @@ def _cli_locale(ctx: typer.Context) -> Iterator[None]:
 
 def init(ctx: typer.Context) -> None:
     """Create or upgrade the database and load the taxonomy; safe to run again."""
+    from storage.db import current_revision, session_scope, upgrade
+    from storage.taxonomy import sync_taxonomy
+
     with _cli_locale(ctx):
         db = engine(ctx)
         before = current_revision(db)
@@ -79,8 +74,13 @@ def status(ctx: typer.Context) -> None:
 
 
 def _print_status(db: Engine) -> None:
+    from sqlmodel import func, select
+
+    from storage.db import revisions, session_scope
+    from storage.models import Assignment, Official, Plan, Task, Unit
+
     echo(_("database: %(url)s") % {"url": db.url.render_as_string(hide_password=True)})
-    revision, head = current_revision(db), head_revision(db)
+    revision, head = revisions(db)
     echo(
         _("schema: %(revision)s (latest %(head)s)")
         % {"revision": revision or _("not initialised"), "head": head}
@@ -130,6 +130,10 @@ FileArgument = Annotated[Path, typer.Argument(help="a CSV file (UTF-8), header r
 @units_app.command("import")
 def units_import(ctx: typer.Context, file: FileArgument) -> None:
     """Import units from CSV: code,name,level,parent_code (parents may come later)."""
+    from storage.csvrows import CsvFileError, ImportRefused
+    from storage.db import session_scope
+    from storage.units import import_units_file
+
     with _cli_locale(ctx):
         db = require_database(ctx)
         try:
@@ -148,6 +152,9 @@ def units_list(
     tree: Annotated[bool, typer.Option("--tree", help="indent each unit under its parent")] = False,
 ) -> None:
     """List the units (code, level, name, parent code), or the tree with --tree."""
+    from storage.db import session_scope
+    from storage.units import list_units, tree_order
+
     with _cli_locale(ctx), session_scope(require_database(ctx)) as session:
         units = list_units(session)
         if not units:
@@ -166,6 +173,10 @@ def units_list(
 @officials_app.command("import")
 def officials_import(ctx: typer.Context, file: FileArgument) -> None:
     """Import officials from CSV: name,phone,unit_code,role,locale (matched by phone)."""
+    from storage.csvrows import CsvFileError, ImportRefused
+    from storage.db import session_scope
+    from storage.officials import import_officials_file
+
     with _cli_locale(ctx):
         db = require_database(ctx)
         try:
@@ -188,6 +199,10 @@ def officials_add(
     locale: Annotated[str, typer.Option(help="vi or en (default: app.default_locale)")] = "",
 ) -> None:
     """Add one official."""
+    from storage.db import session_scope
+    from storage.officials import add_official, parse_locale, parse_role
+    from storage.units import get_unit_by_code
+
     with _cli_locale(ctx):
         db = require_database(ctx)
         with session_scope(db) as session:
@@ -219,6 +234,10 @@ def officials_list(
     ] = None,
 ) -> None:
     """List officials with masked phones, their unit, role, locale and linked channels."""
+    from storage.db import session_scope
+    from storage.officials import officials_in
+    from storage.units import get_unit_by_code
+
     with _cli_locale(ctx), session_scope(require_database(ctx)) as session:
         root = None
         if unit is not None:
@@ -240,6 +259,10 @@ def officials_list(
 
 
 def _linked_channels(session: Session) -> dict[int, list[str]]:
+    from sqlmodel import col, select
+
+    from storage.models import ChannelIdentity
+
     linked: dict[int, list[str]] = {}
     query = select(ChannelIdentity.official_id, ChannelIdentity.channel).order_by(
         col(ChannelIdentity.channel)
@@ -257,6 +280,10 @@ def invite(
     phone: Annotated[str, typer.Argument(help="the official's mobile number")],
 ) -> None:
     """Print a single-use invite code (and the Telegram link) for an official."""
+    from storage.db import session_scope
+    from storage.invites import create_invite
+    from storage.officials import get_official_by_phone
+
     config = settings(ctx)
     with _cli_locale(ctx):
         try:

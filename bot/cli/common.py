@@ -11,14 +11,16 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from sqlalchemy.engine import Engine
 
-from bot.config import ConfigError, Settings, load_settings
 from kernel.i18n import _
-from storage.db import at_file_head, current_revision, head_revision, make_engine
+
+if TYPE_CHECKING:  # loaded on first use: `papi-bot --help` needs neither (≈ 0.5 s of imports)
+    from sqlalchemy.engine import Engine
+
+    from bot.config import Settings
 
 EXIT_BAD_INPUT = 2
 
@@ -40,6 +42,8 @@ class CliContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from bot.config import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
@@ -49,6 +53,8 @@ class CliContext:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from storage.db import make_engine
+
             self._engine = make_engine(self.settings.database.url)
         return self._engine
 
@@ -84,10 +90,10 @@ def engine(ctx: typer.Context) -> Engine:
 
 def require_database(ctx: typer.Context) -> Engine:
     """The engine of an initialised, up-to-date database, or a clear failure."""
+    from storage.db import is_current
+
     db = engine(ctx)
-    if at_file_head(db):  # plain SQL: asking Alembic costs ≈ 150 ms of imports per command
-        return db
-    if current_revision(db) != head_revision(db):
+    if not is_current(db):  # plain SQL at the head: Alembic costs ≈ 100 ms of imports
         fail(_("the database is not initialised or is out of date: run `papi-bot init` first"))
     return db
 

@@ -7,16 +7,19 @@ bad input (:func:`bot.cli.common.fail`), with the URL's password hidden.
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
 from typer.core import TyperGroup
 
 from bot.cli.common import EXIT_BAD_INPUT, settings
 from kernel.i18n import _, use_locale
-from storage.db import MissingDriverError
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from storage.db import MissingDriverError
 
 
 def _reason(error: OperationalError | InterfaceError) -> str:
@@ -27,6 +30,8 @@ def _reason(error: OperationalError | InterfaceError) -> str:
 
 
 def _message(ctx: Any, error: OperationalError | InterfaceError) -> str:
+    from sqlalchemy.engine import make_url
+
     config = settings(ctx)
     url = make_url(config.database.url).render_as_string(hide_password=True)
     with use_locale(config.app.default_locale):
@@ -42,12 +47,31 @@ class DatabaseSafeGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (OperationalError, InterfaceError) as exc:
-            typer.echo(_message(ctx, exc), err=True)
+        except Exception as exc:
+            message = _database_failure(ctx, exc)
+            if message is None:
+                raise
+            typer.echo(message, err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-        except MissingDriverError as exc:
-            typer.echo(_missing_driver(ctx, exc), err=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _database_failure(ctx: Any, error: Exception) -> str | None:
+    """The line for an unreachable database or a missing driver; None for anything else.
+
+    Each class is imported only when its module is loaded already: an error cannot come from
+    SQLAlchemy or storage.db unless the command loaded them, and `--help` needs neither.
+    """
+    if "sqlalchemy.exc" in sys.modules:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if isinstance(error, (OperationalError, InterfaceError)):
+            return _message(ctx, error)
+    if "storage.db" in sys.modules:
+        from storage.db import MissingDriverError
+
+        if isinstance(error, MissingDriverError):
+            return _missing_driver(ctx, error)
+    return None
 
 
 def _missing_driver(ctx: Any, error: MissingDriverError) -> str:

@@ -6,14 +6,10 @@ from datetime import datetime, tzinfo
 from typing import Annotated
 
 import typer
-from sqlmodel import select
 
 from bot.cli.common import echo, fail, require_database, settings
-from handlers.types import Outbound
 from kernel.clock import SystemClock
 from kernel.i18n import _, ngettext, use_locale
-from storage.db import session_scope
-from storage.models import Unit
 
 
 def _moment(text: str | None, tz: tzinfo) -> datetime:
@@ -40,12 +36,18 @@ def digest(
     ] = None,
 ) -> None:
     """Print the weekly digest of a unit's subtree now (and send it with --send)."""
-    # Loaded here, not at the top: they pull in the channels (aiogram) and the report renderers.
+    # Loaded here, not at the top: they pull in the channels (aiogram), the report renderers
+    # and the storage layer.
+    from sqlmodel import select
+
     from bot.pipeline import enqueue
     from bot.routing import Routing
     from bot.scheduler.digest import collect, render
     from bot.scheduler.weekly import DIGEST, digest_readers
     from bot.scheduler.working_time import WorkingTime
+    from handlers.types import Outbound
+    from storage.db import session_scope
+    from storage.models import Unit
 
     config = settings(ctx)
     with use_locale(config.app.default_locale):

@@ -4,7 +4,7 @@ and storage.plan_admin); each command says what it did, or exits 2 having change
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,11 +14,9 @@ from kernel.clock import SystemClock
 from kernel.dates import local, short_date
 from kernel.i18n import _, ngettext, use_locale
 from kernel.phones import mask_phone, normalize_phone
-from storage.db import session_scope
-from storage.officials import get_official_by_phone
-from storage.plan_admin import PlanNotFound, list_plans, retire_plan
-from storage.retire import UnitDependents, deactivate_official, remove_unit
-from storage.units import get_unit_by_code
+
+if TYPE_CHECKING:  # storage is imported by each command (see bot.cli.admin)
+    from storage.retire import UnitDependents
 
 plans_app = typer.Typer(help="The imported plans: list them, retire one.")
 
@@ -29,6 +27,10 @@ def officials_deactivate(
     phone: Annotated[str, typer.Argument(help="the official's mobile number")],
 ) -> None:
     """Deactivate an official: no more messages; their tasks go back to the unit's chair."""
+    from storage.db import session_scope
+    from storage.officials import get_official_by_phone
+    from storage.retire import deactivate_official
+
     with use_locale(settings(ctx).app.default_locale):
         try:
             e164 = normalize_phone(phone)
@@ -88,6 +90,10 @@ def units_remove(
     ctx: typer.Context, code: Annotated[str, typer.Argument(help="the unit's code")]
 ) -> None:
     """Remove a unit that nothing depends on (no units under it, no officials, no reports)."""
+    from storage.db import session_scope
+    from storage.retire import remove_unit
+    from storage.units import get_unit_by_code
+
     with use_locale(settings(ctx).app.default_locale):
         with session_scope(require_database(ctx)) as session:
             unit = get_unit_by_code(session, code.strip())
@@ -105,6 +111,9 @@ def units_remove(
 @plans_app.command("list")
 def plans_list(ctx: typer.Context) -> None:
     """List the plans: id, year, number, province, tasks, assignments, retired or not."""
+    from storage.db import session_scope
+    from storage.plan_admin import list_plans
+
     locale = settings(ctx).app.default_locale
     with use_locale(locale), session_scope(require_database(ctx)) as session:
         rows = list_plans(session)
@@ -136,6 +145,9 @@ def plans_retire(
     plan_id: Annotated[int, typer.Argument(help="the plan's id (plans list)")],
 ) -> None:
     """Retire a plan: its tasks leave the lists and get no more reminders; history stays."""
+    from storage.db import session_scope
+    from storage.plan_admin import PlanNotFound, retire_plan
+
     with use_locale(settings(ctx).app.default_locale):
         with session_scope(require_database(ctx)) as session:
             try:

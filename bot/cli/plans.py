@@ -9,17 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlmodel import Session, col, select
 
 from bot.cli.common import echo, engine, fail, require_database, settings
 from bot.cli.paths import cannot_write, require_folder
 from kernel.i18n import N_, _, ngettext, use_locale
-from storage.db import current_revision, head_revision, session_scope
-from storage.models import Unit, UnitLevel
 
-if TYPE_CHECKING:  # the plan reader is loaded by import-plan only, not by every command
+# The plan reader and the storage layer are loaded by import-plan only, not by every command.
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from bot.planimport.model import ParsedPlan
     from bot.planimport.store import Resolution
+    from storage.models import Unit
 
 FLAG_LABELS = {
     "unknown_deadline": N_("deadline not understood"),
@@ -52,6 +53,10 @@ def _where(text: str) -> str:
 
 
 def _find_province(session: Session, code: str | None) -> Unit:
+    from sqlmodel import col, select
+
+    from storage.models import Unit, UnitLevel
+
     query = select(Unit).where(col(Unit.level) == UnitLevel.PROVINCE)
     if code is not None:
         unit = session.exec(query.where(col(Unit.code) == code)).first()
@@ -148,10 +153,14 @@ def import_plan(
 
 def _report_resolution(ctx: typer.Context, parsed: ParsedPlan, province_code: str | None) -> None:
     """In a dry run, name the agencies that match no unit, when a database is there."""
+    from sqlmodel import col, select
+
     from bot.planimport.store import resolve_plan
+    from storage.db import is_current, session_scope
+    from storage.models import Unit, UnitLevel
 
     db = engine(ctx)
-    if current_revision(db) != head_revision(db):
+    if not is_current(db):
         return
     with session_scope(db) as session:
         query = select(Unit).where(col(Unit.level) == UnitLevel.PROVINCE)
@@ -174,6 +183,7 @@ def _store(
 ) -> None:
     from bot.planimport import PlanAlreadyImported, PlanFormatError, store_plan
     from bot.planimport.store import count_assignments, resolve_plan
+    from storage.db import session_scope
 
     db = require_database(ctx)
     with session_scope(db) as session:

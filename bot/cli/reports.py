@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlmodel import Session
 
 from bot.cli.common import echo, fail, require_database, settings
 from bot.cli.paths import cannot_write, require_folder
-from bot.reports.files import FORMATS, render
-from bot.reports.scores import ScoreError, read_scores_csv, save_stated, scores_from_text
-from bot.reports.text import percent, period_title
 from kernel.clock import SystemClock
 from kernel.dates import today_local
 from kernel.i18n import _, use_locale
-from storage.db import session_scope
-from storage.periods import PeriodError, parse_period
-from storage.rollup import RollupError, rollup
-from storage.scores import save_scores
-from storage.units import get_unit_by_code
+
+if TYPE_CHECKING:  # the roll-up, its writers and storage are loaded by the commands here
+    from sqlmodel import Session
 
 scores_app = typer.Typer(help="Published PAPI scores (weakest dimensions come first in reports).")
 
@@ -38,6 +32,14 @@ def report(
     fmt: Annotated[str, typer.Option("--format", help="xlsx, docx, csv or png")] = "",
 ) -> None:
     """Write the roll-up of a unit's subtree for a period as XLSX, DOCX, CSV or PNG."""
+    from sqlmodel import Session
+
+    from bot.reports.files import FORMATS, render
+    from bot.reports.text import percent, period_title
+    from storage.periods import PeriodError, parse_period
+    from storage.rollup import RollupError, rollup
+    from storage.units import get_unit_by_code
+
     config = settings(ctx)
     with use_locale(config.app.default_locale):
         kind = (fmt or out.suffix.lstrip(".")).lower()
@@ -101,6 +103,10 @@ def import_scores(
     ] = None,
 ) -> None:
     """Import PAPI scores from a CSV file, or the scores a plan's text states (--unit)."""
+    from bot.reports.scores import ScoreError, read_scores_csv
+    from storage.db import session_scope
+    from storage.scores import save_scores
+
     with use_locale(settings(ctx).app.default_locale):
         if not file.is_file():
             fail(_("file not found: %(file)s") % {"file": file})
@@ -119,6 +125,9 @@ def import_scores(
 
 
 def _from_text(session: Session, file: Path, unit: str | None) -> tuple[int, int]:
+    from bot.reports.scores import save_stated, scores_from_text
+    from storage.units import get_unit_by_code
+
     if unit is None:
         fail(_("a plan's text needs --unit (the province the scores belong to)"))
     found = get_unit_by_code(session, unit)

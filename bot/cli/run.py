@@ -4,7 +4,6 @@ service itself is composed in ``bot.app``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from typing import Annotated
@@ -12,11 +11,8 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import echo, engine, fail, settings
-from bot.logsetup import configure_logging
 from kernel.clock import SystemClock
 from kernel.i18n import CatalogMissing, _, check_catalogs, use_locale
-from storage.db import make_engine, session_scope, upgrade
-from storage.taxonomy import sync_taxonomy
 
 
 def run(
@@ -30,9 +26,14 @@ def run(
     ] = False,
 ) -> None:
     """Run the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else a chat in this terminal."""
+    import asyncio
+
     from bot import app, web  # aiogram is imported only when the bot really runs
     from bot.channels.registry import default_registry
+    from bot.logsetup import configure_logging
     from bot.roles import PARTS, Role, role_allowed
+    from storage.db import make_engine, session_scope, upgrade
+    from storage.taxonomy import sync_taxonomy
 
     try:
         check_catalogs()  # a wheel without its catalogs must not run speaking message ids

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
 from bot.cli.common import echo, fail, require_database, settings
-from bot.config import Settings
-from bot.logsetup import configure_logging
 from kernel.clock import SystemClock
 from kernel.i18n import _, use_locale
 from kernel.phones import mask_phone
-from storage.console import create_login_code, may_use_console
-from storage.db import session_scope
-from storage.officials import get_official_by_phone
+
+if TYPE_CHECKING:  # the settings' models and storage are loaded by the commands themselves
+    from sqlalchemy.engine import Engine
+
+    from bot.config import Settings
 
 
 def web_command(
@@ -27,8 +25,11 @@ def web_command(
     port: Annotated[int | None, typer.Option(help="port ([web] port)")] = None,
 ) -> None:
     """Run the web console alone (no chat channel), until Ctrl+C."""
+    import asyncio
+
     from bot import app as bot_app
     from bot import web
+    from bot.logsetup import configure_logging
 
     config = settings(ctx)
     changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
@@ -60,10 +61,10 @@ def web_command(
 def _demo_engine(config: Settings) -> Engine:
     """The database the console demo of ``papi-bot run`` uses (never the configured one)."""
     from bot.demo import demo_database_url
-    from storage.db import current_revision, head_revision, make_engine
+    from storage.db import is_current, make_engine
 
     db = make_engine(demo_database_url(config.database.url))
-    if current_revision(db) != head_revision(db):
+    if not is_current(db):
         fail(_("there is no demo database yet: start the demo first (papi-bot run, no token)"))
     return db
 
@@ -76,6 +77,10 @@ def console_login(
     ] = False,
 ) -> None:
     """Print a one-time console sign-in code (for the first admin, before any chat is linked)."""
+    from storage.console import create_login_code, may_use_console
+    from storage.db import session_scope
+    from storage.officials import get_official_by_phone
+
     config = settings(ctx)
     with use_locale(config.app.default_locale):
         db = _demo_engine(config) if demo else require_database(ctx)

@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 import typer
 
 from bot.cli.common import echo, fail, require_database, settings
-from bot.config import Settings
 from kernel.i18n import _, use_locale
+
+if TYPE_CHECKING:  # the settings' models load on the first settings(ctx), not at --help
+    from bot.config import Settings
 
 PENDING_FILE = "zalo-oa-authorize.json"
 CODE_LIFETIME = timedelta(minutes=10)  # Zalo's authorisation code
