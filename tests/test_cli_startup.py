@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import make_engine, upgrade
+from storage.db import make_engine, session_scope, upgrade
+from storage.models import UnitLevel
+from storage.units import add_unit
 
 # Report writers, the Telegram framework, migrations, the web console and the plan reader.
 HEAVY = (
@@ -100,6 +102,25 @@ def test_a_command_on_an_up_to_date_database_does_not_ask_alembic(tmp_path: Path
         modules = loaded_by(*command, env=env)
         assert "storage.db" in modules  # the command really opened the database
         assert heavy_in(modules) == [], command
+
+
+# The frameworks and writers a command that only reads and prints has no use for.
+FRAMEWORKS = tuple(name for name in HEAVY if not name.startswith("bot."))
+
+
+def test_printing_a_digest_loads_no_framework(tmp_path: Path) -> None:
+    """The digest is split at the channels' text limit, read from their declarations: the
+    Telegram framework (≈ 0.6 s) is not loaded for that."""
+    url = f"sqlite:///{tmp_path / 'papi.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        add_unit(session, "P01", "Tỉnh Thử", UnitLevel.PROVINCE, None)
+    engine.dispose()
+    env = {**os.environ, "PAPI_BOT_DATABASE_URL": url}
+    modules = loaded_by("digest", "--unit", "P01", env=env)
+    assert "bot.scheduler.digest" in modules  # the digest was really collected
+    assert heavy_in(modules, FRAMEWORKS) == []
 
 
 def test_the_probe_sees_a_heavy_import() -> None:

@@ -10,18 +10,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.channels.base import Capabilities, Channel
-from bot.channels.webhook_hub import WebhookHub
 from bot.config import Settings
 from handlers.types import Inbound
 from kernel.clock import Clock
 
+if TYPE_CHECKING:  # the declarations are read without aiohttp (the hub) or a database
+    from sqlalchemy.engine import Engine
+
+    from bot.channels.webhook_hub import WebhookHub
+
 Receiving = Literal["polling", "webhook", "terminal"]
 ApplyFn = Callable[[Inbound], Awaitable[object]]
+
+
+def _local_hub() -> WebhookHub:
+    """A hub of its own on a free local port (a channel started alone, as in the tests)."""
+    from bot.channels.webhook_hub import WebhookHub
+
+    return WebhookHub("127.0.0.1", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +42,7 @@ class ChannelDeps:
     clock: Clock
     apply: ApplyFn
     engine: Engine | None = None
-    hub: WebhookHub = field(default_factory=lambda: WebhookHub("127.0.0.1", 0))
+    hub: WebhookHub = field(default_factory=_local_hub)
 
 
 class RunningChannel(Protocol):

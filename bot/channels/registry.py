@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from bot.channels.base import Capabilities
 from bot.channels.console import CONSOLE
 from bot.channels.kind import ChannelKind
-from bot.channels.telegram.runtime import TELEGRAM
+from bot.channels.telegram_kind import TELEGRAM
 from bot.channels.zalo import ZALO_OA, zalo_bots
 from bot.config import Settings
 

@@ -20,10 +20,9 @@ from aiogram.types import (
 
 from bot.channels.base import OutgoingMessage, PermanentFailure, SendError, SendResult
 from bot.channels.telegram.errors import is_not_modified, map_error
+from bot.channels.telegram_kind import MAX_TEXT
 from bot.channels.textsplit import split_text
 
-MAX_TEXT = 4096  # characters per message
-MAX_CALLBACK_BYTES = 64  # callback_data of an inline button
 MAX_CAPTION = 1024
 PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
 DEFAULT_TIMEOUT = 30.0

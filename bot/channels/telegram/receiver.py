@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from bot.attempts import Attempts
 from bot.channels.telegram.errors import redact
 from bot.channels.telegram.incoming import callback_inbound, message_inbound
+from bot.channels.telegram_kind import DEFAULT_WEBHOOK_PATH
 from bot.channels.webhook_checks import read_limited, secret_matches
 from bot.pipeline import key_digest
 from handlers.types import Inbound
@@ -45,7 +46,6 @@ from kernel.clock import Clock
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
-DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FIRST_POLL_BACKOFF = 1.0
 MAX_POLL_BACKOFF = 30.0

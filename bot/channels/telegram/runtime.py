@@ -1,4 +1,4 @@
-"""Telegram's declaration in the channel registry, and how it starts and stops.
+"""How Telegram starts and stops (its declaration: ``bot.channels.telegram_kind``).
 
 Start: a ``Bot`` on ``telegram.api_base``, ``getMe`` (a wrong token or base URL fails here,
 before anything else), then long polling or the webhook, per ``telegram.mode``. Stop: the
@@ -13,44 +13,16 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 
-from bot.channels.base import Capabilities, RateLimits, StartupError
-from bot.channels.kind import ChannelDeps, ChannelKind, Receiving
+from bot.channels.base import StartupError
+from bot.channels.kind import ChannelDeps
 from bot.channels.telegram.errors import map_error
-from bot.channels.telegram.outgoing import (
-    MAX_CALLBACK_BYTES,
-    MAX_TEXT,
-    TelegramChannel,
-    make_bot,
-)
-from bot.channels.telegram.receiver import DEFAULT_WEBHOOK_PATH, TelegramReceiver
-from bot.config import Settings
+from bot.channels.telegram.outgoing import TelegramChannel, make_bot
+from bot.channels.telegram.receiver import TelegramReceiver
+from bot.channels.telegram_kind import NAME
 from bot.pipeline import record_unreadable
 from kernel.i18n import _
 
-NAME = "telegram"
 log = logging.getLogger("papi_bot")
-
-
-def capabilities(settings: Settings) -> Capabilities:
-    return Capabilities(
-        text_limit=MAX_TEXT,
-        buttons=True,
-        edits=True,
-        documents=True,
-        photo_upload=True,
-        payload_bytes=MAX_CALLBACK_BYTES,
-        rates=RateLimits(
-            settings.telegram.global_rate_per_second, settings.telegram.per_chat_rate_per_second
-        ),
-    )
-
-
-def _receiving(settings: Settings) -> tuple[Receiving, ...]:
-    return ("webhook", "polling") if settings.telegram.mode == "webhook" else ("polling", "webhook")
-
-
-def _enabled(settings: Settings) -> bool:
-    return settings.secrets.telegram_bot_token is not None
 
 
 class TelegramRuntime:
@@ -120,13 +92,3 @@ async def start(deps: ChannelDeps) -> TelegramRuntime:
         ) from None
     log.info("telegram: connected as @%s (%s mode)", me.username, settings.telegram.mode)
     return TelegramRuntime(bot, deps)
-
-
-TELEGRAM = ChannelKind(
-    name=NAME,
-    capabilities=capabilities,
-    receiving=_receiving,
-    enabled=_enabled,
-    webhook_route=DEFAULT_WEBHOOK_PATH,
-    start=start,
-)
