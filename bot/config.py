@@ -270,6 +270,11 @@ class WebConfig(_Section):
     session_hours: float = Field(8, gt=0, le=24 * 14)
     max_upload_mb: float = Field(20, gt=0, le=200)
 
+    @property
+    def base_url(self) -> str:
+        """The console's address for links: ``public_url``, else ``http://host:port``."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
 
 class Secrets(BaseModel):
     """Read from the environment only; never from a file, never logged."""

@@ -12,6 +12,6 @@ if [ ! -x .venv/bin/papi-bot ]; then
 fi
 .venv/bin/papi-bot init >/dev/null
 # The web console is served beside the bot ([web] in config.toml): say where.
-url=$(.venv/bin/python -c 'from bot.config import load_settings; from bot.web import base_url; print(base_url(load_settings()))')
+url=$(.venv/bin/python -c 'from bot.config import load_settings; print(load_settings().web.base_url)')
 echo "Web console: $url  (sign-in code: .venv/bin/papi-bot console-login --demo +84900000010)" >&2
 exec .venv/bin/papi-bot run "$@"

@@ -94,15 +94,13 @@ def console_login(
             if not may_use_console(official):
                 fail(_("only active coordinators and admins can sign in to the console"))
             code = create_login_code(session, official, SystemClock().now())
-        from bot import web
-
         echo(
             _("Sign-in code for %(name)s (%(phone)s): %(code)s — valid for 10 minutes at %(url)s")
             % {
                 "name": official.name,
                 "phone": mask_phone(official.phone),
                 "code": code,
-                "url": web.base_url(config) + "/login",
+                "url": config.web.base_url + "/login",
             }
         )
 

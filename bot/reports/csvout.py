@@ -14,8 +14,8 @@ import csv
 from pathlib import Path
 
 from bot.reports.cells import csv_row
+from bot.reports.columns import count_cells, count_headers
 from bot.reports.text import dimension_name, number
-from bot.reports.xlsx import count_cells, count_headers
 from kernel.i18n import _, current_locale
 from storage.rollup import UNCLASSIFIED, Rollup
 

@@ -12,6 +12,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.reports.cells import append_row, cell_value, save_workbook
+from bot.reports.columns import count_cells, count_headers
 from bot.reports.text import dimension_name, period_title, status_label
 from kernel.dates import short_date, short_datetime
 from kernel.i18n import _, current_locale
@@ -26,35 +27,6 @@ FILLS = {
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 BOLD = Font(bold=True)
 MAX_WIDTH = 60
-Value = str | int | float | None
-
-
-def count_headers() -> list[str]:
-    return [
-        _("Assignments"),
-        _("Not started"),
-        _("In progress"),
-        _("Done"),
-        _("Blocked"),
-        _("Overdue"),
-        _("Silent"),
-        _("Done in period"),
-        _("Completion (%)"),
-    ]
-
-
-def count_cells(counts: Counts) -> list[Value]:
-    return [
-        counts.total,
-        counts.not_started,
-        counts.in_progress,
-        counts.done,
-        counts.blocked,
-        counts.overdue,
-        counts.silent,
-        counts.done_in_period,
-        counts.completion,
-    ]
 
 
 def cell_status(counts: Counts) -> str:

@@ -48,8 +48,7 @@ def console_secret(settings: Settings) -> str:
 
 
 def base_url(settings: Settings) -> str:
-    web_config = settings.web
-    return web_config.public_url.rstrip("/") or f"http://{web_config.host}:{web_config.port}"
+    return settings.web.base_url
 
 
 def build_app(
