@@ -11,7 +11,8 @@ which runs them one after another as the one database thread did (see ``bot.dbth
 ``DatabaseProcess.run(obj.method, *args)`` awaits ``method(*args)`` run by the process on its
 copy of ``obj``: the copy is built once, from ``obj.recipe()`` (a module-level factory and
 plain arguments; the process passes its own engine first). Jobs, results and errors cross a
-socket pair as pickles. An error keeps its type and gets the process's traceback as a note.
+socket pair as pickles (``bot.dbframes``: dataclasses and UTC datetimes without the standard
+pickle's Python steps). An error keeps its type and gets the process's traceback as a note.
 If the process ends (killed, crashed), the jobs waiting for it fail with
 ``DatabaseProcessLost`` and the next job starts a new one: an update not applied is received
 again (the channels only confirm what was applied), an outbox row not claimed is read again.
@@ -42,6 +43,7 @@ from typing import IO, Any, Protocol, TypeVar
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.dbframes import dumps
 from bot.dbthreads import DatabaseLost, HotPathDatabase, database_threads
 from kernel.clock import Clock, SystemClock
 
@@ -116,7 +118,7 @@ class DatabaseProcess:
         key = self._key_of(owner)
         future: asyncio.Future[T] = loop.create_future()
         job = next(self._job_ids)
-        payload = pickle.dumps(("call", job, key, func.__name__, args), _PICKLE)
+        payload = dumps(("call", job, key, func.__name__, args))
         self._backlog.append((job, key, future, payload))
         if self._writer is None:
             await self._start_once()
@@ -330,7 +332,7 @@ def _serve(stream: IO[bytes], sock: socket.socket, engine: Engine) -> None:
         try:
             if isinstance(target, BaseException):
                 raise target
-            answer = pickle.dumps((job, True, getattr(target, name)(*args)), _PICKLE)
+            answer = dumps((job, True, getattr(target, name)(*args)))
         except Exception as exc:
             answer = pickle.dumps((job, False, _portable(exc)), _PICKLE)
         try:
