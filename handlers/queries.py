@@ -27,6 +27,7 @@ from storage.models import (
 from storage.person import OfficialFacts
 from storage.plan_admin import live_plan
 from storage.plans import FLAG_REMOVED
+from storage.prepared import session_connection
 
 REMOVED_FLAG = FLAG_REMOVED  # set by the plan import on tasks a new file dropped
 
@@ -128,7 +129,7 @@ def item_with_assignees(
     anyone), all in one statement, as plain values: what a permission check and a status
     reply need for an official's own task."""
     session.flush()  # as the ORM's own reads would (nothing pending: nothing to do)
-    found = read_item(session.connection(), assignment_id, official_id)
+    found = read_item(session_connection(session), assignment_id, official_id)
     if found is None:
         return None
     entry = Item(found.assignment, found.task, found.report_deadlines)

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from storage.models import ConversationState
 from storage.prebuilt import UpdateById
-from storage.prepared import Prepared
+from storage.prepared import Prepared, session_connection
 
 _TABLE: Table = ConversationState.__table__  # type: ignore[attr-defined]
 _COLUMN = _TABLE.c
@@ -86,7 +86,7 @@ def _find(session: Session, channel: str, chat_id: str) -> ChatState | None:
         if found is not _MISSING:
             assert found is None or isinstance(found, ChatState)
             return found
-    row = _STATE.first(session.connection(), {"channel": channel, "chat": chat_id})
+    row = _STATE.first(session_connection(session), {"channel": channel, "chat": chat_id})
     state = None if row is None else ChatState(row.id, row.kind, row.data or {}, row.expires_at)
     _remember(session, key, state)
     return state
@@ -98,7 +98,7 @@ def get_state(session: Session, channel: str, chat_id: str, now: datetime) -> Ch
     if state is None:
         return None
     if state.expires_at is not None and state.expires_at <= now:
-        _DELETE.run(session.connection(), {"id": state.id})
+        _DELETE.run(session_connection(session), {"id": state.id})
         _remember(session, (channel, chat_id), None)
         return None
     return state
@@ -118,7 +118,7 @@ def set_state(
     values: dict[str, Any] = {"kind": kind, "data": dict(data)}
     values |= {"updated_at": now, "expires_at": now + ttl}
     state = _find(session, channel, chat_id)
-    connection = session.connection()
+    connection = session_connection(session)
     if state is not None:
         _UPDATE.run(connection, state.id, values)
         row_id = state.id
@@ -131,5 +131,5 @@ def set_state(
 
 
 def clear_state(session: Session, channel: str, chat_id: str) -> None:
-    _DELETE_CHAT.run(session.connection(), {"channel": channel, "chat": chat_id})
+    _DELETE_CHAT.run(session_connection(session), {"channel": channel, "chat": chat_id})
     _remember(session, (channel, chat_id), None)

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models import FloodWindow, ReportJob
-from storage.prepared import Prepared
+from storage.prepared import Prepared, session_connection
 from storage.types import UTCDateTime
 
 MESSAGE, STRANGER = "message", "stranger"  # the kinds of window
@@ -111,7 +111,7 @@ def count_message(
         "now": now,
         "stale_before": now - window,
     }
-    row_id, start, count, notified = statement.one(session.connection(), params)
+    row_id, start, count, notified = statement.one(session_connection(session), params)
     notify = count > limit and not notified
     if notify:  # once per window: "please slow down"
         session.execute(update(_TABLE).where(_TABLE.c.id == row_id).values(notified=True))

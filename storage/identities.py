@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from storage.models import ChannelIdentity, Official, ProcessedUpdate
 from storage.person import Person
 from storage.prebuilt import UpdateById
-from storage.prepared import Prepared
+from storage.prepared import Prepared, session_connection
 
 _PROCESSED: Table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
 _IDENTITY: Table = ChannelIdentity.__table__  # type: ignore[attr-defined]
@@ -97,7 +97,7 @@ def find_sender(
 ) -> tuple[Link, Person] | None:
     """The account's link with its official, in one query (every inbound asks this)."""
     params = {"channel": channel, "user": external_user_id}
-    row = _SENDER.first(session.connection(), params)
+    row = _SENDER.first(session_connection(session), params)
     if row is None:
         return None
     link = Link(row.id, row.official_id, row.chat_id, row.unreachable_at, row.last_inbound_at)
@@ -152,7 +152,7 @@ def note_chat(
         now = last  # never moved back: a late redelivered message is not "last written"
     values = {"chat_id": chat_id, "unreachable_at": None, "last_inbound_at": now}
     assert identity.id is not None
-    _NOTE_CHAT.run(session.connection(), identity.id, values)
+    _NOTE_CHAT.run(session_connection(session), identity.id, values)
     if isinstance(identity, ChannelIdentity):
         for name, value in values.items():
             set_committed_value(identity, name, value)
@@ -215,14 +215,14 @@ def mark_processed(
     every inbound, where an ORM object, a flush and a second query cost more than it."""
     if earlier is None:
         _MARK.run(
-            session.connection(),
+            session_connection(session),
             {"channel": channel, "update_key": update_key, "processed_at": now},
         )
         return True
     params = {"channel": channel, "key": update_key, "now": now}
     params |= {"earlier": earlier[0], "since": earlier[1]}
     # RETURNING, not rowcount: psycopg gives -1 for an INSERT … SELECT.
-    written = _PROCESSED_UNLESS_EARLIER.first(session.connection(), params)
+    written = _PROCESSED_UNLESS_EARLIER.first(session_connection(session), params)
     return written is not None
 
 

@@ -24,7 +24,7 @@ from storage.models import (
     ProgressUpdate,
 )
 from storage.prebuilt import UpdateById
-from storage.prepared import Prepared
+from storage.prepared import Prepared, session_connection
 
 NOTE_LIMIT = 1000
 
@@ -92,7 +92,7 @@ def record_progress(
         if isinstance(current, Assignment):
             session.refresh(current, with_for_update=True)
         else:
-            read_locked(session.connection(), current)
+            read_locked(session_connection(session), current)
     changes = _changes(current, status, percent, note, source.now)
     row = {
         "assignment_id": assignment.id,
@@ -114,7 +114,7 @@ def record_progress(
         _took(assignment, changes)
         return
     changes |= history_state.after_update(current, row["status"], row["percent"], source.now)
-    connection = session.connection()
+    connection = session_connection(session)
     _INSERT_UPDATE.run(connection, row)
     _update_of(changes).run(connection, assignment.id, changes)
     if loaded is not None:  # the session's own copy, if it has one, agrees with the row

@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, exists, insert, literal_column, select,
 from sqlmodel import Session
 
 from storage.models import OUTBOX_PENDING_SQL, OutboxMessage, ReminderLog
-from storage.prepared import Prepared
+from storage.prepared import Prepared, session_connection
 
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _ROW = _OUTBOX.c
@@ -137,8 +137,8 @@ def insert_outbox_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> l
     if not rows:
         return []
     if len(rows) == 1:
-        return [int(_INSERT_ROW.scalar_one(session.connection(), rows[0]))]
-    inserted = session.connection().execute(_INSERT_ROWS, list(rows))
+        return [int(_INSERT_ROW.scalar_one(session_connection(session), rows[0]))]
+    inserted = session_connection(session).execute(_INSERT_ROWS, list(rows))
     return [int(row_id or 0) for row_id in inserted.scalars()]
 
 
@@ -161,7 +161,7 @@ def first_in_chats(
     for row in rows:
         if claim is None or row.channel in claim.channels:
             firsts.setdefault((row.channel, row.chat_id), row.id)
-    connection = session.connection()
+    connection = session_connection(session)
     if claim is None:
         clear = {
             chat
@@ -194,4 +194,4 @@ def first_in_chats(
 def insert_reminder_logs(session: Session, logs: Sequence[Mapping[str, Any]]) -> None:
     """Reminder log keys (unique: IntegrityError when another sweep wrote one first)."""
     if logs:
-        session.connection().execute(insert(ReminderLog), list(logs))
+        session_connection(session).execute(insert(ReminderLog), list(logs))
