@@ -35,8 +35,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from storage import rollup_packing
 from storage.models import Assignment, AssignmentStatus, ProgressUpdate, Task
 from storage.prepared import Prepared
+from storage.rollup_packing import columns, packed, unpack
 from storage.rollup_sql import (
     AS_OF,
     AS_OF_DAY,
@@ -90,10 +92,6 @@ BINDS = (
     ),
 )
 Shape = tuple[bool, str | None]  # (historic, mark) of a window: what its statement reads
-# The eight figures of a window travel as three sums of packed integers, ``PACKING`` bits a
-# figure (three in 63 bits): a group of up to 2,097,151 assignments (the nation has about
-# 100,000 in all). A larger group is counted again with one sum per figure (``grouped``).
-PACKING: int | None = 21
 FIGURES = ("st", "overdue", "silent", "newly", "pct")
 
 
@@ -114,7 +112,7 @@ def _done_between(assignment_id: Any, b: Binds) -> Any:
 
 def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
     """One row's figures for one window, labelled ``<prefix><figure>``; with ``bits``,
-    packed into three integers (``PACKING``)."""
+    packed into two or three integers (``storage.rollup_packing``)."""
     historic, mark = shape
     c = state_columns(historic, mark, b.as_of)
     aid = col(Assignment.id)
@@ -151,25 +149,9 @@ def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
             "pct": case((st == DONE, const(100)), else_=pct),
         }
         return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
-    # Each ``CASE st WHEN …`` evaluates the status once: SQLite does not share a repeated
-    # expression, and the status at a past moment is a long one.
-    one, two = const(1 << bits), const(1 << 2 * bits)
-    flags = case((late, one), else_=ZERO) + case((quiet, two), else_=ZERO)
-    status = {
-        AssignmentStatus.NOT_STARTED: ONE,
-        AssignmentStatus.IN_PROGRESS: one,
-        AssignmentStatus.DONE: two,
-    }
-    packed = [
-        case({const(k): v for k, v in status.items()}, value=st, else_=ZERO),
-        case({DONE: ZERO, const(AssignmentStatus.BLOCKED): ONE + flags}, value=st, else_=flags),
-        case(
-            {DONE: case((newly_done, ONE), else_=ZERO) + const(100 << bits)},
-            value=st,
-            else_=pct * one,
-        ),
-    ]
-    return [v.label(f"{b.prefix}p{i}") for i, v in enumerate(packed)]
+    # One ``CASE st WHEN …`` per packed column (``storage.rollup_packing``).
+    integers = packed(st, late, quiet, newly_done, pct, bits)
+    return [v.label(f"{b.prefix}p{i}") for i, v in enumerate(integers)]
 
 
 def _count(condition: Any) -> Any:
@@ -178,7 +160,7 @@ def _count(condition: Any) -> Any:
 
 def _sums(r: Any, prefix: str, bits: int | None) -> list[Any]:
     if bits is not None:
-        return [func.coalesce(func.sum(r[f"{prefix}p{i}"]), ZERO) for i in range(3)]
+        return [func.coalesce(func.sum(r[f"{prefix}p{i}"]), ZERO) for i in range(columns(bits))]
     st = r[f"{prefix}st"]
     return [
         _count(st == const(AssignmentStatus.NOT_STARTED)),
@@ -187,22 +169,6 @@ def _sums(r: Any, prefix: str, bits: int | None) -> list[Any]:
         _count(st == const(AssignmentStatus.BLOCKED)),
         *(func.coalesce(func.sum(r[f"{prefix}{name}"]), ZERO) for name in FIGURES[1:]),
     ]
-
-
-def unpack(sums: Sequence[int], bits: int) -> tuple[int, ...]:
-    """The eight figures of ``Counts`` from a group's three packed sums."""
-    mask = (1 << bits) - 1
-    a, b, c = int(sums[0]), int(sums[1]), int(sums[2])  # PostgreSQL: numeric sums
-    return (
-        a & mask,
-        a >> bits & mask,
-        a >> 2 * bits,
-        b & mask,
-        b >> bits & mask,
-        b >> 2 * bits,
-        c & mask,
-        c >> bits,
-    )
 
 
 KEY_TYPES = {"child_id": Integer, "task_id": Integer, "role": Integer}
@@ -234,7 +200,7 @@ def statement(
     bits: int | None,
 ) -> Prepared:
     """(set index, child, task, role, count, then per window the eight figures, or with
-    ``bits`` three packed sums) per group of each set; compiled once and run on the cursor
+    ``bits`` two or three packed sums) per group of each set; compiled once and run on the cursor
     (``storage.prepared``)."""
     windows = list(zip(shapes, BINDS, strict=False))
     figures = [f for shape, b in windows for f in _figures(shape, b, bits)]
@@ -297,9 +263,18 @@ def grouped(
     }
     for window, b in zip(windows, BINDS, strict=False):
         values.update(b.values(window))
-    rows = _run(session, scope, windows, sets, values, PACKING)
-    if rows is None:  # a group too large to pack: the same figures, one sum each
-        rows = _run(session, scope, windows, sets, values, None)
+    rows = None
+    hint = (scope.root_id, tuple(sets))
+    too_few = _TOO_FEW.get(hint, 0)
+    for bits in (*(b for b in rollup_packing.PACKING if b > too_few), None):
+        rows = _run(session, scope, windows, sets, values, bits)
+        if rows is not None:
+            break
+        # A group too large for ``bits``: counted again with a wider packing, or one sum
+        # each; the next roll-up of this scope starts wider.
+        if len(_TOO_FEW) >= HINTS:
+            _TOO_FEW.clear()
+        _TOO_FEW[hint] = max(too_few, bits or 0)
     assert rows is not None
     out: list[list[list[GroupRow]]] = [[[] for _ in windows] for _ in sets]
     roles = scope.roles
@@ -308,6 +283,12 @@ def grouped(
         for w, found in enumerate(out[index]):
             found.append(GroupRow(child, task, name, figures[w]))
     return out
+
+
+# (root, key sets) → the most bits a figure known too few for its groups: only which packing
+# to try first, never a figure (the counts always come from the statement just run).
+_TOO_FEW: dict[tuple[int, tuple[tuple[str, ...], ...]], int] = {}
+HINTS = 4096
 
 
 Row = tuple[int, int | None, int | None, int | None, list[tuple[int, ...]]]  # role: its index
@@ -341,7 +322,7 @@ def _run(
         if bits is None or "overflow" not in str(error):
             raise
         return None
-    width = 3 if bits is not None else len(FIGURES) + 3
+    width = columns(bits) if bits is not None else len(FIGURES) + 3
     starts = range(5, 5 + width * len(windows), width)
     out: list[Row] = []
     if bits is None:
@@ -353,5 +334,6 @@ def _run(
     for row in found:
         if row[4] >= limit:
             return None
-        out.append((row[0], row[1], row[2], row[3], [unpack(row[i : i + 3], bits) for i in starts]))
+        figures = [unpack(row[i : i + width], bits) for i in starts]
+        out.append((row[0], row[1], row[2], row[3], figures))
     return out
