@@ -288,7 +288,10 @@ def grouped(
 # (root, key sets) → the most bits a figure known too few for its groups: only which packing
 # to try first, never a figure (the counts always come from the statement just run).
 _TOO_FEW: dict[tuple[int, tuple[tuple[str, ...], ...]], int] = {}
-HINTS = 4096
+# Only a scope with a group of 1,024 rows or more gets a hint (the nation, a large
+# province), a few key sets each: a thousand never fill up in practice, and a full table is
+# cleared rather than grown.
+HINTS = 1000
 
 
 Row = tuple[int, int | None, int | None, int | None, list[tuple[int, ...]]]  # role: its index
