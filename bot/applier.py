@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
 from bot.channels import menu
 from bot.config import Settings
 from bot.dbprocess import Recipe
@@ -23,6 +21,7 @@ from bot.pipeline import apply_inbound, conversation_settings
 from bot.routing import Routing
 from handlers.context import ConversationSettings
 from handlers.types import Inbound
+from storage.bind import Bind
 from storage.queue import ClaimTerms, QueuedRow
 
 if TYPE_CHECKING:  # the registry imports every platform library: not in the database process
@@ -63,7 +62,7 @@ class ChannelFacts:
 
 
 class Applier:
-    def __init__(self, engine: Engine, settings: Settings, facts: ChannelFacts) -> None:
+    def __init__(self, engine: Bind, settings: Settings, facts: ChannelFacts) -> None:
         self.engine = engine
         self.settings = settings
         self.facts = facts
@@ -97,6 +96,6 @@ class Applier:
         return Applied(ids, handed, bool(reported))
 
 
-def rebuild_applier(engine: Engine, settings: Settings, facts: ChannelFacts) -> Applier:
-    """The applier in the database process, on that process's engine."""
+def rebuild_applier(engine: Bind, settings: Settings, facts: ChannelFacts) -> Applier:
+    """The applier in the database process, on the connection it holds."""
     return Applier(engine, settings, facts)

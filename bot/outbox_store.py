@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, text, tuple_
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import col, func, or_, select
 
 from bot.channels import menu
 from bot.channels.base import OutgoingMessage, SendResult
@@ -27,6 +26,8 @@ from bot.dbprocess import Recipe
 from bot.routing import Routing
 from handlers.types import Button
 from kernel.clock import Clock, SystemClock
+from storage import bind
+from storage.bind import Bind
 from storage.models import OUTBOX_PENDING_SQL, OutboxMessage, OutboxStatus
 from storage.outbox_rows import (
     Claim,
@@ -128,7 +129,7 @@ class OutboxStore:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Bind,
         channels: Sequence[str],
         settings: Settings,
         clock: Clock,
@@ -186,7 +187,7 @@ class OutboxStore:
 
     def load_pending(self, after_id: int, now: datetime) -> list[PendingRow]:
         """The next batch of pending rows after ``after_id``, in id order."""
-        with self.engine.connect() as connection:
+        with bind.connect(self.engine) as connection:
             rows = connection.execute(self._next_batch, {"after": after_id, "now": now})
             return [snapshot(row, self.worker_id) for row in rows]
 
@@ -195,7 +196,7 @@ class OutboxStore:
         (a reply), with every earlier pending row of those chats, in id order: the reply can
         go at once without overtaking what its chat was sent before."""
         params = {"after": after_id, "now": now, "priority": priority}
-        with self.engine.connect() as connection:
+        with bind.connect(self.engine) as connection:
             urgent = connection.execute(self._urgent, params).all()
             if not urgent:
                 return []
@@ -211,7 +212,7 @@ class OutboxStore:
             return [snapshot(row, self.worker_id) for row in rows]
 
     def earliest_scheduled(self, now: datetime) -> datetime | None:
-        with Session(self.engine) as session:
+        with bind.session(self.engine) as session:
             return session.exec(
                 select(func.min(OutboxMessage.next_attempt_at))
                 .where(text(OUTBOX_PENDING_SQL))  # ix_outbox_due
@@ -222,14 +223,14 @@ class OutboxStore:
     def claim_many(self, rows: list[PendingRow]) -> list[bool]:
         """Claim ``rows`` in one transaction (``claim_rows``); whether each was taken."""
         claims = [Claim(row.id, row.attempts, row.channel, row.chat_id) for row in rows]
-        with self.engine.begin() as connection:  # Core only: no session to keep
+        with bind.begin(self.engine) as connection:  # Core only: no session to keep
             taken = claim_rows(connection, claims, self.clock.now(), self.lease, self.worker_id)
         return [row.id in taken for row in rows]
 
     def release_many(self, rows: list[PendingRow]) -> int:
         """This worker's claims of ``rows``, which it will not send on: due again now."""
         ids = [row.id for row in rows]
-        with self.engine.begin() as connection:  # Core only: no session to keep
+        with bind.begin(self.engine) as connection:  # Core only: no session to keep
             return release_rows(connection, ids, self.worker_id, self.clock.now())
 
     def recover_claims(self) -> int:
@@ -238,14 +239,14 @@ class OutboxStore:
         may be sending, and only claims whose lease ran out are released (the others come
         due by themselves when their lease ends)."""
         shared = self.engine.dialect.name != "sqlite"
-        with Session(self.engine) as session:
+        with bind.session(self.engine) as session:
             released = release_claims(session, self.channels, self.clock.now(), expired_only=shared)
             session.commit()
             return released
 
     def _update(self, row_id: int, **values: Any) -> None:
         """Record an outcome: the claim ends with it."""
-        with Session(self.engine) as session:
+        with bind.session(self.engine) as session:
             record_outcome(session, row_id, **values)
             session.commit()
 
@@ -256,10 +257,10 @@ class OutboxStore:
         now = self.clock.now()
         ids = [(row.id, result.external_message_id) for row, result in sent]
         if not any(row.channel in self.menu_channels for row, _result in sent):
-            with self.engine.begin() as connection:  # Core only: no session to keep
+            with bind.begin(self.engine) as connection:  # Core only: no session to keep
                 mark_sent_rows(connection, ids, now)
             return [None] * len(sent)
-        with Session(self.engine) as session:
+        with bind.session(self.engine) as session:
             mark_sent_rows(session, ids, now)
             for row, result in sent:
                 if row.channel in self.menu_channels:
@@ -307,7 +308,7 @@ class OutboxStore:
         now = self.clock.now()
         reason = f"contact stopped: {error}"
         moved = 0
-        with Session(self.engine) as session:
+        with bind.session(self.engine) as session:
             mark_identity_unreachable(session, row.channel, row.chat_id, now)
             waiting = pending_for_officials(session, row.channel, row.chat_id)
             targets = self.routing.recipients(session, waiting, now)
@@ -328,14 +329,14 @@ class OutboxStore:
 
 
 def rebuild_store(
-    engine: Engine,
+    engine: Bind,
     channels: Sequence[str],
     settings: Settings,
     menu_channels: Sequence[str],
     routing: Routing,
     worker_id: str,
 ) -> OutboxStore:
-    """The outbox store in the database process, on that process's engine (the routing is
+    """The outbox store in the database process, on the connection it holds (the routing is
     the parent's: building it imports every platform library).
 
     A store is built when a database process starts: the bot's first, or one replacing a

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -30,6 +29,8 @@ from handlers.context import ConversationSettings, HandlerContext
 from handlers.types import Inbound, Outbound, Reply, ReportKind, ReportRequest
 from kernel.i18n import _, use_locale
 from kernel.textnorm import clean
+from storage import bind
+from storage.bind import Bind
 from storage.identities import (
     Link,
     find_sender,
@@ -291,10 +292,10 @@ def _cleaned(inbound: Inbound) -> Inbound:
     )
 
 
-def record_unreadable(engine: Engine, channel: str, update_key: str, now: datetime) -> bool:
+def record_unreadable(engine: Bind, channel: str, update_key: str, now: datetime) -> bool:
     """Record an update the channel could not read as processed, so it is never applied and
     a redelivery of it is recognised; False if it already was."""
-    with Session(engine) as session:
+    with bind.session(engine) as session:
         try:
             mark_processed(session, channel, update_key, now)
         except IntegrityError:
@@ -330,7 +331,7 @@ def _refuse_group(
 
 
 def apply_inbound(
-    engine: Engine,
+    engine: Bind,
     inbound: Inbound,
     settings: Settings,
     now: datetime,
@@ -364,7 +365,7 @@ def apply_inbound(
     routing = routing or _routing(settings)
     conversation = conversation or conversation_settings(settings)
     jobs: list[int] = []
-    with Session(engine, expire_on_commit=False) as session:
+    with bind.session(engine, expire_on_commit=False) as session:
         try:
             if not _mark(session, inbound, now):
                 return None  # redelivered (or applied by another process meanwhile)

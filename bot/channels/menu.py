@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -28,6 +27,8 @@ from bot.pipeline import enqueue, key_digest
 from handlers.types import Button, Inbound, Outbound
 from kernel.i18n import _
 from kernel.textnorm import fold, nfc
+from storage import bind
+from storage.bind import Bind
 from storage.flood import MESSAGE, count_message
 from storage.identities import mark_processed
 from storage.menus import MenuItems, find_menu, save_menu
@@ -150,7 +151,7 @@ def stale_reply(current: tuple[tuple[Button, ...], ...]) -> Outbound:
 
 
 def resolve(
-    engine: Engine,
+    engine: Bind,
     inbound: Inbound,
     now: datetime,
     *,
@@ -162,7 +163,7 @@ def resolve(
     other update, so a redelivery does not answer twice). A stale choice counts as a message
     for the flood guard (``flood``): past ``messages_per_minute`` it is recorded and not
     answered, since every answer costs a message on the platform."""
-    with Session(engine, expire_on_commit=False) as session:
+    with bind.session(engine, expire_on_commit=False) as session:
         choice = choose(session, inbound, grace=grace)
         if choice.payload is not None:
             return _pressed(inbound, choice.payload)
