@@ -10,12 +10,13 @@ which runs them one after another as the one database thread did (see ``bot.dbth
 
 ``DatabaseProcess.run(obj.method, *args)`` awaits ``method(*args)`` run by the process on its
 copy of ``obj``: the copy is built once, from ``obj.recipe()`` (a module-level factory and
-plain arguments; the process passes its own engine first). Jobs, results and errors cross a
-socket pair as pickles (``bot.dbframes``: dataclasses and UTC datetimes without the standard
-pickle's Python steps). An error keeps its type and gets the process's traceback as a note.
-If the process ends (killed, crashed), the jobs waiting for it fail with
-``DatabaseProcessLost`` and the next job starts a new one: an update not applied is received
-again (the channels only confirm what was applied), an outbox row not claimed is read again.
+plain arguments; the process passes first the one connection it holds, ``storage.bind``).
+Jobs, results and errors cross a socket pair as pickles (``bot.dbframes``: dataclasses and
+UTC datetimes without the standard pickle's Python steps). An error keeps its type and gets
+the process's traceback as a note. If the process ends (killed, crashed), the jobs waiting
+for it fail with ``DatabaseProcessLost`` and the next job starts a new one: an update not
+applied is received again (the channels only confirm what was applied), an outbox row not
+claimed is read again.
 The process ignores SIGINT and SIGTERM: ``papi-bot run`` stops it after its own graceful
 stop (the "sent" of the messages in flight are written by it), and it ends by itself when
 its socket closes (``papi-bot run`` killed).
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.config import Settings
 from bot.dbframes import dumps
@@ -62,7 +63,8 @@ _CAN_PASS_FDS = os.name == "posix"  # its socket is handed over with pass_fds
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    """How the process builds its copy of an object: ``factory(engine, *args)``. The factory
+    """How the process builds its copy of an object: ``factory(held, *args)``, ``held``
+    the process's one connection (``storage.bind``). The factory
     is pickled by name (a module-level function), the arguments by value."""
 
     factory: Callable[..., Any]
@@ -301,7 +303,10 @@ def child_main() -> None:
     _kind, url, settings, level = pickle.loads(first)
     engine = _prepare(url, settings, level)
     try:
-        _serve(stream, sock, engine)
+        # One connection for every job: they run one after another, so a pool would only
+        # check the same connection out and in again around each (storage.bind).
+        with engine.connect() as held:
+            _serve(stream, sock, held)
     finally:
         engine.dispose()
 
@@ -316,14 +321,14 @@ def _prepare(url: str, settings: Settings, level: int) -> Engine:
     return make_engine(url)
 
 
-def _serve(stream: IO[bytes], sock: socket.socket, engine: Engine) -> None:
+def _serve(stream: IO[bytes], sock: socket.socket, held: Connection) -> None:
     objects: dict[int, Any] = {}
     while (frame := _read_frame(stream)) is not None:
         message = pickle.loads(frame)
         if message[0] == "build":
             _kind, key, recipe = message
             try:
-                objects[key] = recipe.factory(engine, *recipe.args)
+                objects[key] = recipe.factory(held, *recipe.args)
             except Exception as exc:  # every call on it answers this error
                 objects[key] = _portable(exc)
             continue

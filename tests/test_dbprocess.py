@@ -73,6 +73,18 @@ def test_a_job_writes_the_database_file_the_parent_reads(tmp_path: Path) -> None
     engine.dispose()
 
 
+def test_the_process_holds_one_connection_for_every_job(tmp_path: Path) -> None:
+    tally, other = Tally(None, 0), Tally(None, 0)
+
+    async def body(database: DatabaseProcess) -> list[tuple[str, int]]:
+        await database.run(tally.write, "first")  # a committed write in between
+        return [await database.run(tally.bound_to), await database.run(other.bound_to)]
+
+    (kind, held), (other_kind, other_held) = _with_process(tmp_path, body)
+    assert kind == other_kind == "Connection"  # not the engine: no pool check-out per job
+    assert held == other_held  # the same one for every object the process builds
+
+
 def test_an_error_keeps_its_type_and_the_process_traceback(tmp_path: Path) -> None:
     tally = Tally(None, 0)
 

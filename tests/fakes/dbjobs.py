@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
 
 from bot.dbprocess import Recipe
+from storage import bind
+from storage.bind import Bind
 
 
 class Tally:
     """Counts its calls where it runs; ``recipe`` carries the start."""
 
-    def __init__(self, engine: Engine | None, start: int) -> None:
+    def __init__(self, engine: Bind | None, start: int) -> None:
         self.engine = engine
         self.start = start
         self.calls = 0
@@ -34,10 +35,14 @@ class Tally:
     def write(self, value: str) -> int:
         """A row in the engine's database (a table of its own), committed: the row count."""
         assert self.engine is not None
-        with self.engine.begin() as connection:
+        with bind.begin(self.engine) as connection:
             connection.execute(text("CREATE TABLE IF NOT EXISTS tally (value TEXT)"))
             connection.execute(text("INSERT INTO tally (value) VALUES (:v)"), {"v": value})
             return int(connection.execute(text("SELECT count(*) FROM tally")).scalar_one())
+
+    def bound_to(self) -> tuple[str, int]:
+        """What this copy was built on (the class's name) and that object's identity."""
+        return type(self.engine).__name__, id(self.engine)
 
     def fail(self, message: str) -> None:
         raise LookupError(message)
@@ -56,5 +61,5 @@ class Tally:
         return seconds
 
 
-def rebuild_tally(engine: Engine, start: int) -> Tally:
+def rebuild_tally(engine: Bind, start: int) -> Tally:
     return Tally(engine, start)
