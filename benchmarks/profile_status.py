@@ -19,7 +19,12 @@ own CPU alone and contended: the share of the GIL's hand-overs in the database t
 process's CPU per update beside the thread's alone: what the hand-over costs (pickles, the
 socket, a wake-up per job): one at a time, and all at once (the process never waits).
 
-``--tiny`` (5 updates, top 5, contended and through the process too) is what CI runs, so
+``--held``: the database process's applier (``bot.applier``) on the engine, a pooled
+connection per unit of work, and on one connection held for good (``storage.bind``, as the
+process runs it), in alternating blocks of the same updates: each one's thread CPU per
+update and the median of the blocks' ratios.
+
+``--tiny`` (5 updates, top 5, contended, through the process and held too) is what CI runs, so
 the script cannot rot (``tests/e2e/test_benchmarks_tiny.py``); its figures mean nothing.
 """
 
@@ -30,8 +35,8 @@ import asyncio
 import cProfile
 import os
 import pstats
-import shutil
 import sqlite3
+import statistics
 import tempfile
 import threading
 import time
@@ -144,6 +149,35 @@ async def through_process(
         database.close(wait=True)
 
 
+def held_vs_engine(
+    engine: Engine, settings: Settings, inbound_for: Callable[[int], Inbound], keys: range
+) -> tuple[float, float, float]:
+    """The applier on ``engine`` and on one held connection, in turns over blocks of
+    ``keys`` (ten pairs): the median thread CPU seconds per update of each, and the median
+    of the pairs' ratios (held ÷ engine)."""
+    facts = ChannelFacts.of(settings, default_registry(settings))
+    with engine.connect() as held:
+        appliers = [Applier(engine, settings, facts), Applier(held, settings, facts)]
+
+        def one(applier: Applier) -> Callable[[int], None]:
+            def apply(i: int) -> None:
+                inbound = inbound_for(i)
+                applier.apply(inbound, inbound.received_at)
+
+            return apply
+
+        size = max(len(keys) // 20, 1)
+        blocks = [keys[n : n + size] for n in range(0, size * 20, size)]
+        cpu: list[list[float]] = [[], []]
+        for pair in range(10):
+            order = (0, 1) if pair % 2 == 0 else (1, 0)  # neither always goes first
+            for side, block in zip(order, blocks[2 * pair : 2 * pair + 2], strict=True):
+                cpu[side].append(thread_cpu(one(appliers[side]), block) / max(len(block), 1))
+    ratios = [h / e for e, h in zip(*cpu, strict=True) if e]
+    median = statistics.median
+    return median(cpu[0]), median(cpu[1]), median(ratios) if ratios else 0.0
+
+
 def process_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -156,9 +190,10 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="5 updates, top 5 (CI)")
     parser.add_argument("--contend", action="store_true", help="also with a busy second thread")
     parser.add_argument("--process", action="store_true", help="also through bot.dbprocess")
+    parser.add_argument("--held", action="store_true", help="engine vs one held connection")
     args = parser.parse_args()
     if args.tiny:
-        args.updates, args.top, args.contend, args.process = 5, 5, True, True
+        args.updates, args.top, args.contend, args.process, args.held = 5, 5, True, True, True
     # The flood guard stays on (its cost counts), but hundreds of replies a minute are the
     # point here: past 20 it would answer "please slow down" and apply nothing.
     settings = Settings(flood=FloodConfig(messages_per_minute=1000))
@@ -242,9 +277,14 @@ def main() -> None:
             one(i)
         plain, cpu = time.perf_counter() - start, time.process_time() - cpu
         floor_db = Path(folder) / "floor.db"
-        with engine.connect() as connection:  # the file as the captured run starts from
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copy(Path(folder) / "demo.db", floor_db)
+        # The file as the captured run starts from, copied by SQLite: a plain copy would open
+        # and close the live file here, and closing any descriptor of a file drops every
+        # POSIX lock this process holds on it, so a connection elsewhere (the database
+        # process) would take it for the last one and remove the WAL under this one's feet.
+        with sqlite3.connect(Path(folder) / "demo.db") as live, sqlite3.connect(floor_db) as copy:
+            live.backup(copy)
+        live.close()
+        copy.close()
         script: list[tuple[str, Any]] = []  # what a run sends to SQLite, commits too
 
         @event.listens_for(engine, "before_cursor_execute")
@@ -296,10 +336,20 @@ def main() -> None:
                 f"{1000 * alone:.2f} ms), all at once {1000 * parallel:.2f} ms "
                 f"({ratio(parallel)}); the caller's {1000 * caller:.2f} ms"
             )
+        if args.held:
+            held_keys = phase(7, max(args.updates, 20))
+            pooled, kept, ratio_held = held_vs_engine(engine, settings, inbound_for, held_keys)
+            print(
+                f"the applier on the engine {1000 * pooled:.3f} ms of CPU per update, on one "
+                f"held connection {1000 * kept:.3f} ms: held ÷ engine {ratio_held:.3f} "
+                "(median of ten alternating pairs)"
+            )
         applied = updates_so_far() - before
         expected = 3 * args.updates + (2 * args.updates if args.contend else 0)
         if args.process:  # alone, then through the process
             expected += args.updates + max(args.updates, 12)
+        if args.held:
+            expected += max(args.updates, 20) // 20 * 20
         assert applied == expected, f"{applied} status changes for {expected}"
         stats = pstats.Stats(profile).strip_dirs()
         stats.sort_stats("cumulative").print_stats(args.top)

@@ -126,6 +126,11 @@ BENCHES = (
                 rf"the caller's {N} ms$",
                 1,
             ),
+            (
+                rf"^the applier on the engine {N} ms of CPU per update, on one held connection "
+                rf"{N} ms: held ÷ engine {N} \(median of ten alternating pairs\)$",
+                1,
+            ),
             (r"Ordered by: cumulative time", 1),
             (r"Ordered by: internal time", 1),
         ),
