@@ -106,15 +106,20 @@ def previous(
 def rank(rows: Sequence[tuple[int, Counts, str]]) -> dict[int, int]:
     """Competition ranking (1, 2, 2, 4) by completion desc, then overdue asc; the name only
     orders ties for display."""
-    keyed = [((counts.completion, counts.overdue), unit_id, name) for unit_id, counts, name in rows]
-    keyed.sort(key=lambda r: (-r[0][0], r[0][1], r[2]))
+    # Plain tuples sorted as they are (no key function: a province ranks 100+ communes on
+    # every roll-up); the input position keeps equal names in their order, as a stable sort.
+    keyed = [
+        (-counts.completion, counts.overdue, name, position, unit_id)
+        for position, (unit_id, counts, name) in enumerate(rows)
+    ]
+    keyed.sort()
     ranks: dict[int, int] = {}
     previous_key: tuple[float, int] | None = None
     current = 0
-    for position, (key, unit_id, _name) in enumerate(keyed, start=1):
-        if key != previous_key:
-            current = position
-            previous_key = key
+    for place, (completion, overdue, _name, _position, unit_id) in enumerate(keyed, start=1):
+        if (completion, overdue) != previous_key:
+            current = place
+            previous_key = (completion, overdue)
         ranks[unit_id] = current
     return ranks
 
