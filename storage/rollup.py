@@ -137,8 +137,10 @@ def _load_tasks(session: Session, rows: Sequence[GroupRow]) -> dict[int, TaskInf
 def _key_sets(one_set: bool) -> list[tuple[str, ...]]:
     # Groups ≈ children × tasks: with few children (the nation's provinces, a province's
     # districts) one key set (child, task, role) is cheapest and gives the matrix for free;
-    # with many (a province's 100+ communes) two narrower ones are.
-    return [GROUP_KEYS] if one_set else [("child_id", "role"), ("task_id",)]
+    # with many (a province's 100+ communes) two narrower ones are. The role goes with the
+    # task, the smaller set: a province's 30 tasks × 2 roles, not 97 communes × 2, so the
+    # children and the roles fold fewer rows (the children one row each).
+    return [GROUP_KEYS] if one_set else [("child_id",), ("task_id", "role")]
 
 
 def rollup(
@@ -192,7 +194,7 @@ def rollup(
         as_of=window.as_of,
         silence_days=silence_days,
         totals=rollup_fold.total(task_sums),
-        roles=rollup_fold.fold((r.role or "", r.values) for r in child_rows),
+        roles=rollup_fold.fold((r.role or "", r.values) for r in task_rows),
         dimensions=dimensions,
         subdimensions=subdimensions,
         children=rollup_fold.children(

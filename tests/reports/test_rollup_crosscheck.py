@@ -127,9 +127,11 @@ def test_sql_and_python_agree(
     assert {u.unit_id: u.counts for u in result.children if u.counts.total} == by_child
     assert sum((t.counts for t in result.tasks), Counts()) == totals
     assert sum((d.counts for d in result.dimensions), Counts()) == totals
+    assert sum(result.roles.values(), Counts()) == totals
     full = rollup(session, root, period, now, silence_days=30, with_matrix=True)
-    assert (full.totals, full.children, full.tasks) == (
+    assert (full.totals, full.roles, full.children, full.tasks) == (
         result.totals,
+        result.roles,
         result.children,
         result.tasks,
     )
