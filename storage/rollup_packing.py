@@ -20,7 +20,7 @@ roll-up (``storage.rollup_pass.grouped``), never the figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import case
@@ -41,11 +41,23 @@ def columns(bits: int) -> int:
     return 2 if bits <= NARROW_MAX_BITS else 3
 
 
-def packed(st: Any, late: Any, quiet: Any, newly_done: Any, pct: Any, bits: int) -> list[Any]:
+ByDone = Callable[[Callable[[Any], Any], Any], Any]
+
+
+def flagged(newly: Any, if_newly: int, otherwise: int) -> Any:
+    """``if_newly`` where the row was done in the period, else ``otherwise``; ``newly`` is a
+    condition, or a bool where the branch already knows (no ``CASE WHEN 1``: PostgreSQL wants
+    a boolean)."""
+    if isinstance(newly, bool):
+        return const(if_newly if newly else otherwise)
+    return case((newly, const(if_newly)), else_=const(otherwise))
+
+
+def packed(st: Any, late: Any, quiet: Any, pct: Any, bits: int, by_done: ByDone) -> list[Any]:
     """A row's figures as ``columns(bits)`` integers: ``st`` its status, ``late`` and
-    ``quiet`` the conditions of overdue and silent (counted when not done), ``newly_done``
-    that of done in the period (counted when done), ``pct`` its percent when not done."""
-    newly = case((newly_done, ONE), else_=ZERO)
+    ``quiet`` the conditions of overdue and silent (counted when not done), ``pct`` its
+    percent when not done; ``by_done(done, other)`` gives ``done(newly)`` for a row done at
+    the window's end (``newly``: done in the period) and ``other`` for the rest."""
     if columns(bits) == 2:
         flags = case((late, const(1 << 4 * bits)), else_=ZERO) + case(
             (quiet, const(1 << 5 * bits)), else_=ZERO
@@ -58,7 +70,7 @@ def packed(st: Any, late: Any, quiet: Any, newly_done: Any, pct: Any, bits: int)
         }
         return [
             case({const(k): v for k, v in status.items()}, value=st, else_=flags),
-            case({DONE: newly * const(1 << PERCENT_BITS) + const(100)}, value=st, else_=pct),
+            by_done(lambda newly: flagged(newly, (1 << PERCENT_BITS) + 100, 100), pct),
         ]
     one, two = const(1 << bits), const(1 << 2 * bits)
     flags = case((late, one), else_=ZERO) + case((quiet, two), else_=ZERO)
@@ -70,7 +82,7 @@ def packed(st: Any, late: Any, quiet: Any, newly_done: Any, pct: Any, bits: int)
     return [
         case({const(k): v for k, v in status.items()}, value=st, else_=ZERO),
         case({DONE: ZERO, const(AssignmentStatus.BLOCKED): ONE + flags}, value=st, else_=flags),
-        case({DONE: newly + const(100 << bits)}, value=st, else_=pct * one),
+        by_done(lambda newly: flagged(newly, (100 << bits) + 1, 100 << bits), pct * one),
     ]
 
 

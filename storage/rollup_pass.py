@@ -12,7 +12,7 @@ read the rows from one materialised CTE, not from a second walk.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -38,7 +38,7 @@ from sqlmodel import Session, col
 from storage import rollup_packing
 from storage.models import Assignment, AssignmentStatus, ProgressUpdate, Task
 from storage.prepared import Prepared
-from storage.rollup_packing import columns, packed, unpack
+from storage.rollup_packing import columns, flagged, packed, unpack
 from storage.rollup_sql import (
     AS_OF,
     AS_OF_DAY,
@@ -130,11 +130,23 @@ def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
     # ``coalesce(a, b)`` rather than ``CASE WHEN a IS NOT NULL THEN a ELSE b END``: SQLite
     # evaluates ``a`` (a CASE itself for a past moment) once, not twice.
     not_done_at_start = func.coalesce(c["done_since"] >= b.start, at_start != DONE)
-    newly_done = case(
-        (recurring, done_in_window),
-        (and_(c["st"] == DONE, c["done_at"] >= b.start), not_done_at_start),
-        else_=false(),
-    )
+    newly_done = case((c["done_at"] >= b.start, not_done_at_start), else_=false())
+
+    def by_done(done: Callable[[Any], Any], other: Any) -> Any:
+        """``done(newly)`` where the row is done at the window's end, else ``other``. Split
+        by the task's kind first, rather than ``CASE st WHEN 'done'``: ``st`` and "done in
+        the period" would each test the kind and probe a recurring task's window, and four
+        rows in five are done (the province's grouped statement 3 % cheaper, "Roll-up,
+        fourteenth pass")."""
+        return case(
+            (
+                recurring,
+                case((done_in_window, done(True)), (c["st"] == DONE, done(False)), else_=other),
+            ),
+            (c["st"] == DONE, done(newly_done)),
+            else_=other,
+        )
+
     lu = c["lu"]
     late = and_(kind == const("date"), due < b.as_of_day)
     quiet = func.coalesce(lu, created) < b.cutoff  # never updated: silent since its creation
@@ -145,12 +157,12 @@ def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
             "st": st,
             "overdue": case((and_(not_done, late), ONE), else_=ZERO),
             "silent": case((and_(not_done, quiet), ONE), else_=ZERO),
-            "newly": case((and_(st == DONE, newly_done), ONE), else_=ZERO),
-            "pct": case((st == DONE, const(100)), else_=pct),
+            "newly": by_done(lambda newly: flagged(newly, 1, 0), ZERO),
+            "pct": by_done(lambda _newly: const(100), pct),
         }
         return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
     # One ``CASE st WHEN …`` per packed column (``storage.rollup_packing``).
-    integers = packed(st, late, quiet, newly_done, pct, bits)
+    integers = packed(st, late, quiet, pct, bits, by_done)
     return [v.label(f"{b.prefix}p{i}") for i, v in enumerate(integers)]
 
 
