@@ -1,10 +1,17 @@
 """What a roll-up is: frozen figures that the digest, bot answers, XLSX, DOCX, CSV and chart
-render (``storage.rollup`` computes them)."""
+render (``storage.rollup`` computes them).
+
+The records a roll-up builds by the hundred (a province: a ``Counts`` and a ``UnitRow`` per
+commune, a ``TaskRow`` per task) are named tuples, immutable as the frozen dataclasses
+they were and four times cheaper to build (0.2 µs against 0.8–0.9 µs: a frozen dataclass
+sets each field through ``object.__setattr__``), about 0.2 ms of a province's 5 ms roll-up
+("Roll-up, fourteenth pass" in docs/performance.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from storage.models import Unit
 from storage.periods import Period
@@ -12,8 +19,7 @@ from storage.periods import Period
 UNCLASSIFIED = ""  # dimension key of tasks the plan import could not place
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(NamedTuple):
     not_started: int = 0
     in_progress: int = 0
     done: int = 0
@@ -36,8 +42,9 @@ class Counts:
     def average_percent(self) -> float:
         return round(self.percent_sum / self.total, 1) if self.total else 0.0
 
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Counts)))
+    def __add__(self, other: Counts) -> Counts:  # type: ignore[override]
+        """Figure by figure (a tuple's ``+`` would join them)."""
+        return Counts(*(mine + theirs for mine, theirs in zip(self, other, strict=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +55,7 @@ class DimensionRow:
     max_score: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UnitRow:
+class UnitRow(NamedTuple):
     unit_id: int
     code: str
     name: str
@@ -59,8 +65,7 @@ class UnitRow:
     rank_of: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class TaskRow:
+class TaskRow(NamedTuple):
     task_id: int
     plan_id: int
     order: int
