@@ -75,13 +75,16 @@ class Prepared:
     """A Core statement run on the connection's cursor where SQLAlchemy's path adds nothing.
 
     ``keyed``: the statement's columns come from the parameters' names (``insert(table)``
-    with no values), so it is compiled once per set of names."""
+    with no values), so it is compiled once per set of names. ``row``: a named tuple class
+    whose fields are the result columns in order; the rows are built as it, not as a named
+    tuple of their own that the caller would copy (a roll-up reads 100+ children)."""
 
-    __slots__ = ("_plans", "keyed", "statement")
+    __slots__ = ("_plans", "keyed", "row", "statement")
 
-    def __init__(self, statement: Any, *, keyed: bool = False) -> None:
+    def __init__(self, statement: Any, *, keyed: bool = False, row: Any = None) -> None:
         self.statement = statement
         self.keyed = keyed
+        self.row = row
         self._plans: dict[tuple[str, tuple[str, ...] | None], _Plan] = {}
 
     def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
@@ -137,7 +140,9 @@ class Prepared:
         plan = self._plan_for(connection, params)
         if plan.sql is None or _listened(connection):
             result = connection.execute(self.statement, dict(params))
-            return [*result] if result.returns_rows else result.rowcount
+            if not result.returns_rows:
+                return result.rowcount
+            return [*map(self.row._make, result)] if self.row is not None else [*result]
         values = _values(plan, params)
         driver = connection.connection.driver_connection
         assert driver is not None
@@ -185,7 +190,9 @@ class Prepared:
                 compiled.string, tuple(binds), take=take, processors=processors, spread=spread
             )
         keys = [entry.keyname for entry in columns]
-        row = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+        row: Any = self.row or namedtuple("Row", keys, rename=True)
+        if len(row._fields) != len(keys):
+            raise ValueError(f"{row.__name__} has {len(row._fields)} fields, not {len(keys)}")
         results = tuple(
             (index, process)
             for index, entry in enumerate(columns)

@@ -95,12 +95,6 @@ def _statements() -> dict[str, Prepared]:
     retired = col(Plan.retired_at)
     statements = {
         "retired": select(retired).where(retired < bindparam("later")),
-        "children": select(*(read_plain(col(getattr(Unit, n))) for n in UnitInfo._fields)).where(
-            col(Unit.parent_id) == bindparam("parent_id")
-        ),
-        "tasks": select(*(col(getattr(Task, name)) for name in TaskInfo._fields)).where(
-            any_of(col(Task.id), "ids")
-        ),
         "units": select(col(Unit.id), col(Unit.name), col(Unit.path)).where(
             any_of(col(Unit.id), "ids")
         ),
@@ -112,7 +106,15 @@ def _statements() -> dict[str, Prepared]:
             Score.index_name == bindparam("index_name"),
         ),
     }
-    return {name: Prepared(statement) for name, statement in statements.items()}
+    prepared = {name: Prepared(statement) for name, statement in statements.items()}
+    # Built as the named tuples the fold takes (``Prepared``'s ``row``): no copy per row.
+    children = select(*(read_plain(col(getattr(Unit, n))) for n in UnitInfo._fields))
+    prepared["children"] = Prepared(
+        children.where(col(Unit.parent_id) == bindparam("parent_id")), row=UnitInfo
+    )
+    tasks = select(*(col(getattr(Task, name)) for name in TaskInfo._fields))
+    prepared["tasks"] = Prepared(tasks.where(any_of(col(Task.id), "ids")), row=TaskInfo)
+    return prepared
 
 
 def _retired_before(session: Session, moment: datetime) -> list[datetime]:
@@ -122,16 +124,16 @@ def _retired_before(session: Session, moment: datetime) -> list[datetime]:
 
 
 def _child_units(session: Session, unit_id: int) -> list[UnitInfo]:
-    rows = _statements()["children"].rows(reader(session), {"parent_id": unit_id})
-    return [UnitInfo(*row) for row in rows]
+    rows: list[UnitInfo] = _statements()["children"].rows(reader(session), {"parent_id": unit_id})
+    return rows
 
 
 def _load_tasks(session: Session, rows: Sequence[GroupRow]) -> dict[int, TaskInfo]:
     ids = sorted({row.task_id for row in rows if row.task_id is not None})
     if not ids:
         return {}
-    found = _statements()["tasks"].rows(reader(session), {"ids": ids})
-    return {row[0]: TaskInfo(*row) for row in found}
+    found: list[TaskInfo] = _statements()["tasks"].rows(reader(session), {"ids": ids})
+    return {row.id: row for row in found}
 
 
 def _key_sets(one_set: bool) -> list[tuple[str, ...]]:

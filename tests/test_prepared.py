@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from sqlalchemy import (
@@ -146,6 +146,33 @@ def test_no_listener_runs_on_the_cursor(engine: Engine, no_sqlalchemy: None) -> 
         found = SINCE.rows(connection, {"since": datetime(2026, 6, 22, 8, tzinfo=VIETNAM)})
         assert [row.name for row in found] == ["x"]
         assert RENAME.run(connection, {"row_id": 99, "new": "y"}) == 0
+
+
+class Dated(NamedTuple):
+    name: str
+    day: date | None
+
+
+DATED = Prepared(select(C.name, C.day).order_by(C.name), row=Dated)
+
+
+def test_rows_are_built_as_the_given_named_tuple_on_both_paths(engine: Engine) -> None:
+    with engine.begin() as connection:
+        INSERT.run(connection, {"name": "a", "day": date(2026, 6, 22), "size": 0})
+        INSERT.run(connection, {"name": "b", "size": 0})
+        direct = DATED.rows(connection)
+    through_sqlalchemy(engine)
+    with engine.connect() as connection:
+        slow = DATED.rows(connection)
+    expected = [Dated("a", date(2026, 6, 22)), Dated("b", None)]  # the Date column's type too
+    assert direct == slow == expected
+    assert {type(row) for row in [*direct, *slow]} == {Dated}
+
+
+def test_a_row_type_of_another_width_is_refused(connection: Connection) -> None:
+    wrong = Prepared(select(C.name, C.day, C.size), row=Dated)
+    with pytest.raises(ValueError, match="Dated has 2 fields, not 3"):
+        wrong.rows(connection)
 
 
 def test_a_keyed_insert_is_compiled_per_set_of_names(connection: Connection) -> None:
