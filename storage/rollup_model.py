@@ -5,7 +5,7 @@ The records a roll-up builds by the hundred (a province: a ``Counts`` and a ``Un
 commune, a ``TaskRow`` per task) are named tuples, immutable as the frozen dataclasses
 they were and four times cheaper to build (0.2 µs against 0.8–0.9 µs: a frozen dataclass
 sets each field through ``object.__setattr__``), about 0.2 ms of a province's 5 ms roll-up
-("Roll-up, fourteenth pass" in docs/performance.md)."""
+("Roll-up, eighth pass" in docs/performance.md)."""
 
 from __future__ import annotations
 

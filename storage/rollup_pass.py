@@ -137,7 +137,7 @@ def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
         by the task's kind first, rather than ``CASE st WHEN 'done'``: ``st`` and "done in
         the period" would each test the kind and probe a recurring task's window, and four
         rows in five are done (the province's grouped statement 3 % cheaper, "Roll-up,
-        fourteenth pass")."""
+        eighth pass")."""
         return case(
             (
                 recurring,
