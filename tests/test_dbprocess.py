@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot import dbprocess
 from bot.config import DatabaseConfig, Settings
@@ -83,6 +84,27 @@ def test_the_process_holds_one_connection_for_every_job(tmp_path: Path) -> None:
     (kind, held), (other_kind, other_held) = _with_process(tmp_path, body)
     assert kind == other_kind == "Connection"  # not the engine: no pool check-out per job
     assert held == other_held  # the same one for every object the process builds
+
+
+def test_a_lost_connection_fails_one_job_and_the_next_reconnects(tmp_path: Path) -> None:
+    tally = Tally(None, 0)
+
+    async def body(database: DatabaseProcess) -> tuple[BaseException, int]:
+        await database.run(tally.write, "before")
+        await database.run(tally.lose_connection)
+        with pytest.raises(DBAPIError) as raised:  # the job that meets it: its own error
+            await database.run(tally.write, "lost")
+        after = await database.run(tally.write, "after")  # a new driver connection
+        return raised.value, after
+
+    error, after = _with_process(tmp_path, body)
+    assert "closed database" in str(error)
+    assert after == 2  # "before" and "after": the failed job wrote nothing
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    with engine.connect() as connection:
+        values = connection.execute(text("SELECT value FROM tally ORDER BY value")).scalars()
+        assert list(values) == ["after", "before"]
+    engine.dispose()
 
 
 def test_an_error_keeps_its_type_and_the_process_traceback(tmp_path: Path) -> None:

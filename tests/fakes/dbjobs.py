@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from bot.dbprocess import Recipe
 from storage import bind
@@ -43,6 +44,14 @@ class Tally:
     def bound_to(self) -> tuple[str, int]:
         """What this copy was built on (the class's name) and that object's identity."""
         return type(self.engine).__name__, id(self.engine)
+
+    def lose_connection(self) -> None:
+        """Close the driver's connection under the held one, as a disk error or a killed
+        server would end it: SQLAlchemy does not know until it next uses it."""
+        assert isinstance(self.engine, Connection)  # the process's held connection
+        driver = self.engine.connection.dbapi_connection
+        assert driver is not None
+        driver.close()
 
     def fail(self, message: str) -> None:
         raise LookupError(message)
