@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from bot.app import inbound_applier
+from bot.attempts import LIMIT
 from bot.channels.telegram import TelegramChannel, TelegramReceiver, make_bot
 from bot.config import Settings
+from bot.dbthreads import DatabaseLost
 from bot.outbox import OutboxWorker
 from handlers.types import Inbound
 from kernel.clock import FixedClock
@@ -105,6 +107,66 @@ async def test_webhook_secret_is_required_and_redelivery_changes_nothing(
         await client.close()
         worker.close()
         await bot.session.close()
+
+
+def _message(update_id: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1750000000,
+            "chat": {"id": 12, "type": "private"},
+            "from": {"id": 12, "is_bot": False, "first_name": "A"},
+            "text": text,
+        },
+    }
+
+
+async def test_the_webhook_gives_up_an_update_of_its_own_but_never_one_the_database_fails(
+    clock: FixedClock, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram retries a webhook call answered 500, for as long as it keeps failing: an
+    update that fails for a reason of its own gets ``LIMIT`` calls, then is answered 200,
+    recorded as processed (a redelivery is then a no-op) and logged without its text; one
+    the database fails is answered 500 every time and never recorded, so it is not lost."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    recorded: list[str] = []
+    tries: list[str] = []
+
+    async def apply(inbound: Inbound) -> None:
+        tries.append(inbound.text or "")
+        if inbound.text == "poison 0912345678":
+            raise ValueError(f"cannot store {inbound.text}")
+        raise DatabaseLost("the database process died")
+
+    async def record(key: str) -> None:
+        recorded.append(key)
+
+    bot = make_bot(TOKEN, fake.base_url, timeout=5)
+    receiver = TelegramReceiver(bot, apply, clock, record=record)
+    client = TestClient(TestServer(receiver.webhook_app(SECRET), host="127.0.0.1"))
+    await client.start_server()
+    good = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    try:
+        poison = [
+            (await client.post("/telegram/webhook", json=_message(7, text), headers=good)).status
+            for text in ["poison 0912345678"] * LIMIT
+        ]
+        away = [
+            (await client.post("/telegram/webhook", json=_message(8, "xong"), headers=good)).status
+            for _ in range(2 * LIMIT)
+        ]
+    finally:
+        await client.close()
+        await bot.session.close()
+    assert poison == [500] * (LIMIT - 1) + [200]
+    assert away == [500] * (2 * LIMIT)
+    assert tries.count("xong") == 2 * LIMIT
+    assert len(recorded) == 1 and recorded[0].endswith(":7")  # the poison's own key only
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "ValueError" in errors[0].getMessage()
+    assert "0912345678" not in caplog.text and "poison" not in caplog.text
 
 
 def _free_port() -> int:

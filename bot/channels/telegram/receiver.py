@@ -248,7 +248,8 @@ class TelegramReceiver:
     def webhook_handler(self, secret: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         """Telegram's webhook call: 401 without the secret (any header value, compared on
         bytes in constant time), 413 too large, 400 not a JSON object, 500 if applying
-        failed (Telegram retries), else 200 (an unreadable update too: it was recorded)."""
+        failed (Telegram retries), else 200 (an unreadable update too: it was recorded; and
+        one given up after ``bot.attempts.LIMIT`` calls that failed for a reason of its own)."""
         if not secret:
             raise ValueError("a webhook needs a secret token (TELEGRAM_WEBHOOK_SECRET)")
 
