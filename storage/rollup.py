@@ -93,28 +93,28 @@ def _window(period: Period, now: datetime, silence_days: int) -> Window:
 @cache
 def _statements() -> dict[str, Prepared]:
     retired = col(Plan.retired_at)
-    statements = {
-        "retired": select(retired).where(retired < bindparam("later")),
-        "units": select(col(Unit.id), col(Unit.name), col(Unit.path)).where(
-            any_of(col(Unit.id), "ids")
+    unit_info = select(*(read_plain(col(getattr(Unit, n))) for n in UnitInfo._fields))
+    task_info = select(*(col(getattr(Task, name)) for name in TaskInfo._fields))
+    # The children and the tasks are built as the named tuples the fold takes (``row``).
+    return {
+        "retired": Prepared(select(retired).where(retired < bindparam("later"))),
+        "children": Prepared(
+            unit_info.where(col(Unit.parent_id) == bindparam("parent_id")), row=UnitInfo
         ),
-        "task_texts": select(col(Task.id), col(Task.order), col(Task.text)).where(
-            any_of(col(Task.id), "ids")
+        "tasks": Prepared(task_info.where(any_of(col(Task.id), "ids")), row=TaskInfo),
+        "units": Prepared(
+            select(col(Unit.id), col(Unit.name), col(Unit.path)).where(any_of(col(Unit.id), "ids"))
         ),
-        "scores": select(Score.unit_id, Score.year, Score.code, Score.score).where(
-            any_of(col(Score.unit_id), "ids"),
-            Score.index_name == bindparam("index_name"),
+        "task_texts": Prepared(
+            select(col(Task.id), col(Task.order), col(Task.text)).where(any_of(col(Task.id), "ids"))
+        ),
+        "scores": Prepared(
+            select(Score.unit_id, Score.year, Score.code, Score.score).where(
+                any_of(col(Score.unit_id), "ids"),
+                Score.index_name == bindparam("index_name"),
+            )
         ),
     }
-    prepared = {name: Prepared(statement) for name, statement in statements.items()}
-    # Built as the named tuples the fold takes (``Prepared``'s ``row``): no copy per row.
-    children = select(*(read_plain(col(getattr(Unit, n))) for n in UnitInfo._fields))
-    prepared["children"] = Prepared(
-        children.where(col(Unit.parent_id) == bindparam("parent_id")), row=UnitInfo
-    )
-    tasks = select(*(col(getattr(Task, name)) for name in TaskInfo._fields))
-    prepared["tasks"] = Prepared(tasks.where(any_of(col(Task.id), "ids")), row=TaskInfo)
-    return prepared
 
 
 def _retired_before(session: Session, moment: datetime) -> list[datetime]:
@@ -124,8 +124,7 @@ def _retired_before(session: Session, moment: datetime) -> list[datetime]:
 
 
 def _child_units(session: Session, unit_id: int) -> list[UnitInfo]:
-    rows: list[UnitInfo] = _statements()["children"].rows(reader(session), {"parent_id": unit_id})
-    return rows
+    return _statements()["children"].rows(reader(session), {"parent_id": unit_id})
 
 
 def _load_tasks(session: Session, rows: Sequence[GroupRow]) -> dict[int, TaskInfo]:

@@ -161,7 +161,7 @@ def _figures(shape: Shape, b: Binds, bits: int | None) -> list[Any]:
             "pct": by_done(lambda _newly: const(100), pct),
         }
         return [values[name].label(f"{b.prefix}{name}") for name in FIGURES]
-    # One ``CASE st WHEN …`` per packed column (``storage.rollup_packing``).
+    # One CASE per packed column (``storage.rollup_packing``).
     integers = packed(st, late, quiet, pct, bits, by_done)
     return [v.label(f"{b.prefix}p{i}") for i, v in enumerate(integers)]
 
