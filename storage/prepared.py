@@ -82,6 +82,12 @@ class Prepared:
     __slots__ = ("_plans", "keyed", "row", "statement")
 
     def __init__(self, statement: Any, *, keyed: bool = False, row: Any = None) -> None:
+        if row is not None and len(row._fields) != len(statement.selected_columns):
+            # Here, not at the first execution: on every database, not only on the cursor's.
+            raise ValueError(
+                f"{row.__name__} has {len(row._fields)} fields, "
+                f"not {len(statement.selected_columns)}"
+            )
         self.statement = statement
         self.keyed = keyed
         self.row = row
@@ -191,8 +197,6 @@ class Prepared:
             )
         keys = [entry.keyname for entry in columns]
         row: Any = self.row or namedtuple("Row", keys, rename=True)
-        if len(row._fields) != len(keys):
-            raise ValueError(f"{row.__name__} has {len(row._fields)} fields, not {len(keys)}")
         results = tuple(
             (index, process)
             for index, entry in enumerate(columns)
