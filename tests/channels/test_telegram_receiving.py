@@ -69,6 +69,19 @@ async def test_polling_confirms_an_update_only_after_it_was_applied(
     assert TOKEN not in caplog.text
 
 
+def _message(update_id: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1750000000,
+            "chat": {"id": 12, "type": "private"},
+            "from": {"id": 12, "is_bot": False, "first_name": "A"},
+            "text": text,
+        },
+    }
+
+
 async def test_webhook_secret_is_required_and_redelivery_changes_nothing(
     engine: Engine, clock: FixedClock, fake: FakeTelegram
 ) -> None:
@@ -80,16 +93,7 @@ async def test_webhook_secret_is_required_and_redelivery_changes_nothing(
     receiver = TelegramReceiver(bot, inbound_applier(engine, settings, clock, worker), clock)
     client = TestClient(TestServer(receiver.webhook_app(SECRET), host="127.0.0.1"))
     await client.start_server()
-    update = {
-        "update_id": 900,
-        "message": {
-            "message_id": 1,
-            "date": 1750000000,
-            "chat": {"id": 12, "type": "private"},
-            "from": {"id": 12, "is_bot": False, "first_name": "A"},
-            "text": "xin chào",
-        },
-    }
+    update = _message(900, "xin chào")
     try:
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             response = await client.post("/telegram/webhook", json=update, headers=headers)
@@ -107,19 +111,6 @@ async def test_webhook_secret_is_required_and_redelivery_changes_nothing(
         await client.close()
         worker.close()
         await bot.session.close()
-
-
-def _message(update_id: int, text: str) -> dict[str, object]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": 1750000000,
-            "chat": {"id": 12, "type": "private"},
-            "from": {"id": 12, "is_bot": False, "first_name": "A"},
-            "text": text,
-        },
-    }
 
 
 async def test_the_webhook_gives_up_an_update_of_its_own_but_never_one_the_database_fails(
