@@ -406,7 +406,19 @@ async def bench(
     *,
     db_process: bool = True,
 ) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-telegram-"))
+    with tempfile.TemporaryDirectory(prefix="bench-telegram-") as folder:  # gone at the end
+        await _bench(Path(folder), messages, officials, rounds, rate, settle_seconds, db_process)
+
+
+async def _bench(
+    tmp: Path,
+    messages: int,
+    officials: int,
+    rounds: int,
+    rate: float,
+    settle_seconds: float,
+    db_process: bool,
+) -> None:
     url = f"sqlite:///{tmp / 'bench.db'}"
     people = prepare(url, officials)
     per_user = max(1, messages // officials)

@@ -141,7 +141,11 @@ async def wait_until(check: Callable[[], bool], seconds: float, what: str) -> No
 
 
 async def bench(officials: int, messages: int, rounds: int) -> dict[str, Channel]:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-zalo-webhook-"))
+    with tempfile.TemporaryDirectory(prefix="bench-zalo-webhook-") as folder:  # gone at the end
+        return await _bench(Path(folder), officials, messages, rounds)
+
+
+async def _bench(tmp: Path, officials: int, messages: int, rounds: int) -> dict[str, Channel]:
     url = f"sqlite:///{tmp / 'bench.db'}"
     people = prepare(url, 2 * officials)
     telegram, zalo = FakeTelegram(TG_TOKEN), FakeZaloBot(ZALO_TOKEN)

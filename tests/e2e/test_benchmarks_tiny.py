@@ -41,6 +41,12 @@ Done = subprocess.CompletedProcess[str]
 
 
 @dataclass(frozen=True)
+class Ran:
+    done: Done
+    left: list[str]  # what the script left in its TMPDIR: it must clean up after itself
+
+
+@dataclass(frozen=True)
 class Bench:
     """A script, what its output must show, and (pattern, how many times) to find it."""
 
@@ -212,14 +218,14 @@ def _params() -> list[object]:
     return params
 
 
-def _run(bench: Bench, tmp: Path) -> Done:
+def _run(bench: Bench, tmp: Path) -> Ran:
     env = {**os.environ, "TMPDIR": str(tmp)}  # what a script leaves behind stays in pytest's
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     for name in ("PAPI_BOT_DATABASE_URL", "PAPI_BOT_CONFIG", "TELEGRAM_BOT_TOKEN"):
         env.pop(name, None)  # a developer's own database or bot must never be touched
     if bench.postgres:
         assert make_url(SERVER_URL).host in ("127.0.0.1", "localhost"), "tests use 127.0.0.1"
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / bench.script), "--tiny"],
         cwd=ROOT,
         env=env,
@@ -228,12 +234,13 @@ def _run(bench: Bench, tmp: Path) -> Done:
         timeout=TIMEOUT,
         stdin=subprocess.DEVNULL,
     )
+    return Ran(done, sorted(path.name for path in tmp.iterdir()))
 
 
 @pytest.fixture(scope="module")
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Future[Done]]]:
+) -> Iterator[dict[str, Future[Ran]]]:
     """Every selected, runnable script started (AT_ONCE at a time), slowest first."""
     selected = [
         item.callspec.params["bench"]
@@ -266,13 +273,15 @@ def _missing(text: str, expected: tuple[tuple[str, int], ...]) -> list[str]:
 
 @pytest.mark.parametrize("bench", _params())
 def test_the_tiny_run_prints_its_figures_beside_its_baseline(
-    bench: Bench, runs: dict[str, Future[Done]]
+    bench: Bench, runs: dict[str, Future[Ran]]
 ) -> None:
-    done = runs[bench.script].result()
+    ran = runs[bench.script].result()
+    done = ran.done
     output = done.stdout + done.stderr  # some scripts print their figures on stderr
     assert done.returncode == 0, f"{bench.script} --tiny exited {done.returncode}:\n{output}"
     assert not _missing(output, bench.figures), (_missing(output, bench.figures), output)
     assert not _missing(output, bench.baselines), (_missing(output, bench.baselines), output)
+    assert ran.left == [], f"{bench.script} left its files in the temporary folder: {ran.left}"
 
 
 def test_every_benchmark_script_is_run_tiny_somewhere() -> None:
