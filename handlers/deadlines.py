@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from kernel.dates import short_date
+from kernel.dates import long_date
 from kernel.i18n import _, ngettext
 
 
@@ -32,21 +32,22 @@ def deadline_words(
     today: date,
     report_deadlines: Sequence[str] = (),
 ) -> str:
-    """'hạn 30/09/2024, còn 12 ngày', 'thường xuyên — báo cáo trước 20/06', ..."""
+    """'hạn ngày 30 tháng 9 năm 2024, còn 12 ngày',
+    'thường xuyên — báo cáo trước ngày 20 tháng 6 năm 2024', ..."""
     if kind == "date" and due is not None:
         days = (due - today).days
         if days > 0:
             left = ngettext("%(n)d day left", "%(n)d days left", days) % {"n": days}
-            return _("due %(date)s, %(left)s") % {"date": short_date(due), "left": left}
+            return _("due %(date)s, %(left)s") % {"date": long_date(due), "left": left}
         if days == 0:
-            return _("due today, %(date)s") % {"date": short_date(due)}
+            return _("due today, %(date)s") % {"date": long_date(due)}
         late = ngettext("%(n)d day overdue", "%(n)d days overdue", -days) % {"n": -days}
-        return _("due %(date)s, %(late)s") % {"date": short_date(due), "late": late}
+        return _("due %(date)s, %(late)s") % {"date": long_date(due), "late": late}
     if kind == "recurring":
         report = next_report_deadline(report_deadlines, today)
         if report is None:
             return _("ongoing")
-        return _("ongoing — report before %(date)s") % {"date": report.strftime("%d/%m")}
+        return _("ongoing — report before %(date)s") % {"date": long_date(report)}
     if kind == "term":
         return _("by term of office")
     return _("deadline: %(raw)s") % {"raw": raw} if raw else _("no deadline given")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.context import HandlerContext
-from kernel.dates import short_datetime
-from kernel.i18n import _, current_locale
+from kernel.dates import long_datetime
+from kernel.i18n import _
 from storage.lockout import LockoutPolicy
 
 
@@ -18,4 +18,4 @@ def locked_out_text(until: datetime) -> str:
     return _(
         "Too many wrong invite codes were sent from this chat. Please try again after "
         "%(time)s, or ask the Department of Home Affairs (Sở Nội vụ) for help."
-    ) % {"time": short_datetime(until, current_locale())}
+    ) % {"time": long_datetime(until)}

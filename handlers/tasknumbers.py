@@ -14,7 +14,7 @@ from handlers.context import HandlerContext
 from handlers.queries import Item, item_deadlines, my_items
 from handlers.texts import shorten, status_name
 from handlers.types import Outbound
-from kernel.dates import short_date
+from kernel.dates import long_date
 from kernel.i18n import _
 from kernel.textnorm import fold
 from storage.models import AssignmentStatus
@@ -94,4 +94,4 @@ def period_words(ctx: HandlerContext, entry: Item) -> str:
     return _(
         "Recurring task: this is your report for the period ending %(date)s; "
         "the task opens again for the next period."
-    ) % {"date": short_date(end)}
+    ) % {"date": long_date(end)}

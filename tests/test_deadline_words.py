@@ -9,19 +9,23 @@ TODAY = date(2024, 9, 18)
 def test_dated_task_in_vietnamese() -> None:
     with use_locale("vi"):
         assert deadline_words("date", date(2024, 9, 30), "Quý III/2024", TODAY) == (
-            "hạn 30/09/2024, còn 12 ngày"
+            "hạn ngày 30 tháng 9 năm 2024, còn 12 ngày"
         )
-        assert (
-            deadline_words("date", date(2024, 9, 15), "", TODAY) == "hạn 15/09/2024, quá hạn 3 ngày"
+        assert deadline_words("date", date(2024, 9, 15), "", TODAY) == (
+            "hạn ngày 15 tháng 9 năm 2024, quá hạn 3 ngày"
         )
-        assert deadline_words("date", TODAY, "", TODAY) == "hạn hôm nay, 18/09/2024"
+        assert deadline_words("date", TODAY, "", TODAY) == "hạn hôm nay, ngày 18 tháng 9 năm 2024"
 
 
 def test_dated_task_in_english_uses_plurals() -> None:
     with use_locale("en"):
-        assert deadline_words("date", date(2024, 9, 19), "", TODAY) == "due 19/09/2024, 1 day left"
         assert (
-            deadline_words("date", date(2024, 9, 30), "", TODAY) == "due 30/09/2024, 12 days left"
+            deadline_words("date", date(2024, 9, 19), "", TODAY)
+            == "due September 19, 2024, 1 day left"
+        )
+        assert (
+            deadline_words("date", date(2024, 9, 30), "", TODAY)
+            == "due September 30, 2024, 12 days left"
         )
 
 
@@ -29,7 +33,7 @@ def test_recurring_task_names_the_next_report_date() -> None:
     calendar = ["03-20", "06-20", "11-30"]
     with use_locale("vi"):
         assert deadline_words("recurring", None, "Thường xuyên", date(2024, 6, 1), calendar) == (
-            "thường xuyên — báo cáo trước 20/06"
+            "thường xuyên — báo cáo trước ngày 20 tháng 6 năm 2024"
         )
 
 

@@ -11,7 +11,7 @@ import typer
 from bot.cli.admin import officials_app, units_app
 from bot.cli.common import echo, fail, require_database, settings
 from kernel.clock import SystemClock
-from kernel.dates import local, short_date
+from kernel.dates import local, long_date
 from kernel.i18n import _, ngettext, use_locale
 from kernel.phones import mask_phone, normalize_phone
 
@@ -123,7 +123,7 @@ def plans_list(ctx: typer.Context) -> None:
         for row in rows:
             plan = row.plan
             state = (
-                _("retired %(date)s") % {"date": short_date(local(plan.retired_at).date())}
+                _("retired %(date)s") % {"date": long_date(local(plan.retired_at).date())}
                 if plan.retired_at is not None
                 else _("running")
             )

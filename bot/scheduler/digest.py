@@ -15,7 +15,7 @@ from bot.reports.text import percent
 from bot.scheduler.deliver import officials_with_role
 from bot.scheduler.split import split_text
 from bot.scheduler.texts import short_task, short_text
-from kernel.dates import short_date, today_local
+from kernel.dates import long_date, today_local
 from kernel.i18n import N_, _, ngettext
 from storage.models import (
     Assignment,
@@ -216,7 +216,7 @@ def _header(data: DigestData) -> list[str]:
     }
     return [
         _("Weekly digest: %(unit)s, %(date)s")
-        % {"unit": data.unit.name, "date": short_date(data.today)},
+        % {"unit": data.unit.name, "date": long_date(data.today)},
         scope,
         _(
             "%(done)d of %(total)d lead assignments done (%(percent)s); %(overdue)d overdue, "
@@ -273,7 +273,7 @@ def render(data: DigestData) -> list[str]:
     lines += _section(
         _("Due in the next two weeks"),
         [
-            f"- {ln.unit}: {short_task(ln.task, 90, ln.number)} — {short_date(ln.day)}"
+            f"- {ln.unit}: {short_task(ln.task, 90, ln.number)} — {long_date(ln.day)}"
             for ln in data.due_soon
             if ln.day is not None
         ],
@@ -292,7 +292,7 @@ def render(data: DigestData) -> list[str]:
         [
             "- "
             + _("%(who)s (%(unit)s): since %(date)s")
-            % {"who": who, "unit": unit, "date": short_date(since)}
+            % {"who": who, "unit": unit, "date": long_date(since)}
             for who, unit, since in data.unreachable
         ],
     )

@@ -7,7 +7,7 @@ from datetime import date
 
 from bot.scheduler.due import BEFORE_DUE, DUE_DAY, OVERDUE, REPORT, SILENCE
 from handlers.deadlines import deadline_words
-from kernel.dates import short_date
+from kernel.dates import long_date
 from kernel.i18n import N_, _, ngettext
 from storage.models import Task
 
@@ -48,7 +48,7 @@ def _headline(kind: str, nominal: date, silent_for: int) -> str:
     if kind == OVERDUE:
         return _("Overdue task: please finish it or report what blocks it")
     if kind == REPORT:
-        return _("Status request for the report due %(date)s") % {"date": short_date(nominal)}
+        return _("Status request for the report due %(date)s") % {"date": long_date(nominal)}
     if kind == SILENCE:
         return ngettext(
             "No update on this task for %(n)d day",
@@ -84,7 +84,7 @@ def reminder_text(
     ]
     if also:  # after a down-time: what else fell due, so nothing is silently dropped
         missed = ", ".join(
-            f"{_(KIND_WORDS[other])} ({short_date(day)})" for other, day in sorted(also, key=_day)
+            f"{_(KIND_WORDS[other])} ({long_date(day)})" for other, day in sorted(also, key=_day)
         )
         lines.append(_("Also due for this task: %(missed)s.") % {"missed": missed})
     lines.append(ask)
@@ -114,4 +114,4 @@ def escalation_text(
         }
         for unit_name, task, days, number in lines
     ]
-    return "\n".join([head, *body, _("Date: %(date)s") % {"date": short_date(today)}])
+    return "\n".join([head, *body, _("Date: %(date)s") % {"date": long_date(today)}])

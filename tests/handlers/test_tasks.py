@@ -87,7 +87,7 @@ def test_task_view_has_agencies_deadline_updates_and_five_buttons(world: World) 
     [row] = world.send(user, payload=payloads.task_action(number, "view"))
     assert "Chủ trì: Sở Nội vụ" in row.text
     assert "Phối hợp: UBND cấp xã" in row.text
-    assert "Thời hạn: hạn 30/06/2026, còn 8 ngày" in row.text
+    assert "Thời hạn: hạn ngày 30 tháng 6 năm 2026, còn 8 ngày" in row.text
     assert "Đang thực hiện 30%" in row.text
     assert "Lê Thị Hoa — Đang thực hiện 30%: đã họp thôn 1" in row.text
     actions = [b["payload"].rsplit(":", 1)[1] for line in row.buttons or [] for b in line]
@@ -98,7 +98,9 @@ def test_task_view_has_agencies_deadline_updates_and_five_buttons(world: World) 
 def test_recurring_task_shows_the_next_report_deadline(world: World) -> None:
     chair = world.link("chair1")
     text = world.texts(chair, "/nhiemvu")
-    assert "thường xuyên — báo cáo trước 30/11" in text  # the demo plan's calendar
+    assert (
+        "thường xuyên — báo cáo trước ngày 30 tháng 11 năm 2026" in text
+    )  # the demo plan's calendar
 
 
 def test_typing_a_number_opens_the_task_and_focuses_it(world: World) -> None:

@@ -31,7 +31,7 @@ def outbox(engine: Engine) -> list[OutboxMessage]:
 def test_digest_prints_without_sending(runner: CliRunner, engine: Engine) -> None:
     result = runner.invoke(app, ["digest", "--unit", "A", "--as-of", "2026-08-17T07:30"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Tổng hợp tuần: Xã An Hà, ngày 17/08/2026")
+    assert result.stdout.startswith("Tổng hợp tuần: Xã An Hà, ngày 17 tháng 8 năm 2026")
     assert "thiếu kinh phí" in result.stdout
     assert len(outbox(engine)) == 1  # only the fixture's undeliverable row
 
@@ -80,4 +80,4 @@ def test_digest_as_of_uses_the_configured_zone(runner: CliRunner, tmp_path: Path
     finally:
         set_local_zone(VN_TZ)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Tổng hợp tuần: Xã An Hà, ngày 17/08/2026")
+    assert result.stdout.startswith("Tổng hợp tuần: Xã An Hà, ngày 17 tháng 8 năm 2026")

@@ -68,7 +68,7 @@ def test_digest_content_vietnamese_and_english(session: Session) -> None:
     data = collect(session, world.units["A"], MONDAY, silence_days=21)
     with use_locale("vi"):
         (text,) = render(data)
-    assert text.startswith("Tổng hợp tuần: Xã An Hà, ngày 17/08/2026")
+    assert text.startswith("Tổng hợp tuần: Xã An Hà, ngày 17 tháng 8 năm 2026")
     assert text.splitlines()[1:3] == [
         "4 nhiệm vụ, 4 lượt giao chủ trì",
         "1/4 lượt giao chủ trì đã hoàn thành (25%); 1 quá hạn, 1 vướng mắc, 1 lâu chưa cập nhật.",
@@ -86,7 +86,7 @@ def test_digest_content_vietnamese_and_english(session: Session) -> None:
     assert sections[4].splitlines() == ["Lâu chưa cập nhật (1)", "- Lan (Xã An Hà): 1 nhiệm vụ"]
     assert sections[5].splitlines() == [
         "Đến hạn trong hai tuần tới (1)",
-        "- Xã An Hà: #4 Rà soát hộ nghèo — 25/08/2026",
+        "- Xã An Hà: #4 Rà soát hộ nghèo — ngày 25 tháng 8 năm 2026",
     ]
     assert sections[6].splitlines() == [
         "Tin nhắn không gửi được (1)",
@@ -158,7 +158,7 @@ def test_missed_digest_goes_out_once(engine: Engine) -> None:
     assert sorted(m.who for m in digests) == ["Bob", "Hùng", "Mai"]
     assert {m.at for m in digests} == {vn(2026, 8, 18, 10)}
     assert [m.headline for m in digests if m.who == "Bob"] == [
-        "Weekly digest: Xã Bình Sơn, 18/08/2026"
+        "Weekly digest: Xã Bình Sơn, August 18, 2026"
     ]
     run_digests(engine, SETTINGS, FixedClock(vn(2026, 8, 24, 7, 30)))  # next Monday: new week
     assert len([m for m in sent(engine)[before:] if m.kind == "digest"]) == 6

@@ -102,7 +102,7 @@ def test_the_province_coordinator_gets_the_province_digest(engine: Engine) -> No
         _province_with_department(session)
     run_digests(engine, SETTINGS, FixedClock(MONDAY))
     thu = [m for m in sent(engine) if m.kind == "digest" and m.who == "Thu"]
-    assert [m.headline for m in thu] == ["Tổng hợp tuần: Tỉnh Bắc Giang, ngày 17/08/2026"]
+    assert [m.headline for m in thu] == ["Tổng hợp tuần: Tỉnh Bắc Giang, ngày 17 tháng 8 năm 2026"]
     with Session(engine) as session:
         province = session.exec(select(Unit).where(Unit.code == "P")).one()
         assert sorted(o.name for o in digest_readers(session, province)) == ["Mai", "Thu"]

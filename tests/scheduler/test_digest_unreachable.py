@@ -79,13 +79,13 @@ def test_the_digest_section_in_vietnamese_and_english(session: Session) -> None:
     section = next(s for s in text.split("\n\n") if s.startswith("Không liên lạc được"))
     assert section.splitlines() == [
         "Không liên lạc được qua kênh nào (đề nghị mở chặn bot hoặc nhắn tin lại cho bot) (2)",
-        "- Lan (Xã An Hà): từ 15/08/2026",  # 23:30 Vietnam time is still the 15th
-        "- Bob (Xã Bình Sơn): từ 03/08/2026",
+        "- Lan (Xã An Hà): từ ngày 15 tháng 8 năm 2026",  # 23:30 Vietnam time is still the 15th
+        "- Bob (Xã Bình Sơn): từ ngày 3 tháng 8 năm 2026",
     ]
     with use_locale("en"):
         (english,) = render(data)
     assert "Cannot be reached on any channel" in english
-    assert "- Lan (Xã An Hà): since 15/08/2026" in english
+    assert "- Lan (Xã An Hà): since August 15, 2026" in english
 
 
 def test_no_section_when_everyone_is_reachable(session: Session) -> None:

@@ -87,12 +87,15 @@ def test_a_quarter_of_reminders(engine: Engine) -> None:
         (date(2026, 7, 22), "No update on this task for 21 days"),
         (date(2026, 8, 12), "No update on this task for 42 days"),
         (date(2026, 9, 3), "No update on this task for 64 days"),  # 2/9: holiday
-        (date(2026, 9, 14), "Status request for the report due 20/09/2026"),  # 13/9 Sunday
+        (date(2026, 9, 14), "Status request for the report due September 20, 2026"),  # 13/9 Sunday
         (date(2026, 9, 23), "No update on this task for 84 days"),
     ]
     # coordinating: the report-period request only, to the commune's chair
     assert reminders("Hùng", "a3") == [
-        (date(2026, 9, 14), "Đề nghị báo cáo tình hình thực hiện cho kỳ báo cáo hạn 20/09/2026"),
+        (
+            date(2026, 9, 14),
+            "Đề nghị báo cáo tình hình thực hiện cho kỳ báo cáo hạn ngày 20 tháng 9 năm 2026",
+        ),
     ]
     escalations = [(m.who, m.at) for m in messages if m.kind == "escalation"]
     assert escalations == [("Hùng", vn(2026, 8, 17, 8)), ("Mai", vn(2026, 8, 24, 8))]

@@ -70,7 +70,10 @@ def test_done_counts_for_this_period_and_the_next_request_still_comes(engine: En
         assert opened[1].created_at == vn(2026, 6, 21)  # the new period starts after 20/6
     requests = [m for m in sent(engine) if m.kind == "reminder" and m.assignment_id == number]
     assert any(m.at.date() == date(2026, 11, 23) for m in requests), requests  # 30/11 - 7
-    assert all("30/11/2026" in m.headline or "Chưa có cập nhật" in m.headline for m in requests)
+    assert all(
+        "ngày 30 tháng 11 năm 2026" in m.headline or "Chưa có cập nhật" in m.headline
+        for m in requests
+    )
 
 
 def test_the_rollup_counts_the_period_it_was_reported_done_in(engine: Engine) -> None:

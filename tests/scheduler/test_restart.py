@@ -82,8 +82,8 @@ def test_long_down_time_sends_the_most_urgent_reminder_naming_the_rest(engine: E
         [row] = session.exec(select(OutboxMessage)).all()
         logs = session.exec(select(ReminderLog).order_by(col(ReminderLog.key))).all()
     assert (
-        "Cũng đến hạn với nhiệm vụ này: nhắc sắp đến hạn (07/08/2026), "
-        "nhắc lâu chưa cập nhật (12/08/2026)." in row.text
+        "Cũng đến hạn với nhiệm vụ này: nhắc sắp đến hạn (ngày 7 tháng 8 năm 2026), "
+        "nhắc lâu chưa cập nhật (ngày 12 tháng 8 năm 2026)." in row.text
     )
     assert [(log.key.split(":")[2], log.outbox_id is not None) for log in logs] == [
         ("2026-08-07", False),
