@@ -21,7 +21,7 @@ from bot.web.render import render
 from bot.web.security import require_unit, viewer
 from bot.web.state import ConsoleState, state_of
 from bot.web.tables import rows_xlsx, xlsx_response
-from kernel.dates import local, today_local
+from kernel.dates import short_datetime, today_local
 from kernel.i18n import _
 from storage.console import assignment_detail, task_assignments
 from storage.models import Task, Unit
@@ -144,7 +144,7 @@ async def unit_page(request: web.Request) -> web.Response:
 
 
 def _when(moment: datetime | None) -> str:
-    return local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+    return short_datetime(moment) if moment else ""
 
 
 def load_task(

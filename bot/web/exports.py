@@ -19,7 +19,7 @@ from bot.web.dashboard import choose_period, load_dashboard, weakest_first
 from bot.web.security import Viewer, load_viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
 from bot.web.tables import XLSX_TYPE, rows_xlsx, xlsx_response
-from kernel.dates import local, today_local
+from kernel.dates import local, short_date, today_local
 from kernel.i18n import _
 from storage.models import Unit
 from storage.periods import Period, PeriodError, parse_period
@@ -168,7 +168,7 @@ def _tables(board: Any) -> dict[str, tuple[list[str], Callable[[], Sequence[Sequ
                     b.unit_name,
                     b.task_text,
                     b.note or "",
-                    local(b.since).strftime("%d/%m/%Y") if b.since else "",
+                    short_date(local(b.since).date()) if b.since else "",
                 ]
                 for b in result.blocked
             ],
@@ -176,7 +176,7 @@ def _tables(board: Any) -> dict[str, tuple[list[str], Callable[[], Sequence[Sequ
         "overdue": (
             [_("Unit"), _("Task"), _("Due")],
             lambda: [
-                [line.unit, line.task.text, line.day.strftime("%d/%m/%Y") if line.day else ""]
+                [line.unit, line.task.text, short_date(line.day) if line.day else ""]
                 for line in digest.overdue
             ],
         ),

@@ -20,7 +20,7 @@ from bot.web.render import render, role_label
 from bot.web.security import Viewer, require_unit, viewer
 from bot.web.state import ConsoleState, state_of
 from bot.web.tables import rows_xlsx, xlsx_response
-from kernel.dates import local
+from kernel.dates import short_datetime
 from kernel.i18n import _
 from storage.console import audit, audit_entries, units_in, update_official
 from storage.csvrows import CsvFileError, ImportRefused, parse_csv
@@ -345,8 +345,7 @@ async def audit_page(request: web.Request) -> web.Response:
     if request.query.get("format") == "xlsx":
         header = [_("When"), _("Who"), _("What"), _("On"), _("Details")]
         table = [
-            [local(e.at).strftime("%d/%m/%Y %H:%M"), e.who, e.action, e.target, str(e.detail or "")]
-            for e in entries
+            [short_datetime(e.at), e.who, e.action, e.target, str(e.detail or "")] for e in entries
         ]
         data = await state.db(rows_xlsx, "audit", header, table)
         return xlsx_response(data, "papi-audit.xlsx")

@@ -31,7 +31,7 @@ from bot.web.render import render
 from bot.web.security import Viewer, viewer
 from bot.web.state import ConsoleState, state_of
 from bot.web.tables import rows_xlsx, xlsx_response
-from kernel.dates import local
+from kernel.dates import short_datetime
 from kernel.i18n import N_, _
 from storage.console import audit
 from storage.db import session_scope
@@ -223,7 +223,7 @@ def review_xlsx(parsed: ParsedPlan) -> bytes:
 
 
 def _when(moment: datetime | None) -> str:
-    return local(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+    return short_datetime(moment) if moment else ""
 
 
 def _review_context(

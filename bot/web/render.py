@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.reports.text import dimension_name, percent, period_title, status_label
 from bot.web.security import ERROR_RENDERER, REQUEST, request_state
-from kernel.dates import local, long_date, short_date
+from kernel.dates import long_date, short_date, short_datetime
 from kernel.i18n import N_, current_locale, gettext, ngettext
 from storage.units import level_label
 
@@ -33,7 +33,7 @@ def role_label(role: str) -> str:
 def _datetime(moment: datetime | None) -> str:
     if moment is None:
         return "—"
-    return local(moment).strftime("%d/%m/%Y %H:%M")
+    return short_datetime(moment)
 
 
 def _date(day: date | None) -> str:
