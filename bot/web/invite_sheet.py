@@ -18,7 +18,7 @@ from datetime import datetime
 
 from bot.config import Settings
 from kernel.dates import local, long_date
-from kernel.i18n import _, current_locale
+from kernel.i18n import _
 
 
 @dataclass(frozen=True)
@@ -104,5 +104,5 @@ def needs_code_sent(label: str) -> bool:
 
 
 def expiry_text(row: SheetRow) -> str:
-    expiry = long_date(local(row.expires).date(), current_locale())
+    expiry = long_date(local(row.expires).date())
     return _("valid until %(date)s") % {"date": expiry}

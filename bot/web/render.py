@@ -40,10 +40,6 @@ def _date(day: date | None) -> str:
     return short_date(day) if day else "—"
 
 
-def _long_date(day: date) -> str:
-    return long_date(day, current_locale())
-
-
 def _gettext(message: str, **values: Any) -> str:
     """``_("Plan #%(id)s", id=3)`` in a template; a lone "%" needs no escaping."""
     text = gettext(message)
@@ -77,7 +73,7 @@ def environment() -> jinja2.Environment:
         role=role_label,
         when=_datetime,
         day=_date,
-        long_day=_long_date,
+        long_day=long_date,
     )
     return env
 
